@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The pvclock arithmetic. Everything a guest or a hypervisor computes to
+ * turn a TSC into nanoseconds lives here or in pvclock.h; see DESIGN.md
+ * section 2 for where each formula comes from.
+ */
+#include <errno.h>
+
+#include "pvtime/pvclock.h"
+#include "muldiv.h"
+
+int pvt_time_scale(uint64_t scaled_hz, uint64_t base_hz,
+		   uint32_t *mul, int8_t *shift)
+{
+	uint64_t t = base_hz, s = scaled_hz;
+	uint32_t t32;
+	int sh = 0;
+
+	/* With a zero either loop below never ends. */
+	if (!scaled_hz || !base_hz)
+		return -EINVAL;
+
+	/* Bring the base under 2^32 and under twice the target... */
+	while (t > (uint64_t)(s * 2) || (t >> 32)) {
+		t >>= 1;
+		sh--;
+	}
+	/* ...then make it larger than the target, keeping both in 32 bits. */
+	t32 = (uint32_t)t;
+	while (t32 <= s || (s >> 32)) {
+		if ((s >> 32) || (t32 & 0x80000000u))
+			s >>= 1;
+		else
+			t32 <<= 1;
+		sh++;
+	}
+	if (!pvt_shift_valid(sh))
+		return -ERANGE;
+	*mul = (uint32_t)((s << 32) / t32);
+	*shift = (int8_t)sh;
+	return 0;
+}
+
+int pvt_pvclock_page_check(const struct pvt_pvclock_page *page)
+{
+	return pvt_shift_valid(page->tsc_shift) ? 0 : -EINVAL;
+}
+
+int pvt_pvclock_read(const volatile struct pvt_pvclock_page *page,
+		     pvt_read_tsc_fn read_tsc, void *ctx,
+		     struct pvt_pvclock_page *snap,
+		     uint64_t *tsc, uint64_t *ns)
+{
+	for (unsigned int i = 0; i < PVT_PVCLOCK_READ_RETRIES; i++) {
+		uint32_t version = page->version;
+
+		if (version & 1)
+			continue;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		snap->version = version;
+		snap->pad0 = 0;
+		snap->tsc_timestamp = page->tsc_timestamp;
+		snap->system_time = page->system_time;
+		snap->tsc_to_system_mul = page->tsc_to_system_mul;
+		snap->tsc_shift = page->tsc_shift;
+		snap->flags = page->flags;
+		snap->pad[0] = snap->pad[1] = 0;
+		*tsc = read_tsc(ctx);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (page->version != version)
+			continue;
+		if (pvt_pvclock_page_check(snap))
+			return -EINVAL;
+		*ns = pvt_pvclock_ns(snap, *tsc);
+		return 0;
+	}
+	return -EAGAIN;
+}
+
+int pvt_scale_delta_inverse(uint64_t ns_delta, uint32_t mul, int8_t shift,
+			    uint64_t *tsc_delta)
+{
+	uint64_t scaled, rem;
+
+	*tsc_delta = UINT64_MAX;
+	if (!ns_delta) {
+		*tsc_delta = 0;
+		return 0;
+	}
+	if (!mul || !pvt_shift_valid(shift) || (ns_delta >> 32) >= mul)
+		return -ERANGE;
+
+	/* Smallest shifted delta y with (y * mul) >> 32 >= ns_delta. */
+	scaled = pvt_div128_64((pvt_u128)ns_delta << 32, mul, &rem);
+	if (rem && ++scaled == 0)
+		return -ERANGE;
+
+	if (shift < 0) {
+		/* (d >> k) >= y  <=>  d >= y << k, if that fits. */
+		if (scaled >> (64 + shift))
+			return -ERANGE;
+		*tsc_delta = scaled << -shift;
+	} else if (shift > 0) {
+		/* d << s >= y without wrapping  <=>  d >= ceil(y / 2^s). */
+		uint64_t d = (scaled >> shift) +
+			     ((scaled & ((1ull << shift) - 1)) != 0);
+
+		if (d >> (64 - shift))
+			return -ERANGE;
+		*tsc_delta = d;
+	} else {
+		*tsc_delta = scaled;
+	}
+	return 0;
+}
+
+int pvt_tsc_ratio(uint32_t host_khz, uint32_t guest_khz, unsigned frac_bits,
+		  uint64_t *ratio)
+{
+	uint64_t q, r;
+
+	if (!host_khz || !guest_khz || !pvt_frac_bits_valid(frac_bits))
+		return -EINVAL;
+
+	/* Long division of guest_khz << frac_bits, 16 bits at a time. */
+	q = guest_khz / host_khz;
+	r = guest_khz % host_khz;
+	for (unsigned int done = 0; done < frac_bits; done += 16) {
+		if (q >> 48)
+			return -ERANGE;
+		r <<= 16;
+		q = (q << 16) | (r / host_khz);
+		r %= host_khz;
+	}
+	*ratio = q;
+	return 0;
+}
+
+int pvt_tsc_scale_inverse(uint64_t from_tsc, uint64_t tsc_delta,
+			  uint64_t ratio, unsigned frac_bits,
+			  uint64_t *host_tsc)
+{
+	pvt_u128 target, shifted;
+	uint64_t h, rem;
+
+	*host_tsc = UINT64_MAX;
+	if (!ratio || !pvt_frac_bits_valid(frac_bits))
+		return -ERANGE;
+
+	if (ratio == pvt_tsc_ratio_one(frac_bits)) {
+		if (from_tsc + tsc_delta < from_tsc)
+			return -ERANGE;
+		*host_tsc = from_tsc + tsc_delta;
+		return 0;
+	}
+
+	/* Smallest h with h * ratio >= target << frac_bits. */
+	target = (((pvt_u128)from_tsc * ratio) >> frac_bits) + tsc_delta;
+	if (target >> (128 - frac_bits))
+		return -ERANGE;
+	shifted = target << frac_bits;
+	if ((uint64_t)(shifted >> 64) >= ratio)
+		return -ERANGE;
+	h = pvt_div128_64(shifted, ratio, &rem);
+	if (rem && ++h == 0)
+		return -ERANGE;
+
+	/* Several host TSCs may scale to from's value: never go back. */
+	*host_tsc = h > from_tsc ? h : from_tsc;
+	return 0;
+}

@@ -1,0 +1,1 @@
+pvt_unit_test(pvclock_smoke pvclock_smoke.c)
