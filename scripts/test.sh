@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds pvtime three ways and runs every test:
+#   build/       gcc, -Werror, all tests (KVM tests run where /dev/kvm works, else skip)
+#   build-asan/  clang, AddressSanitizer + UndefinedBehaviorSanitizer, all tests
+#   build-tsan/  clang, ThreadSanitizer, the concurrency tests (label tsan)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+scripts/deps.sh
+
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS=detect_leaks=1
+status=0
+
+echo "== gcc -Werror build, all tests"
+scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc
+(cd build && ctest --output-on-failure) || status=1
+
+echo "== clang ASan+UBSan build, all tests"
+scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+	-DPVT_SANITIZE=address,undefined
+(cd build-asan && ctest --output-on-failure) || status=1
+
+echo "== clang TSan build, concurrency tests"
+scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	-DPVT_SANITIZE=thread
+(cd build-tsan && ctest --output-on-failure -L tsan) || status=1
+
+exit $status
