@@ -51,10 +51,21 @@ int pvt_guest_clock_host_tsc_at(const struct pvt_guest_clock *clock,
 		*host_tsc = UINT64_MAX;
 		return -ERANGE;
 	}
-	return pvt_tsc_scale_inverse(now_host_tsc,
-				     target_delta_tsc - now_delta_tsc,
-				     clock->tsc.ratio, clock->tsc.frac_bits,
-				     host_tsc);
+	ret = pvt_tsc_scale_inverse(now_host_tsc, target_delta_tsc - now_delta_tsc,
+				    clock->tsc.ratio, clock->tsc.frac_bits,
+				    host_tsc);
+	if (ret)
+		return ret;
+	/*
+	 * One host tick can advance the guest TSC by many ticks; with a hostile
+	 * shift that step can wrap the shifted delta and the clock never reads
+	 * the deadline. Check the answer rather than trust it.
+	 */
+	if (pvt_guest_clock_ns(clock, *host_tsc) - now_ns < deadline_ns - now_ns) {
+		*host_tsc = UINT64_MAX;
+		return -ERANGE;
+	}
+	return 0;
 }
 
 int pvt_kvm_clock_init(struct pvt_kvm_clock *kvm, uint32_t host_khz,

@@ -47,8 +47,9 @@ static inline uint64_t pvt_guest_clock_ns(const struct pvt_guest_clock *clock,
 /*
  * The first host TSC at or after now_host_tsc at which the guest clock reads
  * >= deadline_ns (deadlines compared as signed 64-bit against the clock at
- * now: one at or before it gives now_host_tsc). A deadline no 64-bit host or
- * guest TSC reaches saturates: *host_tsc = UINT64_MAX and -ERANGE.
+ * now: one at or before it gives now_host_tsc). A deadline that no 64-bit host
+ * or guest TSC reaches, or that a hostile page's clock skips over, saturates:
+ * *host_tsc = UINT64_MAX and -ERANGE.
  * The clock must pass pvt_guest_clock_check().
  */
 int pvt_guest_clock_host_tsc_at(const struct pvt_guest_clock *clock,
