@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "timerlat-host.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Idle-state exits through the outer hypervisor add µs to every wake-up: forbid them. */
+static void hold_dma_latency(struct timerlat_host_env *env)
+{
+	int32_t zero = 0;
+	int fd = open("/dev/cpu_dma_latency", O_RDWR | O_CLOEXEC);
+
+	env->dma_fd = -1;
+	if (fd < 0) {
+		env->dma_latency_errno = errno;
+		return;
+	}
+	if (write(fd, &zero, sizeof(zero)) != (ssize_t)sizeof(zero)) {
+		env->dma_latency_errno = errno ? errno : EIO;
+		close(fd);
+		return;
+	}
+	env->dma_fd = fd;	/* the request lasts as long as the fd stays open */
+	env->dma_latency_held = true;
+}
+
+static int set_scheduling(const struct timerlat_host_opts *opts)
+{
+	if (opts->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(opts->cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			return runtime_error("--cpu %d: cannot pin to this CPU: %s",
+					     opts->cpu, strerror(errno));
+	}
+	if (opts->fifo_priority) {
+		struct sched_param sp = { .sched_priority = opts->fifo_priority };
+
+		if (sched_setscheduler(0, SCHED_FIFO, &sp))
+			return runtime_error("--fifo %d: SCHED_FIFO not permitted: %s%s",
+					     opts->fifo_priority, strerror(errno),
+					     errno == EPERM ? " (needs root or CAP_SYS_NICE)" : "");
+	}
+	return 0;
+}
+
+int timerlat_host_measure(const struct timerlat_host_opts *opts,
+			  struct timerlat_report *r)
+{
+	for (uint64_t i = 0; i < opts->loops; i++) {
+		uint64_t t0 = now_ns(), deadline = t0 + opts->interval_ns;
+		struct timespec ts = {
+			.tv_sec = (time_t)(deadline / 1000000000ull),
+			.tv_nsec = (long)(deadline % 1000000000ull),
+		};
+		int ret;
+
+		/* The seed's loop: a relative sleep expressed as an absolute deadline. */
+		while ((ret = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)) == EINTR)
+			;
+		if (ret)
+			return runtime_error("timerlat: clock_nanosleep: %s", strerror(ret));
+		if (timerlat_report_add(r, now_ns() - t0))
+			return runtime_error("timerlat: out of memory after %" PRIu64 " loops", i);
+	}
+	return 0;
+}
+
+int timerlat_host_setup(const struct timerlat_host_opts *opts,
+			struct timerlat_host_env *env)
+{
+	int ret;
+
+	*env = (struct timerlat_host_env){ .dma_fd = -1 };
+	ret = set_scheduling(opts);
+	if (ret)
+		return ret;
+	env->timer_slack_1ns = prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) == 0;
+	env->mlocked = mlockall(MCL_CURRENT | MCL_FUTURE) == 0;
+	if (!env->mlocked)
+		env->mlock_errno = errno;
+	hold_dma_latency(env);
+	return 0;
+}
+
+void timerlat_host_teardown(struct timerlat_host_env *env)
+{
+	if (env->dma_fd >= 0)
+		close(env->dma_fd);
+	env->dma_fd = -1;
+	if (env->mlocked)
+		munlockall();
+}

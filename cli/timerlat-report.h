@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every timerlat target (host, simulator, real KVM guest) reports: the
+ * seed's per-loop line, a text summary with a '#' histogram, the JSON
+ * summary of DESIGN.md section 4, and an SVG histogram.
+ *
+ * Only lateness (latency - interval) is stored; latency figures are derived
+ * from it, which halves the memory of long runs.
+ */
+#ifndef PVTIME_CLI_TIMERLAT_REPORT_H
+#define PVTIME_CLI_TIMERLAT_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "json.h"
+#include "stats.h"
+
+struct timerlat_report {
+	const char *algo;	/* "host", "legacy", "kvm", "pvtime", "vmm", ... */
+	uint64_t interval_ns;	/* the sleep asked for */
+	FILE *out;		/* per-loop lines; NULL or quiet: none */
+	bool quiet;
+	uint64_t loops;		/* samples recorded */
+	struct stats lateness;	/* latency - interval, signed ns */
+};
+
+/* Starts an empty report; out receives the per-loop lines unless quiet. */
+void timerlat_report_init(struct timerlat_report *r, const char *algo,
+			  uint64_t interval_ns, FILE *out, bool quiet);
+void timerlat_report_free(struct timerlat_report *r);
+
+/*
+ * Formats the seed's line "00000000 latency 103243/100000 (3.2430%)" (no
+ * newline; the percentage is (latency - interval) / interval, signed,
+ * rounded half away from zero). Returns snprintf's result.
+ */
+int timerlat_format_line(char *buf, size_t len, uint64_t loop,
+			 uint64_t latency_ns, uint64_t interval_ns);
+
+/* Records one observed sleep and prints its line (unless quiet). -1 when out of memory. */
+int timerlat_report_add(struct timerlat_report *r, uint64_t latency_ns);
+
+/* Same, with a suffix after the seed's line (e.g. " vcpu 3"); suffix may be NULL. */
+int timerlat_report_add_tagged(struct timerlat_report *r, uint64_t latency_ns,
+			       const char *suffix);
+
+/* Text summary: "key=value" lines for latency and lateness, then a '#' histogram. */
+void timerlat_report_summary(struct timerlat_report *r, FILE *out);
+
+/*
+ * The JSON summary keys into an open object: algo, loops, interval_ns,
+ * latency_ns and lateness_ns (each min, mean, max, p50, p99, p999).
+ */
+void timerlat_report_json(struct timerlat_report *r, struct json *j);
+
+/* A histogram bucket width (1, 2 or 5 x 10^k ns) giving about target rows up to p99. */
+int64_t timerlat_bucket_ns(struct timerlat_report *r, unsigned target_rows);
+
+/* Writes the lateness histogram as an SVG bar chart; 0 or -errno. */
+int timerlat_report_plot(struct timerlat_report *r, const char *path,
+			 const char *title);
+
+#endif
