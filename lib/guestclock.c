@@ -25,6 +25,7 @@ int pvt_guest_clock_host_tsc_at(const struct pvt_guest_clock *clock,
 	uint64_t now_guest_tsc = pvt_guest_tsc(&clock->tsc, now_host_tsc);
 	uint64_t now_ns = pvt_pvclock_ns(page, now_guest_tsc);
 	uint64_t now_delta_tsc, now_delta_ns, target_delta_ns, target_delta_tsc;
+	uint64_t ahead_ns;
 	int ret;
 
 	*host_tsc = now_host_tsc;
@@ -59,9 +60,12 @@ int pvt_guest_clock_host_tsc_at(const struct pvt_guest_clock *clock,
 	/*
 	 * One host tick can advance the guest TSC by many ticks; with a hostile
 	 * shift that step can wrap the shifted delta and the clock never reads
-	 * the deadline. Check the answer rather than trust it.
+	 * the deadline. A guest TSC faster than the host can likewise step
+	 * over 2^64, and its clock falls back (more than 2^63 "ahead").
+	 * Check the answer rather than trust it.
 	 */
-	if (pvt_guest_clock_ns(clock, *host_tsc) - now_ns < deadline_ns - now_ns) {
+	ahead_ns = pvt_guest_clock_ns(clock, *host_tsc) - now_ns;
+	if (ahead_ns < deadline_ns - now_ns || (int64_t)ahead_ns < 0) {
 		*host_tsc = UINT64_MAX;
 		return -ERANGE;
 	}

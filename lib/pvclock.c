@@ -25,6 +25,12 @@ int pvt_time_scale(uint64_t scaled_hz, uint64_t base_hz,
 		t >>= 1;
 		sh--;
 	}
+	/*
+	 * s * 2 wraps to 0 for s = 2^63 (as in KVM) and drives t to 0, which
+	 * the loop below would double forever.
+	 */
+	if (!t)
+		return -ERANGE;
 	/* ...then make it larger than the target, keeping both in 32 bits. */
 	t32 = (uint32_t)t;
 	while (t32 <= s || (s >> 32)) {

@@ -10,6 +10,7 @@
 #ifndef PVTIME_PVCLOCK_H
 #define PVTIME_PVCLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Xen's struct vcpu_time_info, byte for byte (32 bytes). */
@@ -23,6 +24,15 @@ struct pvt_pvclock_page {
 	uint8_t flags;			/* PVT_PVCLOCK_* */
 	uint8_t pad[2];
 };
+
+/* The guest/hypervisor ABI: any padding change here would corrupt every read. */
+_Static_assert(sizeof(struct pvt_pvclock_page) == 32, "pvclock page is 32 bytes");
+_Static_assert(offsetof(struct pvt_pvclock_page, version) == 0, "version at 0");
+_Static_assert(offsetof(struct pvt_pvclock_page, tsc_timestamp) == 8, "tsc_timestamp at 8");
+_Static_assert(offsetof(struct pvt_pvclock_page, system_time) == 16, "system_time at 16");
+_Static_assert(offsetof(struct pvt_pvclock_page, tsc_to_system_mul) == 24, "mul at 24");
+_Static_assert(offsetof(struct pvt_pvclock_page, tsc_shift) == 28, "tsc_shift at 28");
+_Static_assert(offsetof(struct pvt_pvclock_page, flags) == 29, "flags at 29");
 
 #define PVT_PVCLOCK_TSC_STABLE		(1u << 0)
 #define PVT_PVCLOCK_GUEST_STOPPED	(1u << 1)
@@ -62,7 +72,8 @@ static inline uint64_t pvt_pvclock_ns(const struct pvt_pvclock_page *page,
 
 /*
  * KVM's kvm_get_time_scale(): mul/shift that convert base_hz ticks to
- * scaled_hz units. Both must be non-zero (-EINVAL otherwise).
+ * scaled_hz units. Both must be non-zero (-EINVAL otherwise); -ERANGE if
+ * the shift would leave [-63, 63] (KVM would truncate it to s8).
  */
 int pvt_time_scale(uint64_t scaled_hz, uint64_t base_hz,
 		   uint32_t *mul, int8_t *shift);
