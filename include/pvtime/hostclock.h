@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Host clock pairing: one host TSC value and the host timer clock's ns
+ * (CLOCK_MONOTONIC, or CLOCK_REALTIME for the KVM_GET_CLOCK backend) that
+ * belong to the same instant, with an honest uncertainty bound, plus the
+ * tracked rate (timer-clock ns per TSC tick) that NTP slews.
+ *
+ * Arming a timer never pairs: it reads the latest published pairing and
+ * rate (lock-free, a seqlock of atomics) and converts a TSC value with one
+ * 128-bit multiply. Re-pairing happens in pvt_hostclock_refresh(), called
+ * by whoever has time (a stage of a long timer, a background thread, or the
+ * arm path itself through pvt_hostclock_maybe_refresh(), which never waits).
+ *
+ * Error bounds (documented per backend, see pvt_hostclock_flags):
+ *  - vDSO sandwich: +-(half the narrowest TSC/clock_gettime/TSC window + 1 ns)
+ *    at the pairing; between pairings the rate error (tracked, in ppb) times
+ *    the distance from the pairing. Never early is guaranteed by xentimer's
+ *    fire-time TSC check, not by this bound.
+ *  - KVM_GET_CLOCK: +-1 ns (the kernel reads TSC and CLOCK_REALTIME from one
+ *    TSC read); CLOCK_REALTIME can be stepped: use CANCEL_ON_SET timerfds.
+ *  - simulated: exact (0).
+ *  - clocksource not "tsc" (PVT_HOSTCLOCK_F_NOT_TSC): the timer clock is not
+ *    a linear function of the TSC; pairings still bracket correctly but the
+ *    extrapolation error is the clocksource-vs-TSC drift (assume <= 500 ppm)
+ *    times the pairing age, so refresh_ns is cut to 1 ms.
+ */
+#ifndef PVTIME_HOSTCLOCK_H
+#define PVTIME_HOSTCLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+/* One host TSC value and the timer clock at the same instant. */
+struct pvt_clock_pair {
+	uint64_t tsc;			/* host TSC (midpoint of the window) */
+	uint64_t mono_ns;		/* timer clock ns at tsc (see clockid) */
+	uint64_t uncertainty_ns;	/* |true clock at tsc - mono_ns| <= this */
+};
+
+/*
+ * Timer-clock ns per host TSC tick, fixed point: ns_int + ns_frac / 2^64.
+ * 10 s of TSC converts to better than 1 ns (error < dt / 2^64 ns).
+ */
+struct pvt_rate {
+	uint64_t ns_int;
+	uint64_t ns_frac;
+};
+
+/* A backend: how to read the host's TSC and timer clock. */
+struct pvt_hostclock_ops {
+	const char *name;		/* "vdso", "kvm", "sim" */
+	/* A fresh pairing, narrowest of bounded retries. 0 or -errno. */
+	int (*pair)(void *ctx, struct pvt_clock_pair *out);
+	/* One TSC read (serializing on real hardware). */
+	uint64_t (*read_tsc)(void *ctx);
+	/* One read of the timer clock in ns. */
+	uint64_t (*read_mono)(void *ctx);
+	/*
+	 * The backend's own rate knowledge, or NULL: an exact rate (sim) or
+	 * one read from the kernel. Returns 0 and *err_ppb, or -ENODATA.
+	 */
+	int (*rate)(void *ctx, struct pvt_rate *rate, uint64_t *err_ppb);
+	/* Called by legacy between its two clock reads (sim inserts time). */
+	void (*preempt_point)(void *ctx);
+	/* Frees the backend's ctx (may be NULL). */
+	void (*destroy)(void *ctx);
+};
+
+#define PVT_HOSTCLOCK_F_NOT_TSC		(1u << 0) /* clocksource is not tsc */
+#define PVT_HOSTCLOCK_F_REALTIME	(1u << 1) /* timer clock is CLOCK_REALTIME */
+#define PVT_HOSTCLOCK_F_EXACT		(1u << 2) /* simulated: no uncertainty */
+
+/* The published state arming reads; written only under refresh_lock. */
+struct pvt_hostclock_snap {
+	uint64_t seq;			/* odd while being written */
+	uint64_t tsc, mono_ns, uncertainty_ns;
+	uint64_t rate_int, rate_frac;
+	uint64_t rate_err_ppb;
+};
+
+/* A host clock: backend plus the pairing/rate state shared by all vCPUs. */
+struct pvt_hostclock {
+	const struct pvt_hostclock_ops *ops;
+	void *ctx;			/* backend state */
+	clockid_t clockid;		/* clock of mono_ns and of the host timers */
+	unsigned flags;			/* PVT_HOSTCLOCK_F_* */
+	uint64_t refresh_ns;		/* re-pair when the pairing is older */
+	uint64_t refresh_tsc;		/* refresh_ns in TSC ticks */
+	uint64_t rate_window_ns;	/* min distance of pairings for a rate */
+	struct pvt_hostclock_snap snap;	/* accessed only with __atomic */
+	int refresh_lock;		/* 0/1 spin-free trylock (atomic) */
+	/* Rate tracker state, under refresh_lock. */
+	struct pvt_clock_pair anchor;	/* older pairing of the rate window */
+	uint64_t pairings;		/* refreshes done (statistics) */
+};
+
+/* ---- rate arithmetic (ratetrack.c) ---- */
+
+/* rate x dt_tsc in ns, rounded up (round_up) or down; saturates at UINT64_MAX. */
+uint64_t pvt_rate_apply(const struct pvt_rate *rate, uint64_t dt_tsc,
+			bool round_up);
+
+/* dmono_ns / dtsc as a pvt_rate. -EINVAL if dtsc is 0. */
+int pvt_rate_from_delta(uint64_t dmono_ns, uint64_t dtsc, struct pvt_rate *rate);
+
+/* The exact rate of a tsc_khz TSC under a slew in parts per 10^12. -EINVAL on 0 kHz. */
+int pvt_rate_from_khz(uint32_t tsc_khz, int64_t slew_ppt, struct pvt_rate *rate);
+
+/* Relative difference |a - b| / b in ppb, rounded up (saturating). */
+uint64_t pvt_rate_diff_ppb(const struct pvt_rate *a, const struct pvt_rate *b);
+
+/* ---- lifetime ---- */
+
+/*
+ * The vDSO sandwich backend on CLOCK_MONOTONIC. Calibrates the rate by two
+ * pairings calib_ns apart (0 = 2 ms, busy-waits), detects the clocksource.
+ * -ENOTSUP off x86-64.
+ */
+int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns);
+
+/*
+ * The KVM_GET_CLOCK backend on CLOCK_REALTIME, given a VM fd (not owned).
+ * -EOPNOTSUPP if the kernel does not return KVM_CLOCK_HOST_TSC and
+ * KVM_CLOCK_REALTIME (fall back to vDSO).
+ */
+int pvt_hostclock_init_kvm(struct pvt_hostclock *hc, int vm_fd,
+			   uint64_t calib_ns);
+
+/* Any backend (ops must have pair, read_tsc, read_mono); pairs once and takes its rate. */
+int pvt_hostclock_init_ops(struct pvt_hostclock *hc,
+			   const struct pvt_hostclock_ops *ops, void *ctx,
+			   clockid_t clockid, unsigned flags,
+			   const struct pvt_rate *initial_rate);
+
+/* Calls the backend's destroy. */
+void pvt_hostclock_destroy(struct pvt_hostclock *hc);
+
+/* ---- use ---- */
+
+/* One TSC read through the backend. */
+static inline uint64_t pvt_hostclock_read_tsc(struct pvt_hostclock *hc)
+{
+	return hc->ops->read_tsc(hc->ctx);
+}
+
+/* One timer-clock read through the backend. */
+static inline uint64_t pvt_hostclock_read_mono(struct pvt_hostclock *hc)
+{
+	return hc->ops->read_mono(hc->ctx);
+}
+
+/* A fresh pairing straight from the backend (does not publish it). */
+int pvt_hostclock_pair(struct pvt_hostclock *hc, struct pvt_clock_pair *out);
+
+/*
+ * The published pairing and rate (consistent snapshot, lock-free).
+ * err_ppb may be NULL.
+ */
+void pvt_hostclock_current(const struct pvt_hostclock *hc,
+			   struct pvt_clock_pair *pair, struct pvt_rate *rate,
+			   uint64_t *err_ppb);
+
+/*
+ * Timer-clock ns at which the host TSC reaches tsc, never early: rounded
+ * up and plus the pairing's uncertainty. Lock-free; no clock read.
+ */
+uint64_t pvt_hostclock_tsc_to_mono(const struct pvt_hostclock *hc, uint64_t tsc);
+
+/* As pvt_hostclock_tsc_to_mono() but the best estimate (no uncertainty, round down). */
+uint64_t pvt_hostclock_tsc_to_mono_est(const struct pvt_hostclock *hc,
+				       uint64_t tsc);
+
+/*
+ * Re-pairs now, updates the rate when the previous anchor is at least
+ * rate_window_ns old, publishes. -EBUSY if another thread is refreshing.
+ */
+int pvt_hostclock_refresh(struct pvt_hostclock *hc);
+
+/* Refreshes only if the pairing is older than refresh_ns at now_tsc; never waits. */
+void pvt_hostclock_maybe_refresh(struct pvt_hostclock *hc, uint64_t now_tsc);
+
+/* Reads /sys/.../clocksource0/current_clocksource into buf (NUL-terminated). */
+int pvt_hostclock_clocksource(char *buf, unsigned len);
+
+#endif

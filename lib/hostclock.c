@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The backend-independent part of a host clock: the published pairing and
+ * rate (a seqlock whose every field is an atomic, so readers never block
+ * and sanitizers see no plain race), conversion TSC -> timer clock, and
+ * re-pairing with rate tracking.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pvtime/hostclock.h"
+#include "muldiv.h"
+
+#define DEFAULT_REFRESH_NS	10000000ull	/* 10 ms: 1 ppm rate error -> 10 ns */
+#define NOT_TSC_REFRESH_NS	1000000ull	/* 1 ms when the model is weaker */
+#define DEFAULT_RATE_WINDOW_NS	1000000000ull	/* 1 s between rate pairings */
+
+#define LOAD(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+static void publish(struct pvt_hostclock *hc, const struct pvt_clock_pair *pair,
+		    const struct pvt_rate *rate, uint64_t err_ppb)
+{
+	struct pvt_hostclock_snap *s = &hc->snap;
+	uint64_t seq = LOAD(&s->seq);
+
+	STORE(&s->seq, seq + 1);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	STORE(&s->tsc, pair->tsc);
+	STORE(&s->mono_ns, pair->mono_ns);
+	STORE(&s->uncertainty_ns, pair->uncertainty_ns);
+	STORE(&s->rate_int, rate->ns_int);
+	STORE(&s->rate_frac, rate->ns_frac);
+	STORE(&s->rate_err_ppb, err_ppb);
+	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+void pvt_hostclock_current(const struct pvt_hostclock *hc,
+			   struct pvt_clock_pair *pair, struct pvt_rate *rate,
+			   uint64_t *err_ppb)
+{
+	const struct pvt_hostclock_snap *s = &hc->snap;
+	uint64_t seq, err;
+
+	for (;;) {
+		seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+		pair->tsc = LOAD(&s->tsc);
+		pair->mono_ns = LOAD(&s->mono_ns);
+		pair->uncertainty_ns = LOAD(&s->uncertainty_ns);
+		rate->ns_int = LOAD(&s->rate_int);
+		rate->ns_frac = LOAD(&s->rate_frac);
+		err = LOAD(&s->rate_err_ppb);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (!(seq & 1) && LOAD(&s->seq) == seq)
+			break;
+#if defined(__x86_64__)
+		__builtin_ia32_pause();
+#endif
+	}
+	if (err_ppb)
+		*err_ppb = err;
+}
+
+/* mono at tsc from one pairing; late rounds up and adds the uncertainty. */
+static uint64_t convert(const struct pvt_clock_pair *p, const struct pvt_rate *r,
+			uint64_t tsc, bool late)
+{
+	uint64_t d, m;
+
+	if (tsc >= p->tsc) {
+		d = pvt_rate_apply(r, tsc - p->tsc, late);
+		m = p->mono_ns + d;
+		if (m < d)
+			return UINT64_MAX;
+	} else {
+		d = pvt_rate_apply(r, p->tsc - tsc, !late);
+		m = d > p->mono_ns ? 0 : p->mono_ns - d;
+	}
+	if (late)
+		m = m + p->uncertainty_ns < m ? UINT64_MAX : m + p->uncertainty_ns;
+	return m;
+}
+
+uint64_t pvt_hostclock_tsc_to_mono(const struct pvt_hostclock *hc, uint64_t tsc)
+{
+	struct pvt_clock_pair p;
+	struct pvt_rate r;
+
+	pvt_hostclock_current(hc, &p, &r, NULL);
+	return convert(&p, &r, tsc, true);
+}
+
+uint64_t pvt_hostclock_tsc_to_mono_est(const struct pvt_hostclock *hc,
+				       uint64_t tsc)
+{
+	struct pvt_clock_pair p;
+	struct pvt_rate r;
+
+	pvt_hostclock_current(hc, &p, &r, NULL);
+	return convert(&p, &r, tsc, false);
+}
+
+int pvt_hostclock_pair(struct pvt_hostclock *hc, struct pvt_clock_pair *out)
+{
+	return hc->ops->pair(hc->ctx, out);
+}
+
+/* ns -> TSC ticks at rate (for the refresh threshold), rounded down. */
+static uint64_t ns_to_ticks(const struct pvt_rate *r, uint64_t ns)
+{
+	pvt_u128 q64 = ((pvt_u128)r->ns_int << 64) | r->ns_frac;
+	pvt_u128 n = (pvt_u128)ns << 64;
+
+	if (!q64)
+		return UINT64_MAX;
+	n /= q64;
+	return (n >> 64) ? UINT64_MAX : (uint64_t)n;
+}
+
+static bool try_lock(struct pvt_hostclock *hc)
+{
+	return !__atomic_exchange_n(&hc->refresh_lock, 1, __ATOMIC_ACQUIRE);
+}
+
+static void unlock(struct pvt_hostclock *hc)
+{
+	__atomic_store_n(&hc->refresh_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Under refresh_lock: a fresh pairing, a new rate if the window allows. */
+static int refresh_locked(struct pvt_hostclock *hc)
+{
+	struct pvt_clock_pair pair, cur;
+	struct pvt_rate rate, new_rate;
+	uint64_t err_ppb, dmono;
+	int ret;
+
+	ret = hc->ops->pair(hc->ctx, &pair);
+	if (ret)
+		return ret;
+	pvt_hostclock_current(hc, &cur, &rate, &err_ppb);
+	if (hc->ops->rate && !hc->ops->rate(hc->ctx, &new_rate, &err_ppb)) {
+		rate = new_rate;
+	} else if (pair.tsc > hc->anchor.tsc &&
+		   pair.mono_ns > hc->anchor.mono_ns &&
+		   pair.mono_ns - hc->anchor.mono_ns >= hc->rate_window_ns) {
+		/* Average rate over the window: follows NTP slew with that lag. */
+		dmono = pair.mono_ns - hc->anchor.mono_ns;
+		if (!pvt_rate_from_delta(dmono, pair.tsc - hc->anchor.tsc, &new_rate)) {
+			rate = new_rate;
+			err_ppb = ((pair.uncertainty_ns + hc->anchor.uncertainty_ns) *
+				   1000000000ull + dmono - 1) / dmono;
+		}
+		hc->anchor = pair;
+	}
+	publish(hc, &pair, &rate, err_ppb);
+	hc->pairings++;
+	return 0;
+}
+
+int pvt_hostclock_refresh(struct pvt_hostclock *hc)
+{
+	int ret;
+
+	if (!try_lock(hc))
+		return -EBUSY;
+	ret = refresh_locked(hc);
+	unlock(hc);
+	return ret;
+}
+
+void pvt_hostclock_maybe_refresh(struct pvt_hostclock *hc, uint64_t now_tsc)
+{
+	uint64_t at = LOAD(&hc->snap.tsc);
+
+	if (now_tsc - at > hc->refresh_tsc && now_tsc > at)
+		(void)pvt_hostclock_refresh(hc);
+}
+
+int pvt_hostclock_init_ops(struct pvt_hostclock *hc,
+			   const struct pvt_hostclock_ops *ops, void *ctx,
+			   clockid_t clockid, unsigned flags,
+			   const struct pvt_rate *initial_rate)
+{
+	struct pvt_clock_pair pair;
+	struct pvt_rate rate;
+	uint64_t err_ppb = 0;
+	int ret;
+
+	if (!ops || !ops->pair || !ops->read_tsc || !ops->read_mono)
+		return -EINVAL;
+	memset(hc, 0, sizeof(*hc));
+	hc->ops = ops;
+	hc->ctx = ctx;
+	hc->clockid = clockid;
+	hc->flags = flags;
+	hc->refresh_ns = (flags & PVT_HOSTCLOCK_F_NOT_TSC) ? NOT_TSC_REFRESH_NS :
+							     DEFAULT_REFRESH_NS;
+	hc->rate_window_ns = DEFAULT_RATE_WINDOW_NS;
+
+	if (initial_rate) {
+		rate = *initial_rate;
+	} else if (!ops->rate || ops->rate(ctx, &rate, &err_ppb)) {
+		return -EINVAL;
+	}
+	if (!rate.ns_int && !rate.ns_frac)
+		return -EINVAL;
+	ret = ops->pair(ctx, &pair);
+	if (ret)
+		return ret;
+	hc->anchor = pair;
+	publish(hc, &pair, &rate, err_ppb);
+	hc->refresh_tsc = ns_to_ticks(&rate, hc->refresh_ns);
+	return 0;
+}
+
+void pvt_hostclock_destroy(struct pvt_hostclock *hc)
+{
+	if (hc->ops && hc->ops->destroy)
+		hc->ops->destroy(hc->ctx);
+	hc->ops = NULL;
+	hc->ctx = NULL;
+}
+
+int pvt_hostclock_clocksource(char *buf, unsigned len)
+{
+	FILE *f;
+	size_t n;
+
+	if (!len)
+		return -EINVAL;
+	f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "re");
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	return 0;
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The Xen timer hypercalls: __HYPERVISOR_set_timer_op and the VCPUOP timer
+ * commands, with Xen >= 4.18's argument checks and error codes.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "pvtime/xentimer.h"
+#include "xentimer-internal.h"
+
+int pvt_xen_set_timer_op(struct pvt_xen_vcpu *v, uint64_t deadline_ns)
+{
+	uint64_t now;
+	int64_t delta;
+
+	pthread_mutex_lock(&v->lock);
+	if (!deadline_ns) {
+		v->singleshot.armed = false;
+		xt_program(v);
+		pthread_mutex_unlock(&v->lock);
+		return 0;
+	}
+	/*
+	 * Linux once programmed wrapped (negative) or absurdly far deadlines;
+	 * Xen and KVM turn those into 100 ms rather than never or at once.
+	 * Without a known clock there is no "now": the deadline is kept.
+	 */
+	if (v->vm->cfg.linux_workaround && !xt_guest_now(v, &now)) {
+		delta = (int64_t)(deadline_ns - now);
+		if ((int64_t)deadline_ns < 0 ||
+		    (delta > 0 && ((uint64_t)delta >> PVT_XEN_WORKAROUND_SHIFT)))
+			deadline_ns = now + PVT_XEN_WORKAROUND_DELAY_NS;
+	}
+	xt_singleshot_arm(v, deadline_ns, true);
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
+int pvt_xen_set_singleshot(struct pvt_xen_vcpu *v, uint64_t deadline_ns,
+			   uint32_t flags)
+{
+	uint64_t now;
+
+	pthread_mutex_lock(&v->lock);
+	/* Only the explicit old-Xen option honours VCPU_SSHOTTMR_future. */
+	if (v->vm->cfg.strict_future && (flags & PVT_XEN_VCPU_SSHOTTMR_future) &&
+	    ((int64_t)deadline_ns < 0 ||
+	     (!xt_guest_now(v, &now) && (int64_t)(deadline_ns - now) < 0))) {
+		pthread_mutex_unlock(&v->lock);
+		return -ETIME;
+	}
+	xt_singleshot_arm(v, deadline_ns, true);
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
+int pvt_xen_stop_singleshot(struct pvt_xen_vcpu *v)
+{
+	pthread_mutex_lock(&v->lock);
+	v->singleshot.armed = false;
+	xt_program(v);
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
+int pvt_xen_set_periodic(struct pvt_xen_vcpu *v, uint64_t period_ns)
+{
+	uint64_t now;
+
+	if (period_ns < PVT_XEN_PERIOD_MIN_NS || period_ns > PVT_XEN_STIME_DELTA_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&v->lock);
+	v->period_ns = period_ns;
+	v->periodic.armed = true;
+	v->periodic.converted = false;
+	/* 0 = not phased yet: set_guest_clock starts it at now + period. */
+	v->periodic.deadline_ns = xt_guest_now(v, &now) ? 0 : now + period_ns;
+	xt_settle(v, true);
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
+int pvt_xen_stop_periodic(struct pvt_xen_vcpu *v)
+{
+	pthread_mutex_lock(&v->lock);
+	v->period_ns = 0;
+	v->periodic.armed = false;
+	v->periodic.deadline_ns = 0;
+	xt_program(v);
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
+int pvt_xen_vcpu_op(struct pvt_xen_vcpu *caller, struct pvt_xen_vcpu *target,
+		    int cmd, const void *arg, size_t arg_len)
+{
+	struct pvt_xen_singleshot_arg ss;
+	struct pvt_xen_periodic_arg per;
+
+	if (!target)
+		return -ENOENT;
+	switch (cmd) {
+	case PVT_XEN_VCPUOP_set_periodic_timer:
+		if (!arg || arg_len < sizeof(per))
+			return -EFAULT;
+		memcpy(&per, arg, sizeof(per));
+		return pvt_xen_set_periodic(target, per.period_ns);
+	case PVT_XEN_VCPUOP_stop_periodic_timer:
+		return pvt_xen_stop_periodic(target);
+	case PVT_XEN_VCPUOP_set_singleshot_timer:
+		if (caller != target)
+			return -EINVAL;
+		/* The 32-bit ABI's struct is 12 bytes: accept that much. */
+		if (!arg || arg_len < 12)
+			return -EFAULT;
+		memset(&ss, 0, sizeof(ss));
+		memcpy(&ss, arg, arg_len < sizeof(ss) ? arg_len : sizeof(ss));
+		return pvt_xen_set_singleshot(target, ss.timeout_abs_ns, ss.flags);
+	case PVT_XEN_VCPUOP_stop_singleshot_timer:
+		if (caller != target)
+			return -EINVAL;
+		return pvt_xen_stop_singleshot(target);
+	default:
+		return -ENOSYS;
+	}
+}
+
+const char *pvt_timer_algo_name(enum pvt_timer_algo algo)
+{
+	switch (algo) {
+	case PVT_ALGO_LEGACY:
+		return "legacy";
+	case PVT_ALGO_KVM:
+		return "kvm";
+	case PVT_ALGO_PVTIME:
+		return "pvtime";
+	}
+	return "?";
+}
+
+int pvt_timer_algo_parse(const char *name, enum pvt_timer_algo *algo)
+{
+	static const enum pvt_timer_algo all[] = {
+		PVT_ALGO_LEGACY, PVT_ALGO_KVM, PVT_ALGO_PVTIME,
+	};
+
+	for (unsigned i = 0; name && i < sizeof(all) / sizeof(all[0]); i++) {
+		if (!strcmp(name, pvt_timer_algo_name(all[i]))) {
+			*algo = all[i];
+			return 0;
+		}
+	}
+	return -EINVAL;
+}

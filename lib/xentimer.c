@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The Xen timer engine's core: converting guest-clock deadlines to host
+ * timer deadlines per algorithm, programming the vCPU's host timer, and
+ * handling its expiry (delivery, exact periodic grid, two-stage re-arm).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "pvtime/xentimer.h"
+#include "xentimer-internal.h"
+
+#define PPM_ONE		1000000ull
+
+void pvt_xen_vm_config_default(struct pvt_xen_vm_config *cfg)
+{
+	*cfg = (struct pvt_xen_vm_config){
+		.algo = PVT_ALGO_PVTIME,
+		.linux_workaround = true,
+		.strict_future = false,
+		.periodic_rephase = false,
+		.slew_bound_ppm = 1000,
+		.final_stage_ns = 100000,
+	};
+}
+
+int pvt_xen_vm_init(struct pvt_xen_vm *vm, const struct pvt_xen_vm_config *cfg,
+		    struct pvt_hostclock *hostclock,
+		    const struct pvt_kvm_clock *kvm)
+{
+	struct pvt_xen_vm_config def;
+
+	if (!cfg) {
+		pvt_xen_vm_config_default(&def);
+		cfg = &def;
+	}
+	if (!hostclock || cfg->algo > PVT_ALGO_PVTIME ||
+	    cfg->slew_bound_ppm >= PPM_ONE)
+		return -EINVAL;
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = *cfg;
+	vm->hostclock = hostclock;
+	vm->kvm = kvm;
+	return 0;
+}
+
+static void on_fire(void *ctx)
+{
+	pvt_xen_vcpu_timer_fired(ctx);
+}
+
+int pvt_xen_vcpu_init(struct pvt_xen_vcpu *vcpu, struct pvt_xen_vm *vm,
+		      uint32_t id, struct pvt_hosttimer *timer,
+		      pvt_xen_expiry_fn expiry, void *expiry_ctx)
+{
+	int ret;
+
+	if (!vm || !timer || !timer->ops)
+		return -EINVAL;
+	memset(vcpu, 0, sizeof(*vcpu));
+	ret = pthread_mutex_init(&vcpu->lock, NULL);
+	if (ret)
+		return -ret;
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->timer = timer;
+	vcpu->expiry = expiry;
+	vcpu->expiry_ctx = expiry_ctx;
+	timer->on_fire = on_fire;
+	timer->on_fire_ctx = vcpu;
+	return 0;
+}
+
+void pvt_xen_vcpu_destroy(struct pvt_xen_vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->lock);
+	vcpu->singleshot.armed = false;
+	vcpu->periodic.armed = false;
+	if (vcpu->timer && vcpu->timer->ops)
+		pvt_hosttimer_disarm(vcpu->timer);
+	if (vcpu->timer)
+		vcpu->timer->on_fire = NULL;
+	pthread_mutex_unlock(&vcpu->lock);
+	pthread_mutex_destroy(&vcpu->lock);
+}
+
+static uint64_t sat_add(uint64_t a, int64_t d)
+{
+	if (d < 0)
+		return (uint64_t)-d > a ? 0 : a - (uint64_t)-d;
+	return a + (uint64_t)d < a ? UINT64_MAX : a + (uint64_t)d;
+}
+
+int xt_guest_now(struct pvt_xen_vcpu *v, uint64_t *ns)
+{
+	struct pvt_xen_vm *vm = v->vm;
+	uint64_t tsc;
+
+	if (vm->cfg.algo == PVT_ALGO_LEGACY) {
+		if (vm->legacy_now)
+			return vm->legacy_now(vm->legacy_now_ctx, ns);
+		if (!vm->kvm)
+			return -ENODATA;
+		*ns = pvt_kvm_clock_legacy_ns(vm->kvm,
+					      pvt_hostclock_read_tsc(vm->hostclock));
+		return 0;
+	}
+	if (!v->clock_valid)
+		return -ENODATA;
+	tsc = pvt_hostclock_read_tsc(vm->hostclock);
+	*ns = pvt_guest_clock_ns(&v->clock, tsc);
+	return 0;
+}
+
+/* LEGACY/KVM: host deadline = a host clock reading + the guest-ns delta. */
+static bool convert_delta(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
+{
+	struct pvt_xen_vm *vm = v->vm;
+	struct pvt_hostclock *hc = vm->hostclock;
+	uint64_t guest_now, host_now;
+	int64_t delta;
+
+	if (vm->cfg.algo == PVT_ALGO_KVM) {
+		struct pvt_clock_pair p;
+
+		/* The seed: one TSC read gives both clocks. */
+		if (pvt_hostclock_pair(hc, &p)) {
+			p.tsc = pvt_hostclock_read_tsc(hc);
+			p.mono_ns = pvt_hostclock_tsc_to_mono_est(hc, p.tsc);
+		}
+		guest_now = pvt_guest_clock_ns(&v->clock, p.tsc);
+		host_now = p.mono_ns;
+	} else {
+		/* The old order: guest clock, (preemption), host clock. */
+		if (xt_guest_now(v, &guest_now))
+			return false;
+		if (hc->ops->preempt_point)
+			hc->ops->preempt_point(hc->ctx);
+		host_now = pvt_hostclock_read_mono(hc);
+	}
+	delta = (int64_t)(t->deadline_ns - guest_now);
+	t->host_ns = delta <= 0 ? host_now : sat_add(host_now, delta);
+	t->converted = true;
+	return delta <= 0;
+}
+
+/* Converts t for the current clock; true if it is due now. */
+static bool convert(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
+{
+	struct pvt_hostclock *hc = v->vm->hostclock;
+	uint64_t now_tsc;
+
+	t->converted = false;
+	/* Signed deadlines: >= 2^63 is in the past, whatever the clock says. */
+	if ((int64_t)t->deadline_ns < 0)
+		return true;
+	if (v->vm->cfg.algo != PVT_ALGO_LEGACY && !v->clock_valid)
+		return false;
+	if (v->vm->cfg.algo != PVT_ALGO_PVTIME)
+		return convert_delta(v, t);
+	now_tsc = pvt_hostclock_read_tsc(hc);
+	/* -ERANGE leaves UINT64_MAX: a deadline no TSC reaches never fires. */
+	(void)pvt_guest_clock_host_tsc_at(&v->clock, now_tsc, t->deadline_ns,
+					  &t->target_tsc);
+	t->converted = true;
+	return t->target_tsc <= now_tsc;
+}
+
+static void deliver(struct pvt_xen_vcpu *v, enum pvt_xen_expiry kind,
+		    bool immediate)
+{
+	v->pending = true;
+	v->stats.delivered++;
+	if (immediate)
+		v->stats.immediate++;
+	if (v->expiry)
+		v->expiry(v->expiry_ctx, v, kind);
+}
+
+/* Next periodic deadline after one delivered at guest_now. */
+static void periodic_advance(struct pvt_xen_vcpu *v, uint64_t guest_now)
+{
+	struct pvt_xen_timer *t = &v->periodic;
+	uint64_t next, k;
+
+	if (v->vm->cfg.periodic_rephase) {
+		t->deadline_ns = guest_now + v->period_ns;	/* Xen: now + period */
+		return;
+	}
+	next = t->deadline_ns + v->period_ns;
+	if ((int64_t)(guest_now - next) >= 0) {
+		/* Missed ticks: skip them on the grid, one event for all. */
+		k = (guest_now - next) / v->period_ns + 1;
+		v->stats.coalesced += k;
+		next += k * v->period_ns;
+	}
+	t->deadline_ns = next;
+}
+
+/* Delivers a due periodic tick and converts the next one until not due. */
+static void periodic_fire(struct pvt_xen_vcpu *v, bool immediate)
+{
+	uint64_t now;
+
+	deliver(v, PVT_XEN_EXPIRY_PERIODIC, immediate);
+	for (int i = 0; i < 4; i++) {
+		if (xt_guest_now(v, &now))
+			now = v->periodic.deadline_ns;
+		periodic_advance(v, now);
+		if (!convert(v, &v->periodic))
+			return;
+	}
+}
+
+void xt_singleshot_arm(struct pvt_xen_vcpu *v, uint64_t deadline_ns, bool immediate)
+{
+	v->singleshot.armed = true;
+	v->singleshot.deadline_ns = deadline_ns;
+	if (convert(v, &v->singleshot)) {
+		v->singleshot.armed = false;
+		deliver(v, PVT_XEN_EXPIRY_SINGLESHOT, immediate);
+	}
+	xt_program(v);
+}
+
+void xt_settle(struct pvt_xen_vcpu *v, bool immediate)
+{
+	if (v->singleshot.armed && convert(v, &v->singleshot)) {
+		v->singleshot.armed = false;
+		deliver(v, PVT_XEN_EXPIRY_SINGLESHOT, immediate);
+	}
+	if (v->periodic.armed && convert(v, &v->periodic))
+		periodic_fire(v, immediate);
+	xt_program(v);
+}
+
+/* PVTIME: timer-clock deadline for t, early by remaining x slew bound when far. */
+static uint64_t pvtime_host_ns(struct pvt_xen_vcpu *v, const struct pvt_xen_timer *t,
+			       const struct pvt_clock_pair *p,
+			       const struct pvt_rate *r, uint64_t now_tsc)
+{
+	const struct pvt_xen_vm_config *cfg = &v->vm->cfg;
+	uint64_t final, now_est, remaining, early;
+
+	if (t->target_tsc == UINT64_MAX)
+		return UINT64_MAX;
+	final = p->mono_ns + pvt_rate_apply(r, t->target_tsc - p->tsc, true) +
+		p->uncertainty_ns;
+	if (t->target_tsc < p->tsc)
+		final = p->mono_ns + p->uncertainty_ns -
+			pvt_rate_apply(r, p->tsc - t->target_tsc, false);
+	now_est = p->mono_ns + pvt_rate_apply(r, now_tsc - p->tsc, false);
+	if (now_tsc < p->tsc)
+		now_est = p->mono_ns - pvt_rate_apply(r, p->tsc - now_tsc, true);
+	if (final <= now_est)
+		return now_est + 1;	/* not due yet: make progress */
+	remaining = final - now_est;
+	if (remaining > cfg->final_stage_ns && cfg->slew_bound_ppm) {
+		early = (uint64_t)(((unsigned __int128)remaining * cfg->slew_bound_ppm +
+				    PPM_ONE - 1) / PPM_ONE);
+		v->stats.stages++;
+		return final - early;
+	}
+	return final;
+}
+
+void xt_program(struct pvt_xen_vcpu *v)
+{
+	struct pvt_xen_timer *timers[2] = { &v->singleshot, &v->periodic };
+	struct pvt_hostclock *hc = v->vm->hostclock;
+	bool pvtime = v->vm->cfg.algo == PVT_ALGO_PVTIME;
+	struct pvt_clock_pair p;
+	struct pvt_rate r;
+	uint64_t best = UINT64_MAX, now_tsc = 0, h;
+	bool any = false;
+
+	if (pvtime) {
+		now_tsc = pvt_hostclock_read_tsc(hc);
+		pvt_hostclock_maybe_refresh(hc, now_tsc);
+		pvt_hostclock_current(hc, &p, &r, NULL);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (!timers[i]->armed || !timers[i]->converted)
+			continue;
+		h = pvtime ? pvtime_host_ns(v, timers[i], &p, &r, now_tsc) :
+			     timers[i]->host_ns;
+		any = true;
+		if (h < best)
+			best = h;
+	}
+	if (!any) {
+		if (v->host_armed)
+			pvt_hosttimer_disarm(v->timer);
+		v->host_armed = false;
+		return;
+	}
+	if (v->host_armed && v->host_armed_ns == best)
+		return;
+	v->host_armed = !pvt_hosttimer_arm(v->timer, best);
+	v->host_armed_ns = best;
+}
+
+/* Whether t is due at this wake-up (now_tsc for PVTIME, now_mono otherwise). */
+static bool due(const struct pvt_xen_vcpu *v, const struct pvt_xen_timer *t,
+		uint64_t now_tsc, uint64_t now_mono)
+{
+	if (!t->armed)
+		return false;
+	if ((int64_t)t->deadline_ns < 0)
+		return true;
+	if (!t->converted)
+		return false;
+	if (v->vm->cfg.algo == PVT_ALGO_PVTIME)
+		return now_tsc >= t->target_tsc;
+	return now_mono >= t->host_ns;
+}
+
+void pvt_xen_vcpu_timer_fired(struct pvt_xen_vcpu *v)
+{
+	struct pvt_hostclock *hc = v->vm->hostclock;
+	bool pvtime = v->vm->cfg.algo == PVT_ALGO_PVTIME;
+	uint64_t now_tsc = 0, now_mono = 0;
+	bool delivered = false;
+
+	pthread_mutex_lock(&v->lock);
+	v->stats.host_fires++;
+	v->host_armed = false;
+	if (pvtime)
+		now_tsc = pvt_hostclock_read_tsc(hc);
+	else
+		now_mono = pvt_hostclock_read_mono(hc);
+	if (due(v, &v->singleshot, now_tsc, now_mono)) {
+		v->singleshot.armed = false;
+		deliver(v, PVT_XEN_EXPIRY_SINGLESHOT, false);
+		delivered = true;
+	}
+	if (due(v, &v->periodic, now_tsc, now_mono)) {
+		periodic_fire(v, false);
+		delivered = true;
+	}
+	if (!delivered && pvtime &&
+	    (v->singleshot.armed || v->periodic.armed)) {
+		/* A stage or an early wake: re-pair here, near the deadline. */
+		v->stats.early_wakes++;
+		(void)pvt_hostclock_refresh(hc);
+	}
+	xt_program(v);
+	pthread_mutex_unlock(&v->lock);
+}
+
+int pvt_xen_vcpu_set_guest_clock(struct pvt_xen_vcpu *v,
+				 const struct pvt_guest_clock *clock)
+{
+	uint64_t now;
+
+	if (pvt_guest_clock_check(clock))
+		return -EINVAL;
+	pthread_mutex_lock(&v->lock);
+	v->clock = *clock;
+	v->clock_valid = true;
+	/* A periodic timer set before the clock was known starts now. */
+	if (v->periodic.armed && !v->periodic.converted &&
+	    !v->periodic.deadline_ns && !xt_guest_now(v, &now))
+		v->periodic.deadline_ns = now + v->period_ns;
+	xt_settle(v, false);
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
+int pvt_xen_vcpu_guest_now(struct pvt_xen_vcpu *v, uint64_t *guest_ns)
+{
+	int ret;
+
+	pthread_mutex_lock(&v->lock);
+	ret = xt_guest_now(v, guest_ns);
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
+bool pvt_xen_vcpu_take_pending(struct pvt_xen_vcpu *v)
+{
+	bool p;
+
+	pthread_mutex_lock(&v->lock);
+	p = v->pending;
+	v->pending = false;
+	pthread_mutex_unlock(&v->lock);
+	return p;
+}
+
+void pvt_xen_vcpu_snapshot(struct pvt_xen_vcpu *v, struct pvt_xen_timer *singleshot,
+			   struct pvt_xen_timer *periodic, uint64_t *period_ns,
+			   bool *pending, struct pvt_xen_vcpu_stats *stats)
+{
+	pthread_mutex_lock(&v->lock);
+	if (singleshot)
+		*singleshot = v->singleshot;
+	if (periodic)
+		*periodic = v->periodic;
+	if (period_ns)
+		*period_ns = v->period_ns;
+	if (pending)
+		*pending = v->pending;
+	if (stats)
+		*stats = v->stats;
+	pthread_mutex_unlock(&v->lock);
+}
