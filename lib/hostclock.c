@@ -109,13 +109,13 @@ int pvt_hostclock_pair(struct pvt_hostclock *hc, struct pvt_clock_pair *out)
 /* ns -> TSC ticks at rate (for the refresh threshold), rounded down. */
 static uint64_t ns_to_ticks(const struct pvt_rate *r, uint64_t ns)
 {
-	pvt_u128 q64 = ((pvt_u128)r->ns_int << 64) | r->ns_frac;
-	pvt_u128 n = (pvt_u128)ns << 64;
+	uint64_t rem;
 
-	if (!q64)
+	if (r->ns_int)
+		return ns / r->ns_int;	/* >= 1 ns per tick: coarse is fine */
+	if (!r->ns_frac || ns >= r->ns_frac)
 		return UINT64_MAX;
-	n /= q64;
-	return (n >> 64) ? UINT64_MAX : (uint64_t)n;
+	return pvt_div128_64((pvt_u128)ns << 64, r->ns_frac, &rem);
 }
 
 static bool try_lock(struct pvt_hostclock *hc)

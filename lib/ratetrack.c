@@ -7,16 +7,7 @@
 #include <errno.h>
 
 #include "pvtime/hostclock.h"
-#include "muldiv.h"
-
-/* n / d for a 128-bit n, also when the quotient needs the slow path. */
-static pvt_u128 div128(pvt_u128 n, uint64_t d, uint64_t *rem)
-{
-	if ((uint64_t)(n >> 64) < d)
-		return pvt_div128_64(n, d, rem);
-	*rem = (uint64_t)(n % d);
-	return n / d;
-}
+#include "ratetrack-div.h"
 
 uint64_t pvt_rate_apply(const struct pvt_rate *rate, uint64_t dt_tsc,
 			bool round_up)
@@ -75,7 +66,7 @@ uint64_t pvt_rate_diff_ppb(const struct pvt_rate *a, const struct pvt_rate *b)
 	if (d && (d >> 64) >= 1000000000u)
 		return UINT64_MAX;
 	{
-		pvt_u128 q = div128(d * 1000000000u, (uint64_t)y, &rem);
+		pvt_u128 q = pvt_div128_full(d * 1000000000u, (uint64_t)y, &rem);
 
 		if (rem)
 			q++;

@@ -9,26 +9,24 @@
 #include <string.h>
 
 #include "pvtime/simhost.h"
-#include "muldiv.h"
+#include "ratetrack-div.h"
 #include "simhost-internal.h"
 
 #define NS_PER_MS	1000000ull
 
-/* floor(n / d); the fast divq when the quotient fits, else libgcc. */
 static pvt_u128 div_floor(pvt_u128 n, uint64_t d)
 {
 	uint64_t rem;
 
-	if ((uint64_t)(n >> 64) < d)
-		return pvt_div128_64(n, d, &rem);
-	return n / d;
+	return pvt_div128_full(n, d, &rem);
 }
 
 static pvt_u128 div_ceil(pvt_u128 n, uint64_t d)
 {
-	pvt_u128 q = div_floor(n, d);
+	uint64_t rem;
+	pvt_u128 q = pvt_div128_full(n, d, &rem);
 
-	return q + (q * d != n);
+	return q + (rem != 0);
 }
 
 static uint64_t sat64(pvt_u128 v)

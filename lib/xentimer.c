@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pvtime/xentimer.h"
+#include "muldiv.h"
 #include "xentimer-internal.h"
 
 #define PPM_ONE		1000000ull
@@ -256,8 +257,10 @@ static uint64_t pvtime_host_ns(struct pvt_xen_vcpu *v, const struct pvt_xen_time
 		return now_est + 1;	/* not due yet: make progress */
 	remaining = final - now_est;
 	if (remaining > cfg->final_stage_ns && cfg->slew_bound_ppm) {
-		early = (uint64_t)(((unsigned __int128)remaining * cfg->slew_bound_ppm +
-				    PPM_ONE - 1) / PPM_ONE);
+		uint64_t rem;
+
+		early = pvt_div128_64((pvt_u128)remaining * cfg->slew_bound_ppm,
+				      PPM_ONE, &rem) + (rem != 0);
 		v->stats.stages++;
 		return final - early;
 	}
