@@ -1,10 +1,135 @@
 // SPDX-License-Identifier: MIT
+/* pvtime sim: the seed's timerlat in a deterministic simulated host + guest. */
+#include <inttypes.h>
+#include <string.h>
+
 #include "args.h"
 #include "commands.h"
+#include "json.h"
+#include "sim.h"
+
+/* ppt as a decimal ppm string ("-12.5"), exact. */
+static void format_ppm(char *buf, size_t len, int64_t ppt)
+{
+	uint64_t mag = ppt < 0 ? 0 - (uint64_t)ppt : (uint64_t)ppt;
+	int n = snprintf(buf, len, "%s%" PRIu64, ppt < 0 ? "-" : "", mag / 1000000);
+	uint64_t frac = mag % 1000000;
+
+	if (frac && n > 0 && (size_t)n < len) {
+		char digits[8];
+
+		snprintf(digits, sizeof(digits), "%06" PRIu64, frac);
+		for (int i = 5; i > 0 && digits[i] == '0'; i--)
+			digits[i] = '\0';
+		snprintf(buf + n, len - (size_t)n, ".%s", digits);
+	}
+}
+
+static void print_header(FILE *out, const struct sim_config *cfg, const struct sim_model *m)
+{
+	char ppm[40];
+
+	format_ppm(ppm, sizeof(ppm), cfg->ntp_ppt);
+	fprintf(out, "# pvtime sim: algo=%s hypercall=%s vcpus=%u seed=%" PRIu64 "\n",
+		sim_algo_names[cfg->algo], sim_hypercall_names[cfg->hypercall],
+		cfg->vcpus, cfg->seed);
+	fprintf(out, "# host %" PRIu32 " kHz, guest %" PRIu32 " kHz, frac %u: ratio %" PRIu64
+		" (%s), pvclock advertises %" PRIu64 " kHz\n", cfg->host_khz, cfg->guest_khz,
+		cfg->frac_bits, m->ratio, m->scaled ? "scaled" : "unscaled, within 250 ppm",
+		m->advertised_khz);
+	fprintf(out, "# uptime %" PRIu64 " s: host TSC %" PRIu64 ", one-step error %" PRId64
+		" ns (tsdrift error_ns)\n", cfg->uptime_s, m->start_host_tsc, m->onestep_error_ns);
+	fprintf(out, "# interval %" PRIu64 " ns, wake latency %" PRIu64 " ns + jitter [0, %" PRIu64
+		"], preempt %" PRIu64 " ns, ntp %s ppm, resnapshot %" PRIu64 " s\n",
+		cfg->interval_ns, cfg->wake_latency_ns, cfg->wake_jitter_ns, cfg->preempt_ns,
+		ppm, cfg->resnapshot_s);
+}
+
+static void print_json(int argc, char **argv, const struct sim_config *cfg,
+		       const struct sim_model *m, const struct sim_result *res,
+		       struct timerlat_report *r)
+{
+	char ppm[40];
+	struct json j;
+
+	format_ppm(ppm, sizeof(ppm), cfg->ntp_ppt);
+	json_begin(&j, stdout);
+	json_header(&j, argc, argv);
+	json_string(&j, "target", "sim");
+	timerlat_report_json(r, &j);
+	json_object_begin(&j, "config");
+	json_string(&j, "hypercall", sim_hypercall_names[cfg->hypercall]);
+	json_u64(&j, "host_khz", cfg->host_khz);
+	json_u64(&j, "guest_khz", cfg->guest_khz);
+	json_u64(&j, "frac_bits", cfg->frac_bits);
+	json_u64(&j, "uptime_s", cfg->uptime_s);
+	json_u64(&j, "vcpus", cfg->vcpus);
+	json_u64(&j, "loops_per_vcpu", cfg->loops);
+	json_u64(&j, "wake_latency_ns", cfg->wake_latency_ns);
+	json_u64(&j, "wake_jitter_ns", cfg->wake_jitter_ns);
+	json_string(&j, "ntp_ppm", ppm);
+	json_u64(&j, "preempt_ns", cfg->preempt_ns);
+	json_u64(&j, "resnapshot_s", cfg->resnapshot_s);
+	json_u64(&j, "seed", cfg->seed);
+	json_object_end(&j);
+	json_object_begin(&j, "model");
+	json_u64(&j, "ratio", m->ratio);
+	json_bool(&j, "scaled", m->scaled);
+	json_u64(&j, "advertised_khz", m->advertised_khz);
+	json_u64(&j, "start_host_tsc", m->start_host_tsc);
+	json_u64(&j, "start_guest_ns", m->start_guest_ns);
+	json_i64(&j, "onestep_error_ns", m->onestep_error_ns);
+	json_object_end(&j);
+	json_u64(&j, "events", res->events);
+	json_u64(&j, "resnapshots", res->resnapshots);
+	json_u64(&j, "end_true_ns", res->end_true_ns);
+	json_end(&j);
+}
 
 int cmd_sim(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return runtime_error("sim: not implemented yet");
+	struct sim_cli cli;
+	struct sim_model model;
+	struct sim_result res = { 0 };
+	struct timerlat_report r;
+	int ret;
+
+	ret = sim_parse(argc, argv, &cli);
+	if (ret)
+		return ret < 0 ? PVT_EXIT_OK : ret;
+	if (sim_model(&cli.cfg, &model))
+		return usage_error("sim: this configuration has no valid guest clock");
+
+	timerlat_report_init(&r, sim_algo_names[cli.cfg.algo], cli.cfg.interval_ns, stdout,
+			     cli.quiet || cli.json);
+	if (!cli.json)
+		print_header(stdout, &cli.cfg, &model);
+	ret = sim_run(&cli.cfg, &r, &res);
+	if (ret) {
+		ret = runtime_error("sim: simulation failed after %" PRIu64 " loops: %s",
+				    r.loops, strerror(-ret));
+		goto out;
+	}
+	if (cli.plot) {
+		char title[96];
+		int err;
+
+		snprintf(title, sizeof(title), "pvtime sim (%s, uptime %" PRIu64 " s): lateness",
+			 sim_algo_names[cli.cfg.algo], cli.cfg.uptime_s);
+		err = timerlat_report_plot(&r, cli.plot, title);
+		if (err) {
+			ret = runtime_error("--plot %s: %s", cli.plot, strerror(-err));
+			goto out;
+		}
+	}
+	if (cli.json) {
+		print_json(argc, argv, &cli.cfg, &model, &res, &r);
+	} else {
+		timerlat_report_summary(&r, stdout);
+		printf("events=%" PRIu64 " resnapshots=%" PRIu64 " end_true_ns=%" PRIu64 "\n",
+		       res.events, res.resnapshots, res.end_true_ns);
+	}
+out:
+	timerlat_report_free(&r);
+	return ret;
 }

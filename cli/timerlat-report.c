@@ -23,15 +23,19 @@ void timerlat_report_free(struct timerlat_report *r)
 int timerlat_format_line(char *buf, size_t len, uint64_t loop,
 			 uint64_t latency_ns, uint64_t interval_ns)
 {
-	/* Percentage in units of 10^-4 %, integer so every run prints alike. */
-	__int128 diff = (__int128)latency_ns - (__int128)interval_ns;
-	unsigned __int128 mag = diff < 0 ? (unsigned __int128)-diff : (unsigned __int128)diff;
+	/*
+	 * Signed: a guest clock stepped back mid-sleep (a master clock update)
+	 * gives a negative latency. The percentage is in units of 10^-4 %,
+	 * integer so every run prints alike.
+	 */
+	int64_t diff = (int64_t)(latency_ns - interval_ns);
+	uint64_t mag = diff < 0 ? 0 - (uint64_t)diff : (uint64_t)diff;
 	unsigned __int128 pct_e4 = 0;
 
 	if (interval_ns)
-		pct_e4 = (mag * 1000000 + interval_ns / 2) / interval_ns;
-	return snprintf(buf, len, "%08" PRIu64 " latency %" PRIu64 "/%" PRIu64 " (%s%" PRIu64 ".%04u%%)",
-			loop, latency_ns, interval_ns, diff < 0 && pct_e4 ? "-" : "",
+		pct_e4 = ((unsigned __int128)mag * 1000000 + interval_ns / 2) / interval_ns;
+	return snprintf(buf, len, "%08" PRIu64 " latency %" PRId64 "/%" PRIu64 " (%s%" PRIu64 ".%04u%%)",
+			loop, (int64_t)latency_ns, interval_ns, diff < 0 && pct_e4 ? "-" : "",
 			(uint64_t)(pct_e4 / 10000), (unsigned)(pct_e4 % 10000));
 }
 

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The simulation driver. Three event sources, always taken earliest first
+ * (ties: host timers, then guests, then the master clock): the simulated
+ * host's timer heap (lib simhost), the guests' run queue (a vCPU becomes
+ * runnable wake latency after its expiry was delivered) and periodic master
+ * clock re-snapshots. Each guest runs the seed's loop: read its clock, ask
+ * for a timer interval ahead, block; when it runs again it reads its clock
+ * and reports what it observed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "pvtime/simhost.h"
+#include "pvtime/xentimer.h"
+#include "sim-queue.h"
+#include "sim-rng.h"
+#include "sim.h"
+
+struct sim;
+
+struct sim_vcpu {
+	struct sim *sim;
+	uint32_t id;
+	struct pvt_hosttimer timer;	/* in the simulated host's heap */
+	struct pvt_xen_vcpu xen;	/* the library's engine for this vCPU */
+	uint64_t loops_done;
+	uint64_t start_ns;		/* guest clock when the current sleep began */
+	bool sleeping;			/* a timer was asked for, not yet observed */
+	bool queued;			/* in the run queue */
+};
+
+struct sim {
+	const struct sim_config *cfg;
+	struct timerlat_report *report;	/* NULL: record nothing */
+	struct pvt_simhost host;
+	struct pvt_hostclock hostclock;
+	struct pvt_kvm_clock kvm;	/* master clock; legacy's one-step model */
+	struct pvt_tsc_scaling tsc;	/* every vCPU's (matched) TSC scaling */
+	struct pvt_guest_clock clock;	/* the pvclock every vCPU reads */
+	struct pvt_xen_vm vm;
+	struct sim_vcpu *vcpus;
+	struct sim_queue runq;
+	struct sim_rng rng;
+	uint32_t active;		/* vCPUs with loops left */
+	uint32_t engines;		/* vCPUs whose engine state is initialized */
+	bool host_ready, hostclock_ready;
+	uint64_t next_resnap_ns;	/* UINT64_MAX: never */
+	uint64_t resnapshots;
+	int error;
+};
+
+static const enum pvt_timer_algo engine_algo[SIM_ALGO_COUNT] = {
+	[SIM_ALGO_LEGACY] = PVT_ALGO_LEGACY,
+	[SIM_ALGO_KVM] = PVT_ALGO_KVM,
+	[SIM_ALGO_PVTIME] = PVT_ALGO_PVTIME,
+};
+
+static uint64_t preempt_ns(void *ctx)
+{
+	const struct sim *s = ctx;
+
+	return s->cfg->preempt_ns;
+}
+
+/* The engine delivered VIRQ_TIMER: the guest runs after the host's wake-up latency. */
+static void on_expiry(void *ctx, struct pvt_xen_vcpu *xen, enum pvt_xen_expiry kind)
+{
+	struct sim_vcpu *v = ctx;
+	struct sim *s = v->sim;
+	uint64_t wake = s->cfg->wake_latency_ns;
+	int ret;
+
+	(void)xen;
+	(void)kind;
+	if (v->queued)
+		return;
+	if (s->cfg->wake_jitter_ns)
+		wake += sim_rng_upto(&s->rng, s->cfg->wake_jitter_ns);
+	ret = sim_queue_push(&s->runq, s->host.true_ns + wake, v->id);
+	if (ret)
+		s->error = ret;
+	v->queued = true;
+}
+
+static void guest_run(struct sim *s, struct sim_vcpu *v)
+{
+	const struct sim_config *cfg = s->cfg;
+	uint64_t now_ns = pvt_guest_clock_ns(&s->clock, pvt_simhost_tsc(&s->host));
+	uint64_t deadline_ns;
+
+	v->queued = false;
+	pvt_xen_vcpu_take_pending(&v->xen);
+	if (v->sleeping) {
+		v->sleeping = false;
+		v->loops_done++;
+		if (s->report) {
+			char tag[24];
+
+			snprintf(tag, sizeof(tag), " vcpu %u", v->id);
+			if (timerlat_report_add_tagged(s->report, now_ns - v->start_ns,
+						       cfg->vcpus > 1 ? tag : NULL))
+				s->error = -ENOMEM;
+		}
+		if (v->loops_done == cfg->loops) {
+			s->active--;
+			return;
+		}
+	}
+	/* The seed's loop: t0 = now, sleep until t0 + interval. */
+	v->start_ns = now_ns;
+	v->sleeping = true;
+	deadline_ns = now_ns + cfg->interval_ns;
+	if (cfg->hypercall == SIM_HC_SET_TIMER_OP)
+		pvt_xen_set_timer_op(&v->xen, deadline_ns);
+	else
+		pvt_xen_set_singleshot(&v->xen, deadline_ns, 0);
+}
+
+/* KVM re-snapshots its master clock: the guest page is rewritten from the host's ns. */
+static void resnapshot(struct sim *s)
+{
+	uint64_t now_tsc = pvt_simhost_tsc(&s->host);
+	int ret;
+
+	s->kvm.master_ns = pvt_kvm_clock_legacy_ns(&s->kvm, now_tsc);
+	s->kvm.master_tsc = now_tsc;
+	ret = pvt_kvm_guest_clock(&s->kvm, &s->tsc, &s->clock);
+	for (uint32_t i = 0; !ret && i < s->cfg->vcpus; i++)
+		ret = pvt_xen_vcpu_set_guest_clock(&s->vcpus[i].xen, &s->clock);
+	if (ret)
+		s->error = ret;
+	s->resnapshots++;
+	s->next_resnap_ns += s->cfg->resnapshot_s * PVT_NSEC_PER_SEC;
+}
+
+static int setup_clocks(struct sim *s)
+{
+	const struct sim_config *cfg = s->cfg;
+	struct pvt_simhost_config host = {
+		.tsc_khz = cfg->host_khz,
+		.start_true_ns = cfg->uptime_s * PVT_NSEC_PER_SEC,
+		.start_mono_ns = cfg->uptime_s * PVT_NSEC_PER_SEC,
+		.slew_ppt = cfg->ntp_ppt,
+		.max_timers = cfg->vcpus,
+	};
+	struct pvt_xen_vm_config vmcfg;
+	int ret;
+
+	/* tsc_base 0: the first loop runs at host TSC uptime * H * 1000, as tsdrift. */
+	ret = pvt_kvm_clock_init(&s->kvm, cfg->host_khz, cfg->frac_bits);
+	if (!ret)
+		ret = pvt_kvm_tsc_scaling(&s->kvm, cfg->guest_khz, 0, &s->tsc);
+	if (!ret)
+		ret = pvt_kvm_guest_clock(&s->kvm, &s->tsc, &s->clock);
+	if (!ret)
+		ret = pvt_simhost_init(&s->host, &host);
+	if (ret)
+		return ret;
+	s->host_ready = true;
+	pvt_simhost_set_preempt(&s->host, preempt_ns, s);
+	ret = pvt_hostclock_init_sim(&s->hostclock, &s->host);
+	if (ret)
+		return ret;
+	s->hostclock_ready = true;
+	pvt_xen_vm_config_default(&vmcfg);
+	vmcfg.algo = engine_algo[cfg->algo];
+	return pvt_xen_vm_init(&s->vm, &vmcfg, &s->hostclock, &s->kvm);
+}
+
+static int setup_vcpus(struct sim *s)
+{
+	const struct sim_config *cfg = s->cfg;
+	uint64_t start = s->host.true_ns;
+	int ret;
+
+	s->vcpus = calloc(cfg->vcpus, sizeof(*s->vcpus));
+	if (!s->vcpus)
+		return -ENOMEM;
+	ret = sim_queue_init(&s->runq, cfg->vcpus);
+	for (uint32_t i = 0; !ret && i < cfg->vcpus; i++) {
+		struct sim_vcpu *v = &s->vcpus[i];
+		/* vCPU 0 starts at the uptime exactly; the others at random phases. */
+		uint64_t phase = i ? sim_rng_upto(&s->rng, cfg->interval_ns - 1) : 0;
+
+		v->sim = s;
+		v->id = i;
+		ret = pvt_hosttimer_init_sim(&v->timer, &s->host);
+		if (!ret)
+			ret = pvt_xen_vcpu_init(&v->xen, &s->vm, i, &v->timer, on_expiry, v);
+		if (!ret)
+			s->engines++;
+		if (!ret)
+			ret = pvt_xen_vcpu_set_guest_clock(&v->xen, &s->clock);
+		if (!ret)
+			ret = sim_queue_push(&s->runq, start + phase, i);
+		v->queued = true;
+		s->active++;
+	}
+	return ret;
+}
+
+static void teardown(struct sim *s)
+{
+	for (uint32_t i = 0; i < s->engines; i++)
+		pvt_xen_vcpu_destroy(&s->vcpus[i].xen);
+	for (uint32_t i = 0; s->vcpus && i < s->cfg->vcpus; i++)
+		pvt_hosttimer_destroy(&s->vcpus[i].timer);
+	free(s->vcpus);
+	sim_queue_free(&s->runq);
+	if (s->hostclock_ready)
+		pvt_hostclock_destroy(&s->hostclock);
+	if (s->host_ready)
+		pvt_simhost_destroy(&s->host);
+}
+
+/* Runs events until every vCPU has done its loops. */
+static void run(struct sim *s)
+{
+	while (s->active && !s->error) {
+		uint64_t host_ns = pvt_simhost_next_fire(&s->host);
+		uint64_t guest_ns = sim_queue_next(&s->runq);
+
+		if (host_ns == UINT64_MAX && guest_ns == UINT64_MAX) {
+			s->error = -EDEADLK;	/* nobody left to wake anybody */
+			break;
+		}
+		if (s->next_resnap_ns < host_ns && s->next_resnap_ns < guest_ns) {
+			pvt_simhost_run_until(&s->host, s->next_resnap_ns);
+			resnapshot(s);
+		} else if (host_ns <= guest_ns) {
+			pvt_simhost_step(&s->host, host_ns);
+		} else {
+			struct sim_wake w = sim_queue_pop(&s->runq);
+
+			pvt_simhost_run_until(&s->host, w.true_ns);
+			guest_run(s, &s->vcpus[w.vcpu]);
+		}
+	}
+}
+
+int sim_run(const struct sim_config *cfg, struct timerlat_report *r,
+	    struct sim_result *res)
+{
+	struct sim s = { .cfg = cfg, .report = r, .next_resnap_ns = UINT64_MAX };
+	int ret;
+
+	sim_rng_seed(&s.rng, cfg->seed);
+	ret = setup_clocks(&s);
+	if (!ret)
+		ret = setup_vcpus(&s);
+	if (!ret) {
+		if (cfg->resnapshot_s)
+			s.next_resnap_ns = s.host.true_ns + cfg->resnapshot_s * PVT_NSEC_PER_SEC;
+		run(&s);
+		ret = s.error;
+	}
+	if (res) {
+		res->events = s.host_ready ? s.host.fired : 0;
+		res->end_true_ns = s.host_ready ? s.host.true_ns : 0;
+		res->resnapshots = s.resnapshots;
+	}
+	teardown(&s);
+	return ret;
+}

@@ -1,0 +1,7 @@
+# Simulator, timerlat and demo (issue 5).
+set(PVT_SIM_CLI_SOURCES
+  ${CMAKE_SOURCE_DIR}/cli/sim.c ${CMAKE_SOURCE_DIR}/cli/sim-args.c
+  ${CMAKE_SOURCE_DIR}/cli/sim-model.c ${CMAKE_SOURCE_DIR}/cli/sim-queue.c
+  ${CMAKE_SOURCE_DIR}/cli/args.c ${CMAKE_SOURCE_DIR}/cli/stats.c ${CMAKE_SOURCE_DIR}/cli/json.c
+  ${CMAKE_SOURCE_DIR}/cli/timerlat-report.c)
+pvt_unit_test(test_sim test_sim.c ${PVT_SIM_CLI_SOURCES})
