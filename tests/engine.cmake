@@ -1,0 +1,4 @@
+# Xen timer engine: host clock pairing, host timers, simulated host, xentimer.
+pvt_unit_test(test_simhost test_simhost.c)
+pvt_unit_test(test_hostclock test_hostclock.c)
+pvt_unit_test(test_xentimer_exact test_xentimer_exact.c)
