@@ -1,10 +1,53 @@
 // SPDX-License-Identifier: MIT
+/* pvtime vmm: run the tiny KVM VMM's guest with the given options and print the results. */
+#include <stdio.h>
+
 #include "args.h"
 #include "commands.h"
+#include "vmm-cli.h"
 
 int cmd_vmm(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return runtime_error("vmm: not implemented yet");
+	struct timerlat_report rep;
+	struct vmm_cli cli;
+	struct vmm vm;
+	struct vmm_totals t;
+	struct json j;
+	int ret = vmm_cli_parse("vmm", argc, argv, &cli);
+
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	ret = vmm_cli_require_kvm("vmm");
+	if (ret)
+		return ret;
+	ret = vmm_cli_run("vmm", &vm, &cli.cfg);
+	if (ret) {
+		vmm_destroy(&vm);
+		return ret;
+	}
+	timerlat_report_init(&rep, pvt_timer_algo_name(cli.cfg.algo), cli.cfg.interval_ns,
+			     stdout, cli.quiet || cli.json || cli.cfg.scenario != PVT_SCN_TIMERLAT);
+	if (cli.cfg.scenario == PVT_SCN_TIMERLAT && vmm_cli_timerlat_report(&vm, &rep))
+		ret = runtime_error("vmm: out of memory");
+	vmm_cli_totals(&vm, &t);
+	if (cli.json) {
+		json_begin(&j, stdout);
+		json_header(&j, argc, argv);
+		vmm_cli_json(&j, &vm);
+		if (cli.cfg.scenario == PVT_SCN_TIMERLAT)
+			timerlat_report_json(&rep, &j);
+		json_end(&j);
+	} else {
+		vmm_cli_print(stdout, &vm);
+		if (cli.cfg.scenario == PVT_SCN_TIMERLAT)
+			timerlat_report_summary(&rep, stdout);
+	}
+	if (!ret && (t.early_wakeups || t.page_mismatches || t.sample_mismatches))
+		ret = runtime_error("vmm: %llu early wake-ups, %llu page and %llu sample mismatches",
+				    (unsigned long long)t.early_wakeups,
+				    (unsigned long long)t.page_mismatches,
+				    (unsigned long long)t.sample_mismatches);
+	timerlat_report_free(&rep);
+	vmm_destroy(&vm);
+	return ret;
 }

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared by `pvtime vmm`, `pvtime timerlat --vmm`, `pvtime bench vmm` and
+ * the demo: the VMM's command-line options, running it with a clear error
+ * when /dev/kvm is unusable, and turning guest samples into figures.
+ */
+#ifndef PVTIME_CLI_VMM_CLI_H
+#define PVTIME_CLI_VMM_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "json.h"
+#include "timerlat-report.h"
+#include "vmm.h"
+
+struct vmm_cli {
+	struct vmm_config cfg;
+	bool json, quiet;
+	const char *plot;
+};
+
+/*
+ * Parses the VMM options after argv[0] (prog names the command in errors).
+ * Returns 0, or an exit code (2 after a usage message, or -1 for --help
+ * after printing usage to stdout: the caller exits 0).
+ */
+int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli);
+
+/* The usage text for the shared options. */
+void vmm_cli_usage(FILE *out, const char *prog);
+
+/* Checks /dev/kvm; prints why and returns 1 when unusable, else 0. */
+int vmm_cli_require_kvm(const char *prog);
+
+/* Creates and runs a VM. 0, or 1 after printing vm->error (vm stays valid to destroy). */
+int vmm_cli_run(const char *prog, struct vmm *vm, const struct vmm_config *cfg);
+
+/* "its own kvmclock ..." / "the VMM's Xen vcpu_time_info ..." for the output. */
+const char *vmm_cli_clock_name(const struct vmm_config *cfg);
+
+/* Adds every timerlat loop of every vCPU (latency = t1.ns - t0.ns) to r. */
+int vmm_cli_timerlat_report(struct vmm *vm, struct timerlat_report *r);
+
+/* Totals over vCPUs. */
+struct vmm_totals {
+	uint64_t loops, early_wakeups, exits, hypercalls;
+	uint64_t page_checks, page_mismatches, sample_checks, sample_mismatches;
+	uint64_t singleshot_fired, periodic_fired;
+	const char *first_mismatch;	/* NULL when none */
+};
+void vmm_cli_totals(const struct vmm *vm, struct vmm_totals *t);
+
+/* Text lines: per vCPU, the oracles, the clock. */
+void vmm_cli_print(FILE *out, const struct vmm *vm);
+/* The same as JSON members into an open object. */
+void vmm_cli_json(struct json *j, const struct vmm *vm);
+
+/* ns from host TSC ticks at the VM's TSC rate. */
+uint64_t vmm_cli_tsc_to_ns(const struct vmm *vm, uint64_t ticks);
+
+#endif

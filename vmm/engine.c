@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Wiring libpvtime's Xen timer engine into the VMM: one host clock for the
+ * VM, one timerfd per vCPU, expiries delivered into the vCPU page, and the
+ * guest's registered clock handed over whenever it changes.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "vmm.h"
+
+/* Legacy's guest "now": KVM's own one-step get_kvmclock_ns() via KVM_GET_CLOCK. */
+static int legacy_now_kvm(void *ctx, uint64_t *guest_ns)
+{
+	struct vmm *vm = ctx;
+	struct kvm_clock_data data;
+	int ret = vmm__get_clock(vm, &data);
+
+	if (!ret)
+		*guest_ns = data.clock;
+	return ret;
+}
+
+/* Runs with the engine's vCPU lock held: only touches the shared page. */
+static void deliver(void *ctx, struct pvt_xen_vcpu *xv, enum pvt_xen_expiry kind)
+{
+	struct vmm_vcpu *vcpu = ctx;
+	struct pvt_guest_vcpu *page = vcpu->shared;
+
+	(void)xv;
+	if (kind == PVT_XEN_EXPIRY_PERIODIC) {
+		__atomic_fetch_add(&page->periodic_fired, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_or(&page->pending, PVT_EV_PERIODIC, __ATOMIC_SEQ_CST);
+	} else {
+		__atomic_fetch_add(&page->singleshot_fired, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_or(&page->pending, PVT_EV_SINGLESHOT, __ATOMIC_SEQ_CST);
+	}
+}
+
+int vmm__engine_init(struct vmm *vm)
+{
+	struct pvt_xen_vm_config xcfg;
+	int ret;
+
+	ret = pvt_hostclock_init_vdso(&vm->hostclock, 0);
+	if (ret)
+		return vmm__fail(vm, ret, "host clock pairing: %s", strerror(-ret));
+	vm->hostclock_ready = true;
+	ret = pvt_kvm_clock_init(&vm->legacy_model, vm->tsc_khz, PVT_FRAC_BITS_SVM);
+	if (ret)
+		return vmm__fail(vm, ret, "TSC %u kHz: no clock model", vm->tsc_khz);
+	if (vm->cfg.clock_src == PVT_CLK_XEN) {
+		ret = vmm__xenclock_publish(vm);
+		if (ret)
+			return ret;
+	}
+	pvt_xen_vm_config_default(&xcfg);
+	xcfg.algo = vm->cfg.algo;
+	ret = pvt_xen_vm_init(&vm->xen, &xcfg, &vm->hostclock, &vm->legacy_model);
+	if (ret)
+		return vmm__fail(vm, ret, "timer engine: %s", strerror(-ret));
+	/*
+	 * On its own kvmclock the guest's legacy "now" is KVM's real one-step
+	 * KVM_GET_CLOCK; on the VMM's Xen page it is the one-step model of that
+	 * page's reference (legacy_model, set up by the publisher).
+	 */
+	if (vm->cfg.clock_src == PVT_CLK_KVM) {
+		vm->xen.legacy_now = legacy_now_kvm;
+		vm->xen.legacy_now_ctx = vm;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu__engine_init(&vm->vcpus[i]);
+		if (ret)
+			return vmm__fail(vm, ret, "vCPU %u: %s", i, vm->vcpus[i].error);
+	}
+	return 0;
+}
+
+static struct pvt_guest_clock guest_clock(const struct vmm_vcpu *vcpu,
+					  const struct pvt_pvclock_page *page)
+{
+	/* No TSC scaling on this host: the guest TSC is the host TSC + offset. */
+	return (struct pvt_guest_clock){
+		.tsc = {
+			.ratio = pvt_tsc_ratio_one(PVT_FRAC_BITS_SVM),
+			.offset = vcpu->tsc_offset,
+			.frac_bits = PVT_FRAC_BITS_SVM,
+		},
+		.page = *page,
+	};
+}
+
+static int set_clock(struct vmm_vcpu *vcpu, const struct pvt_pvclock_page *page)
+{
+	struct pvt_guest_clock clock = guest_clock(vcpu, page);
+	int ret = pvt_xen_vcpu_set_guest_clock(&vcpu->xen, &clock);
+
+	if (ret)
+		return vcpu__fail(vcpu, ret, "the guest's clock page is unusable (shift %d, mul %u)",
+				  page->tsc_shift, page->tsc_to_system_mul);
+	vcpu->clock_seen = *page;
+	vcpu->clock_set = true;
+	return 0;
+}
+
+int vcpu__engine_init(struct vmm_vcpu *vcpu)
+{
+	struct vmm *vm = vcpu->vm;
+	int ret;
+
+	ret = vcpu__get_tsc_offset(vcpu, &vcpu->tsc_offset);
+	if (ret)
+		return vcpu__fail(vcpu, ret, "reading KVM_VCPU_TSC_OFFSET: %s", strerror(-ret));
+	ret = pvt_hosttimer_init_timerfd(&vcpu->timer, vm->hostclock.clockid);
+	if (ret)
+		return vcpu__fail(vcpu, ret, "timerfd: %s", strerror(-ret));
+	ret = pvt_xen_vcpu_init(&vcpu->xen, &vm->xen, vcpu->id, &vcpu->timer,
+				deliver, vcpu);
+	if (ret)
+		return vcpu__fail(vcpu, ret, "engine vCPU: %s", strerror(-ret));
+	vcpu->xen_ready = true;
+	if (vm->cfg.clock_src == PVT_CLK_XEN) {
+		vcpu->shared->xen_time = vm->xen_page[vcpu->id];
+		return set_clock(vcpu, &vm->xen_page[vcpu->id]);
+	}
+	return 0;
+}
+
+/* Everything but the version: KVM bumps it on every rewrite, even an identical one. */
+static bool same_page(const struct pvt_pvclock_page *a, const struct pvt_pvclock_page *b)
+{
+	return a->tsc_timestamp == b->tsc_timestamp && a->system_time == b->system_time &&
+	       a->tsc_to_system_mul == b->tsc_to_system_mul &&
+	       a->tsc_shift == b->tsc_shift && a->flags == b->flags;
+}
+
+/* A consistent copy of a page KVM may rewrite (only while this vCPU enters). */
+static int read_page(const volatile struct pvt_pvclock_page *src,
+		     struct pvt_pvclock_page *dst)
+{
+	for (int i = 0; i < 100; i++) {
+		uint32_t v = src->version;
+
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		dst->version = v;
+		dst->tsc_timestamp = src->tsc_timestamp;
+		dst->system_time = src->system_time;
+		dst->tsc_to_system_mul = src->tsc_to_system_mul;
+		dst->tsc_shift = src->tsc_shift;
+		dst->flags = src->flags;
+		dst->pad0 = 0;
+		dst->pad[0] = dst->pad[1] = 0;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (!(v & 1) && src->version == v)
+			return 0;
+	}
+	return -EAGAIN;
+}
+
+int vcpu__read_guest_page(struct vmm_vcpu *vcpu, struct pvt_pvclock_page *page)
+{
+	const volatile struct pvt_pvclock_page *src =
+		vmm__gpa(vcpu->vm, vcpu->clock_gpa, sizeof(*page));
+
+	if (!src)
+		return vcpu__fail(vcpu, -EFAULT,
+				  "the guest registered its pvclock page at GPA 0x%llx, outside its RAM",
+				  (unsigned long long)vcpu->clock_gpa);
+	if (read_page(src, page))
+		return vcpu__fail(vcpu, -EAGAIN, "pvclock page at 0x%llx stays odd (torn)",
+				  (unsigned long long)vcpu->clock_gpa);
+	return 0;
+}
+
+int vcpu__sync_guest_clock(struct vmm_vcpu *vcpu)
+{
+	struct pvt_pvclock_page page;
+	int ret;
+
+	if (vcpu->vm->cfg.clock_src != PVT_CLK_KVM || !vcpu->clock_gpa)
+		return 0;
+	ret = vcpu__read_guest_page(vcpu, &page);
+	if (ret)
+		return ret;
+	if (vcpu->clock_set && same_page(&page, &vcpu->clock_seen))
+		return 0;
+	return set_clock(vcpu, &page);
+}
+
+void vcpu__poll_timer(struct vmm_vcpu *vcpu)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	/* Only this vCPU's thread arms its timer, so reading these is safe here. */
+	if (!vcpu->xen.host_armed)
+		return;
+	clock_gettime(vcpu->timer.clockid, &ts);
+	now = (uint64_t)ts.tv_sec * PVT_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+	if (now >= vcpu->xen.host_armed_ns)
+		pvt_hosttimer_handle(&vcpu->timer);
+}

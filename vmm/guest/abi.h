@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The contract between the tiny VMM and its freestanding guest: memory map,
+ * hypercall port ABI, shared pages and the ucall channel. Included by both
+ * sides, so it uses only fixed-width types.
+ *
+ * Hypercalls. KVM here has no in-kernel Xen and a VMCALL never reaches
+ * userspace, so a hypercall is `outl %eax, $PVT_HC_PORT`: one port-I/O exit.
+ * Registers follow Xen's x86-64 ABI: rax = hypercall number, arguments in
+ * rdi, rsi, rdx, r10, r8, result in rax (0 or a negative Xen errno). The
+ * immediate port form keeps rdx free for the third argument. The VMM reads
+ * the registers from kvm_run's synced registers (KVM_CAP_SYNC_REGS) and
+ * writes rax back the same way: no extra ioctl per hypercall.
+ *
+ *   set_timer_op (15)  rdi = absolute deadline, guest ns (0 stops the timer)
+ *   vcpu_op (24)       rdi = VCPUOP_*, rsi = vCPU id, rdx = GPA of the arg
+ *     6 set_periodic_timer   { u64 period_ns }
+ *     7 stop_periodic_timer
+ *     8 set_singleshot_timer { u64 timeout_abs_ns; u32 flags }
+ *     9 stop_singleshot_timer
+ *   sched_op (29)      rdi = SCHEDOP_yield (0) | SCHEDOP_block (1)
+ *
+ * vcpu_op on a vCPU id that does not exist returns -ENOENT; on another
+ * existing vCPU -EINVAL (Xen allows the periodic ops there; this VMM keeps
+ * each vCPU's timers private to its thread).
+ *
+ * SCHEDOP_block returns at once if an event is pending, else sleeps the vCPU
+ * on its host timer until one is; with no timer armed it returns -EDEADLK
+ * (Xen would hang the vCPU forever, which no test can tell from a bug).
+ * Events: the VMM ORs PVT_EV_* into the vCPU page's `pending` word (Xen's
+ * evtchn_upcall_pending) and counts each expiry; the guest takes them with
+ * an atomic exchange.
+ *
+ * Ucalls: `outl %eax, $PVT_UCALL_PORT` with rax = PVT_UCALL_*, rdi/rsi/rdx
+ * = arguments (see the enum). DONE and ABORT end the vCPU.
+ */
+#ifndef PVT_VMM_GUEST_ABI_H
+#define PVT_VMM_GUEST_ABI_H
+
+#include <stdint.h>
+
+#include "pvtime/pvclock.h"
+
+#define PVT_HC_PORT			0xe0
+#define PVT_UCALL_PORT			0xe1
+#define PVT_NULL_PORT			0xe2	/* empty handler: a bare exit */
+
+/* Xen hypercall numbers and sub-ops (xen/include/public/xen.h, vcpu.h, sched.h). */
+#define PVT_XEN_set_timer_op		15
+#define PVT_XEN_vcpu_op			24
+#define PVT_XEN_sched_op		29
+#define PVT_VCPUOP_set_periodic_timer	6
+#define PVT_VCPUOP_stop_periodic_timer	7
+#define PVT_VCPUOP_set_singleshot_timer	8
+#define PVT_VCPUOP_stop_singleshot_timer 9
+#define PVT_SCHEDOP_yield		0
+#define PVT_SCHEDOP_block		1
+#define PVT_VCPU_SSHOTTMR_future	1
+
+/* Xen errno values (same numbers as Linux for these). */
+#define PVT_XEN_ENOENT			2
+#define PVT_XEN_EFAULT			14
+#define PVT_XEN_EINVAL			22
+#define PVT_XEN_EDEADLK			35
+#define PVT_XEN_ENOSYS			38
+
+/* KVM's kvmclock MSR: GPA of the page | 1 enables it. */
+#define PVT_MSR_KVM_SYSTEM_TIME_NEW	0x4b564d01u
+
+/* ---- guest physical memory map (identity-mapped with 2 MiB pages) ---- */
+#define PVT_GPA_PAGE_TABLES		0x1000ull	/* PML4, PDPT, PD: 3 pages */
+#define PVT_GPA_CONFIG			0x10000ull	/* struct pvt_guest_config */
+#define PVT_GPA_VCPU_PAGE(i)		(0x20000ull + (uint64_t)(i) * 0x1000)
+#define PVT_GPA_KVMCLOCK(i)		(0x40000ull + (uint64_t)(i) * 0x1000)
+#define PVT_GPA_KVMCLOCK_ALT(i)		(0x60000ull + (uint64_t)(i) * 0x1000)
+#define PVT_GPA_CODE			0x100000ull	/* guest image, up to 1 MiB */
+#define PVT_GPA_STACKS			0x200000ull	/* 64 KiB per vCPU */
+#define PVT_GUEST_STACK_SIZE		0x10000ull
+#define PVT_GPA_SAMPLES			0x400000ull	/* per-vCPU sample arrays */
+#define PVT_GUEST_MAX_VCPUS		16
+#define PVT_GUEST_MAGIC			0x70767431u	/* "pvt1" */
+
+/* What the guest program does. */
+enum pvt_guest_scenario {
+	PVT_SCN_TIMERLAT = 1,	/* the seed's loop: sleep interval, record latency */
+	PVT_SCN_CLOCKCHECK,	/* read the clock in bursts, yield between, re-register */
+	PVT_SCN_TIMERS,		/* stop-before-fire, re-arm-while-pending, periodic */
+	PVT_SCN_BAD,		/* one bad request, chosen by config.bad_case */
+	PVT_SCN_NULLCALL,	/* bare exits (yield to an empty handler) for the bench */
+};
+
+/* Which clock the guest reads (and asks its timers on). */
+enum pvt_guest_clock_src {
+	PVT_CLK_KVM = 1,	/* its own kvmclock page, written by KVM */
+	PVT_CLK_XEN,		/* the vcpu_time_info the VMM publishes in the vCPU page */
+};
+
+/* How timerlat arms its timer. */
+enum pvt_guest_timer_api {
+	PVT_API_SET_TIMER_OP = 1,
+	PVT_API_SINGLESHOT,	/* VCPUOP_set_singleshot_timer */
+};
+
+enum pvt_guest_bad_case {
+	PVT_BAD_UNKNOWN_HC = 1,	/* hypercall 999 -> -ENOSYS */
+	PVT_BAD_UNKNOWN_VCPUOP,	/* vcpu_op 77 -> -ENOSYS */
+	PVT_BAD_ARG_GPA,	/* singleshot arg outside memory -> -EFAULT */
+	PVT_BAD_PERIOD_ZERO,	/* periodic period 0 -> -EINVAL */
+	PVT_BAD_BLOCK_NO_TIMER,	/* block with nothing armed -> -EDEADLK */
+	PVT_BAD_OTHER_VCPU,	/* singleshot for another vCPU -> -EINVAL */
+	PVT_BAD_KVMCLOCK_GPA,	/* kvmclock page outside memory -> VM stop */
+	PVT_BAD_SCHEDOP,	/* sched_op 99 -> -ENOSYS */
+	PVT_BAD_CASES_END,
+};
+
+/* Read-only for the guest, written by the VMM before the first run. */
+struct pvt_guest_config {
+	uint32_t magic;
+	uint32_t scenario;		/* enum pvt_guest_scenario */
+	uint32_t nr_vcpus;
+	uint32_t clock_src;		/* enum pvt_guest_clock_src */
+	uint32_t timer_api;		/* enum pvt_guest_timer_api */
+	uint32_t bad_case;		/* enum pvt_guest_bad_case */
+	uint64_t loops;			/* timerlat loops / clockcheck bursts */
+	uint64_t interval_ns;		/* timerlat sleep */
+	uint64_t burst;			/* clockcheck: reads between two exits */
+	uint64_t samples_per_vcpu;	/* capacity of each sample array */
+	uint64_t mem_size;		/* guest memory size, for a bad GPA */
+};
+
+/* One clock reading: the guest TSC and the ns the guest computed from it. */
+struct pvt_guest_sample {
+	uint64_t tsc;
+	uint64_t ns;
+};
+
+#define PVT_EV_SINGLESHOT	(1u << 0)
+#define PVT_EV_PERIODIC		(1u << 1)
+
+/* Per-vCPU page shared by guest and VMM (like Xen's vcpu_info). */
+struct pvt_guest_vcpu {
+	uint32_t pending;		/* PVT_EV_*; VMM sets, guest exchanges with 0 */
+	uint32_t pad0;
+	struct pvt_pvclock_page xen_time; /* VMM-published vcpu_time_info (PVT_CLK_XEN) */
+	uint64_t singleshot_fired;	/* VMM: singleshot expiries delivered */
+	uint64_t periodic_fired;	/* VMM: periodic ticks delivered */
+	/* written by the guest */
+	uint64_t nr_samples;		/* samples[] entries written */
+	uint64_t loops_done;
+	uint64_t early_wakeups;		/* woke before its deadline on its own clock */
+	uint64_t kvmclock_gpa;		/* page currently registered (0: none) */
+};
+
+enum pvt_ucall {
+	PVT_UCALL_DONE = 1,	/* rdi = 0 */
+	PVT_UCALL_ABORT,	/* rdi = line, rsi = seen, rdx = expected, r10 = file name GPA */
+	PVT_UCALL_CLOCK,	/* rdi = kvmclock GPA just registered: check it now */
+	PVT_UCALL_PRINT,	/* rdi = GPA of a NUL-terminated string */
+	PVT_UCALL_CHECKPOINT,	/* rdi = tag: the VMM checks samples so far */
+};
+
+#endif

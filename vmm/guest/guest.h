@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* The freestanding guest's own helpers: its vCPU context, clock and samples. */
+#ifndef PVT_GUEST_GUEST_H
+#define PVT_GUEST_GUEST_H
+
+#include "abi.h"
+#include "hypercall.h"
+
+/* One vCPU's view of its world. */
+struct guest_cpu {
+	uint32_t id;
+	const volatile struct pvt_guest_config *cfg;
+	volatile struct pvt_guest_vcpu *vp;		/* shared with the VMM */
+	const volatile struct pvt_pvclock_page *clock;	/* the page it reads */
+	struct pvt_guest_sample *samples;
+	uint64_t capacity;
+};
+
+static inline uint64_t guest_rdtsc_ordered(void)
+{
+	uint32_t lo, hi;
+
+	/* lfence keeps the TSC read from passing the page reads before it. */
+	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void guest_wrmsr(uint32_t msr, uint64_t value)
+{
+	__asm__ volatile("wrmsr" :: "c"(msr), "a"((uint32_t)value),
+			 "d"((uint32_t)(value >> 32)) : "memory");
+}
+
+static inline uint32_t guest_take_events(struct guest_cpu *g)
+{
+	return __atomic_exchange_n(&g->vp->pending, 0, __ATOMIC_SEQ_CST);
+}
+
+/* Registers this vCPU's kvmclock at gpa and tells the VMM to check it. */
+void guest_kvmclock_enable(struct guest_cpu *g, uint64_t gpa);
+
+/* Reads the guest's clock: (TSC, ns) in *s. Aborts on an unusable page. */
+void guest_clock_read(struct guest_cpu *g, struct pvt_guest_sample *s);
+
+/* Reads the clock and appends the sample to the array the VMM checks. */
+void guest_clock_sample(struct guest_cpu *g, struct pvt_guest_sample *s);
+
+/* Blocks until one of the events in mask arrives; returns all taken. */
+uint32_t guest_wait_event(struct guest_cpu *g, uint32_t mask);
+
+void guest_timerlat(struct guest_cpu *g);
+void guest_clockcheck(struct guest_cpu *g);
+void guest_timers(struct guest_cpu *g);
+void guest_bad(struct guest_cpu *g);
+void guest_nullcall(struct guest_cpu *g);
+
+#endif

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Guest-driven timer semantics (stop-before-fire, re-arm while armed and
+ * while an expiry is pending, periodic ticks, past deadlines) and bad
+ * requests. Each check compares the VMM's delivery counters and the guest's
+ * own clock; a failure is a ucall ABORT with the line and both values.
+ */
+#include "guest.h"
+
+#define MS	1000000ull
+
+struct sshot_arg {
+	uint64_t timeout_abs_ns;
+	uint32_t flags;
+};
+
+static uint64_t now_ns(struct guest_cpu *g)
+{
+	struct pvt_guest_sample s;
+
+	guest_clock_sample(g, &s);
+	return s.ns;
+}
+
+static void spin_until(struct guest_cpu *g, uint64_t deadline)
+{
+	while ((int64_t)(now_ns(g) - deadline) < 0)
+		;
+}
+
+static void singleshot(struct guest_cpu *g, uint64_t deadline, int64_t expect)
+{
+	struct sshot_arg arg = { deadline, 0 };
+
+	GUEST_ASSERT_EQ(hc_vcpu_op(PVT_VCPUOP_set_singleshot_timer, g->id, &arg),
+			expect);
+}
+
+/* Blocks for the singleshot at deadline; checks lateness >= 0 and one more expiry. */
+static void expect_fire(struct guest_cpu *g, uint64_t deadline, uint64_t fired)
+{
+	uint64_t now;
+
+	guest_wait_event(g, PVT_EV_SINGLESHOT);
+	now = now_ns(g);
+	if ((int64_t)(now - deadline) < 0) {
+		g->vp->early_wakeups++;
+		ucall(PVT_UCALL_ABORT, __LINE__, now, deadline);
+	}
+	GUEST_ASSERT_EQ(g->vp->singleshot_fired, fired);
+}
+
+static void test_stop_before_fire(struct guest_cpu *g)
+{
+	uint64_t base = g->vp->singleshot_fired, t;
+
+	/* VCPUOP stop: the 3 ms timer must never fire. */
+	t = now_ns(g);
+	singleshot(g, t + 3 * MS, 0);
+	GUEST_ASSERT_EQ(hc_vcpu_op(PVT_VCPUOP_stop_singleshot_timer, g->id, 0), 0);
+	/* set_timer_op(0) stops too: nothing armed, so block must refuse. */
+	singleshot(g, t + 3 * MS, 0);
+	GUEST_ASSERT_EQ(hc_set_timer_op(0), 0);
+	GUEST_ASSERT_EQ(hc_sched_op(PVT_SCHEDOP_block), -PVT_XEN_EDEADLK);
+	/* Sleep past both stopped deadlines on a new timer: exactly one expiry. */
+	t = now_ns(g);
+	GUEST_ASSERT_EQ(hc_set_timer_op(t + 6 * MS), 0);
+	expect_fire(g, t + 6 * MS, base + 1);
+	GUEST_ASSERT_EQ(guest_take_events(g), 0);
+}
+
+static void test_rearm(struct guest_cpu *g)
+{
+	uint64_t base = g->vp->singleshot_fired, t;
+
+	/* Re-arm while armed: the later first deadline is replaced. */
+	t = now_ns(g);
+	GUEST_ASSERT_EQ(hc_set_timer_op(t + 8 * MS), 0);
+	GUEST_ASSERT_EQ(hc_set_timer_op(t + 2 * MS), 0);
+	expect_fire(g, t + 2 * MS, base + 1);
+	/* Wait past the replaced deadline: it must not fire. */
+	singleshot(g, t + 12 * MS, 0);
+	expect_fire(g, t + 12 * MS, base + 2);
+
+	/* Re-arm while an expiry is pending: the old one is delivered once, then the new one. */
+	t = now_ns(g);
+	GUEST_ASSERT_EQ(hc_set_timer_op(t + 1 * MS), 0);
+	spin_until(g, t + 2 * MS);
+	GUEST_ASSERT_EQ(hc_set_timer_op(t + 4 * MS), 0);
+	GUEST_ASSERT_EQ(g->vp->singleshot_fired, base + 3);
+	GUEST_ASSERT_EQ(guest_take_events(g), PVT_EV_SINGLESHOT);
+	expect_fire(g, t + 4 * MS, base + 4);
+	GUEST_ASSERT_EQ(guest_take_events(g), 0);
+
+	/* A deadline in the past fires at once, exactly once. */
+	t = now_ns(g);
+	singleshot(g, t - 1 * MS, 0);
+	expect_fire(g, t - 1 * MS, base + 5);
+	/* Polling without blocking: a yield is an exit, where due expiries are delivered. */
+	t = now_ns(g);
+	GUEST_ASSERT_EQ(hc_set_timer_op(t + 1 * MS), 0);
+	spin_until(g, t + 1 * MS);
+	while (!(g->vp->pending & PVT_EV_SINGLESHOT))
+		GUEST_ASSERT_EQ(hc_sched_op(PVT_SCHEDOP_yield), 0);
+	GUEST_ASSERT_EQ(guest_take_events(g), PVT_EV_SINGLESHOT);
+	GUEST_ASSERT_EQ(g->vp->singleshot_fired, base + 6);
+}
+
+static void test_periodic(struct guest_cpu *g)
+{
+	uint64_t period = 2 * MS, start, ticks = 0, base = g->vp->periodic_fired;
+	uint64_t arg = period;
+
+	GUEST_ASSERT_EQ(hc_vcpu_op(PVT_VCPUOP_set_periodic_timer, g->id, &arg), 0);
+	start = now_ns(g);
+	while (ticks < 5) {
+		guest_wait_event(g, PVT_EV_PERIODIC);
+		ticks = g->vp->periodic_fired - base;
+		/* Tick k is due one period after arming at the earliest. */
+		if ((int64_t)(now_ns(g) - start - (ticks - 1) * period) < 0)
+			ucall(PVT_UCALL_ABORT, __LINE__, now_ns(g), start + ticks * period);
+	}
+	GUEST_ASSERT_EQ(hc_vcpu_op(PVT_VCPUOP_stop_periodic_timer, g->id, 0), 0);
+	ticks = g->vp->periodic_fired;
+	guest_take_events(g);
+	/* Stopped: no tick during a 7 ms singleshot sleep. */
+	start = now_ns(g);
+	singleshot(g, start + 7 * MS, 0);
+	guest_wait_event(g, PVT_EV_SINGLESHOT);
+	GUEST_ASSERT_EQ(g->vp->periodic_fired, ticks);
+	GUEST_ASSERT_EQ(guest_take_events(g) & PVT_EV_PERIODIC, 0);
+	/* Xen's limits: below 1 ms is refused. */
+	arg = 999999;
+	GUEST_ASSERT_EQ(hc_vcpu_op(PVT_VCPUOP_set_periodic_timer, g->id, &arg),
+			-PVT_XEN_EINVAL);
+}
+
+void guest_timers(struct guest_cpu *g)
+{
+	test_stop_before_fire(g);
+	test_rearm(g);
+	test_periodic(g);
+	g->vp->loops_done = 1;
+}
+
+void guest_bad(struct guest_cpu *g)
+{
+	uint64_t outside = g->cfg->mem_size + 0x1000, period = 0;
+	struct sshot_arg arg = { 0, 0 };
+
+	switch (g->cfg->bad_case) {
+	case PVT_BAD_UNKNOWN_HC:
+		GUEST_ASSERT_EQ(hc3(999, 0, 0, 0), -PVT_XEN_ENOSYS);
+		break;
+	case PVT_BAD_UNKNOWN_VCPUOP:
+		GUEST_ASSERT_EQ(hc_vcpu_op(77, g->id, &arg), -PVT_XEN_ENOSYS);
+		break;
+	case PVT_BAD_ARG_GPA:
+		GUEST_ASSERT_EQ(hc3(PVT_XEN_vcpu_op, PVT_VCPUOP_set_singleshot_timer,
+				    g->id, outside), -PVT_XEN_EFAULT);
+		GUEST_ASSERT_EQ(hc3(PVT_XEN_vcpu_op, PVT_VCPUOP_set_periodic_timer,
+				    g->id, UINT64_MAX - 3), -PVT_XEN_EFAULT);
+		break;
+	case PVT_BAD_PERIOD_ZERO:
+		GUEST_ASSERT_EQ(hc_vcpu_op(PVT_VCPUOP_set_periodic_timer, g->id,
+					   &period), -PVT_XEN_EINVAL);
+		break;
+	case PVT_BAD_BLOCK_NO_TIMER:
+		GUEST_ASSERT_EQ(hc_sched_op(PVT_SCHEDOP_block), -PVT_XEN_EDEADLK);
+		break;
+	case PVT_BAD_OTHER_VCPU:
+		GUEST_ASSERT_EQ(hc_vcpu_op(PVT_VCPUOP_set_singleshot_timer,
+					   g->id + 1, &arg), -PVT_XEN_EINVAL);
+		GUEST_ASSERT_EQ(hc_vcpu_op(PVT_VCPUOP_stop_periodic_timer,
+					   PVT_GUEST_MAX_VCPUS + 5, 0), -PVT_XEN_ENOENT);
+		break;
+	case PVT_BAD_KVMCLOCK_GPA:
+		/* The VMM must refuse to read this page and stop the VM. */
+		guest_kvmclock_enable(g, outside);
+		break;
+	case PVT_BAD_SCHEDOP:
+		GUEST_ASSERT_EQ(hc_sched_op(99), -PVT_XEN_ENOSYS);
+		break;
+	default:
+		ucall(PVT_UCALL_ABORT, __LINE__, g->cfg->bad_case, 0);
+	}
+}

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The hypercall port (ABI in guest/abi.h): Xen's set_timer_op, vcpu_op
+ * timer commands and sched_op yield/block, dispatched to the timer engine.
+ * Arguments come from kvm_run's synced registers and the result goes back
+ * the same way, so a hypercall costs no ioctl beyond KVM_RUN itself.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "vmm.h"
+
+/* Slices of a block's sleep, so a stopping VM is noticed promptly. */
+#define BLOCK_SLICE_NS	100000000ull
+
+static int64_t vcpu_op(struct vmm_vcpu *vcpu, uint64_t cmd, uint64_t target_id,
+		       uint64_t arg_gpa)
+{
+	struct vmm *vm = vcpu->vm;
+	struct pvt_xen_vcpu *target;
+	size_t len = 0;
+	const void *arg = NULL;
+	uint8_t copy[sizeof(struct pvt_xen_singleshot_arg)];
+
+	if (cmd == PVT_VCPUOP_set_singleshot_timer)
+		len = sizeof(struct pvt_xen_singleshot_arg);
+	else if (cmd == PVT_VCPUOP_set_periodic_timer)
+		len = sizeof(struct pvt_xen_periodic_arg);
+	else if (cmd != PVT_VCPUOP_stop_periodic_timer &&
+		 cmd != PVT_VCPUOP_stop_singleshot_timer)
+		return -PVT_XEN_ENOSYS;
+	if (target_id >= vm->nr_vcpus)
+		return -PVT_XEN_ENOENT;
+	/* Each vCPU's timers belong to its own thread (see abi.h). */
+	if (target_id != vcpu->id)
+		return -PVT_XEN_EINVAL;
+	target = &vm->vcpus[target_id].xen;
+	if (len) {
+		const void *src = vmm__gpa(vm, arg_gpa, len);
+
+		if (!src)
+			return -PVT_XEN_EFAULT;
+		memcpy(copy, src, len);
+		arg = copy;
+	}
+	return pvt_xen_vcpu_op(&vcpu->xen, target, (int)cmd, arg, len);
+}
+
+/* SCHEDOP_block: sleep on this vCPU's own timerfd until an event is pending. */
+static int64_t block(struct vmm_vcpu *vcpu)
+{
+	struct pvt_xen_timer single, periodic;
+	uint64_t period;
+	bool pending;
+	int ret;
+
+	for (;;) {
+		if (__atomic_load_n(&vcpu->shared->pending, __ATOMIC_SEQ_CST)) {
+			pvt_xen_vcpu_take_pending(&vcpu->xen);
+			return 0;
+		}
+		pvt_xen_vcpu_snapshot(&vcpu->xen, &single, &periodic, &period,
+				      &pending, NULL);
+		if (!single.armed && !period)
+			return -PVT_XEN_EDEADLK;
+		if (__atomic_load_n(&vcpu->vm->stop, __ATOMIC_SEQ_CST))
+			return 0;	/* the run loop stops before re-entering */
+		ret = pvt_hosttimer_wait(&vcpu->timer, BLOCK_SLICE_NS);
+		vcpu->wake_tsc = vmm__rdtsc();
+		if (ret < 0 && ret != -ETIMEDOUT && ret != -EINTR && ret != -ECANCELED) {
+			vcpu__fail(vcpu, ret, "waiting on the host timer: %s", strerror(-ret));
+			return 0;
+		}
+	}
+}
+
+int vcpu__hypercall(struct vmm_vcpu *vcpu)
+{
+	struct kvm_regs *regs = &vcpu->run->s.regs.regs;
+	int64_t ret;
+
+	/* Expiries due by now reach the guest before it changes its timers. */
+	vcpu__poll_timer(vcpu);
+	switch (regs->rax) {
+	case PVT_XEN_set_timer_op:
+		if (vcpu__sync_guest_clock(vcpu))
+			return -EFAULT;
+		ret = pvt_xen_set_timer_op(&vcpu->xen, regs->rdi);
+		break;
+	case PVT_XEN_vcpu_op:
+		if (vcpu__sync_guest_clock(vcpu))
+			return -EFAULT;
+		ret = vcpu_op(vcpu, regs->rdi, regs->rsi, regs->rdx);
+		break;
+	case PVT_XEN_sched_op:
+		if (regs->rdi == PVT_SCHEDOP_yield)
+			ret = 0;
+		else if (regs->rdi == PVT_SCHEDOP_block)
+			ret = block(vcpu);
+		else
+			ret = -PVT_XEN_ENOSYS;
+		break;
+	default:
+		ret = -PVT_XEN_ENOSYS;
+		break;
+	}
+	regs->rax = (uint64_t)ret;
+	vcpu->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	return vcpu->res.status;
+}

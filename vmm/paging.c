@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Long mode for the guest: identity page tables for the first 1 GiB (2 MiB
+ * pages) and a flat GDT, so each vCPU starts straight in 64-bit C code.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "vmm.h"
+
+#define PTE_P		(1ull << 0)
+#define PTE_RW		(1ull << 1)
+#define PTE_PS		(1ull << 7)	/* 2 MiB page in a PD entry */
+
+#define CR0_PE		(1ull << 0)
+#define CR0_MP		(1ull << 1)
+#define CR0_ET		(1ull << 4)
+#define CR0_NE		(1ull << 5)
+#define CR0_WP		(1ull << 16)
+#define CR0_PG		(1ull << 31)
+#define CR4_PAE		(1ull << 5)
+#define EFER_LME	(1ull << 8)
+#define EFER_LMA	(1ull << 10)
+
+#define GPA_PML4	(PVT_GPA_PAGE_TABLES)
+#define GPA_PDPT	(PVT_GPA_PAGE_TABLES + 0x1000)
+#define GPA_PD		(PVT_GPA_PAGE_TABLES + 0x2000)
+#define GPA_GDT		(PVT_GPA_PAGE_TABLES + 0x3000)
+
+#define SEL_CODE	0x08
+#define SEL_DATA	0x10
+#define SEL_TSS		0x18
+
+void vmm__setup_paging(struct vmm *vm)
+{
+	uint64_t *pml4 = vmm__gpa(vm, GPA_PML4, 4096);
+	uint64_t *pdpt = vmm__gpa(vm, GPA_PDPT, 4096);
+	uint64_t *pd = vmm__gpa(vm, GPA_PD, 4096);
+	uint64_t *gdt = vmm__gpa(vm, GPA_GDT, 64);
+
+	memset(pml4, 0, 4096);
+	memset(pdpt, 0, 4096);
+	pml4[0] = GPA_PDPT | PTE_P | PTE_RW;
+	pdpt[0] = GPA_PD | PTE_P | PTE_RW;
+	/* All of the first GiB is mapped: a stray access beyond RAM exits as MMIO. */
+	for (uint64_t i = 0; i < 512; i++)
+		pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_PS;
+	gdt[0] = 0;
+	gdt[1] = 0x00af9b000000ffffull;	/* 64-bit code, DPL 0 */
+	gdt[2] = 0x00cf93000000ffffull;	/* flat data */
+	gdt[3] = 0x00008b0000000067ull;	/* 64-bit busy TSS at 0 */
+	gdt[4] = 0;
+}
+
+static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code)
+{
+	*s = (struct kvm_segment){
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = sel,
+		.type = type,
+		.present = 1,
+		.dpl = 0,
+		.db = code ? 0 : 1,
+		.s = 1,
+		.l = code ? 1 : 0,
+		.g = 1,
+	};
+}
+
+int vcpu__setup_long_mode(struct vmm_vcpu *vcpu)
+{
+	struct kvm_sregs sregs;
+
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	flat_segment(&sregs.cs, SEL_CODE, 11, true);
+	flat_segment(&sregs.ds, SEL_DATA, 3, false);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	sregs.tr = (struct kvm_segment){
+		.base = 0, .limit = 0x67, .selector = SEL_TSS, .type = 11, .present = 1,
+	};
+	sregs.gdt.base = GPA_GDT;
+	sregs.gdt.limit = 5 * 8 - 1;
+	sregs.cr3 = GPA_PML4;
+	sregs.cr4 = CR4_PAE;
+	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+	sregs.efer = EFER_LME | EFER_LMA;
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Running the VM: one thread per vCPU looping on KVM_RUN, a watchdog that
+ * kicks them all out (signal + immediate_exit) when the run takes too long,
+ * and the results copied out of guest memory at the end.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "vmm.h"
+
+enum cost_kind { COST_NONE, COST_TIMER, COST_BLOCK, COST_NULL };
+
+static bool stopping(struct vmm *vm)
+{
+	return __atomic_load_n(&vm->stop, __ATOMIC_SEQ_CST);
+}
+
+static void record_cost(struct vmm_vcpu *vcpu, enum cost_kind kind, uint64_t ticks)
+{
+	struct vmm_vcpu_result *r = &vcpu->res;
+	uint64_t **arr = kind == COST_TIMER ? &r->cost_timer :
+			 kind == COST_BLOCK ? &r->cost_block : &r->cost_null;
+	uint64_t *n = kind == COST_TIMER ? &r->n_cost_timer :
+		      kind == COST_BLOCK ? &r->n_cost_block : &r->n_cost_null;
+
+	if (*arr && *n < r->cost_cap)
+		(*arr)[(*n)++] = ticks;
+}
+
+/* What kind of exit this was, for the handling-cost figures. */
+static enum cost_kind hypercall_kind(const struct kvm_run *run)
+{
+	uint64_t nr = run->s.regs.regs.rax, a1 = run->s.regs.regs.rdi;
+
+	if (nr == PVT_XEN_set_timer_op || nr == PVT_XEN_vcpu_op)
+		return COST_TIMER;
+	if (nr == PVT_XEN_sched_op && a1 == PVT_SCHEDOP_block)
+		return COST_BLOCK;
+	return COST_NONE;
+}
+
+/* One exit; 1 when the guest is done, 0 to go on, -errno to stop. */
+static int handle_exit(struct vmm_vcpu *vcpu, enum cost_kind *kind)
+{
+	struct kvm_run *run = vcpu->run;
+	uint64_t port;
+
+	*kind = COST_NONE;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		port = run->io.port;
+		if (run->io.direction != KVM_EXIT_IO_OUT)
+			break;
+		if (port == PVT_NULL_PORT) {
+			*kind = COST_NULL;
+			return 0;
+		}
+		if (port == PVT_HC_PORT) {
+			*kind = hypercall_kind(run);
+			vcpu->res.hypercalls++;
+			return vcpu__hypercall(vcpu);
+		}
+		if (port == PVT_UCALL_PORT)
+			return vcpu__ucall(vcpu);
+		break;
+	case KVM_EXIT_INTR:
+		return 0;
+	case KVM_EXIT_HLT:
+		return vcpu__fail(vcpu, -EPROTO, "guest halted without reporting DONE (rip 0x%llx)",
+				  (unsigned long long)run->s.regs.regs.rip);
+	case KVM_EXIT_SHUTDOWN:
+		return vcpu__fail(vcpu, -EFAULT, "guest triple-faulted (rip 0x%llx)",
+				  (unsigned long long)run->s.regs.regs.rip);
+	case KVM_EXIT_MMIO:
+		return vcpu__fail(vcpu, -EFAULT,
+				  "guest accessed GPA 0x%llx outside its %llu MiB of RAM (rip 0x%llx)",
+				  (unsigned long long)run->mmio.phys_addr,
+				  (unsigned long long)(vcpu->vm->mem_size >> 20),
+				  (unsigned long long)run->s.regs.regs.rip);
+	case KVM_EXIT_FAIL_ENTRY:
+		return vcpu__fail(vcpu, -EIO, "VM entry failed (reason 0x%llx)",
+				  (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+	case KVM_EXIT_INTERNAL_ERROR:
+		return vcpu__fail(vcpu, -EIO, "KVM internal error %u", run->internal.suberror);
+	default:
+		break;
+	}
+	if (run->exit_reason == KVM_EXIT_IO)
+		return vcpu__fail(vcpu, -EPROTO, "unexpected port I/O: %s port 0x%x",
+				  run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in",
+				  run->io.port);
+	return vcpu__fail(vcpu, -EPROTO, "unexpected exit reason %u", run->exit_reason);
+}
+
+static void vcpu_loop(struct vmm_vcpu *vcpu)
+{
+	struct vmm *vm = vcpu->vm;
+	struct kvm_run *run = vcpu->run;
+	enum cost_kind kind = COST_NONE;
+	int ret;
+
+	run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	for (;;) {
+		if (stopping(vm)) {
+			if (!vcpu->res.status)
+				vcpu->res.status = -ECANCELED;
+			return;
+		}
+		vcpu->entry_tsc = vmm__rdtsc();
+		if (kind != COST_NONE && vm->cfg.measure_costs)
+			record_cost(vcpu, kind, vcpu->entry_tsc -
+				    (kind == COST_BLOCK ? vcpu->wake_tsc : vcpu->exit_tsc));
+		ret = ioctl(vcpu->fd, KVM_RUN, 0);
+		vcpu->exit_tsc = vmm__rdtsc();
+		run->kvm_dirty_regs = 0;
+		if (ret < 0) {
+			kind = COST_NONE;
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			vcpu__fail(vcpu, -errno, "KVM_RUN: %s", strerror(errno));
+			return;
+		}
+		vcpu->res.exits++;
+		vcpu->wake_tsc = vcpu->exit_tsc;
+		if (vm->cfg.check_samples && vcpu__check_samples(vcpu))
+			return;
+		ret = handle_exit(vcpu, &kind);
+		if (ret > 0)
+			return;
+		if (ret < 0) {
+			if (!vcpu->res.status)
+				vcpu__fail(vcpu, ret, "exit handling failed: %s", strerror(-ret));
+			return;
+		}
+	}
+}
+
+static void gather(struct vmm_vcpu *vcpu)
+{
+	struct vmm *vm = vcpu->vm;
+	const struct pvt_guest_config *cfg = vmm__gpa(vm, PVT_GPA_CONFIG, sizeof(*cfg));
+	uint64_t n = vcpu->shared->nr_samples;
+	const struct pvt_guest_sample *src;
+
+	vcpu->res.loops_done = vcpu->shared->loops_done;
+	vcpu->res.early_wakeups = vcpu->shared->early_wakeups;
+	vcpu->res.singleshot_fired = vcpu->shared->singleshot_fired;
+	vcpu->res.periodic_fired = vcpu->shared->periodic_fired;
+	vcpu->res.tsc_offset = vcpu->tsc_offset;
+	if (n > cfg->samples_per_vcpu)
+		n = cfg->samples_per_vcpu;
+	src = vmm__gpa(vm, PVT_GPA_SAMPLES + vcpu->id * cfg->samples_per_vcpu *
+		       sizeof(*src), n * sizeof(*src));
+	vcpu->res.samples = n && src ? malloc(n * sizeof(*src)) : NULL;
+	if (vcpu->res.samples) {
+		memcpy(vcpu->res.samples, src, n * sizeof(*src));
+		vcpu->res.nr_samples = n;
+	}
+}
+
+void *vcpu__thread(void *arg)
+{
+	struct vmm_vcpu *vcpu = arg;
+	struct vmm *vm = vcpu->vm;
+	int ret;
+
+	pvt_thread_set_timerslack(1);
+	if (vm->cfg.fifo_priority > 0) {
+		ret = pvt_thread_set_fifo(vm->cfg.fifo_priority);
+		if (ret) {
+			vcpu__fail(vcpu, ret, "SCHED_FIFO %d: %s", vm->cfg.fifo_priority,
+				   strerror(-ret));
+			return NULL;
+		}
+	}
+	vcpu_loop(vcpu);
+	return NULL;
+}
+
+static void kick(int sig)
+{
+	(void)sig;	/* only interrupts KVM_RUN and poll with EINTR */
+}
+
+static void alloc_costs(struct vmm_vcpu *vcpu)
+{
+	uint64_t cap = vcpu->vm->cfg.loops * 2 + 64;
+	struct vmm_vcpu_result *r = &vcpu->res;
+
+	r->cost_cap = cap;
+	r->cost_timer = calloc(cap, sizeof(uint64_t));
+	r->cost_block = calloc(cap, sizeof(uint64_t));
+	r->cost_null = calloc(cap, sizeof(uint64_t));
+	if (!r->cost_timer || !r->cost_block || !r->cost_null)
+		r->cost_cap = 0;
+}
+
+/* Waits for all vCPU threads, kicking them when the watchdog expires. */
+static void join_all(struct vmm *vm)
+{
+	struct timespec deadline;
+	bool kicked = false;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += (time_t)(vm->cfg.watchdog_ms / 1000);
+	deadline.tv_nsec += (long)(vm->cfg.watchdog_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vmm_vcpu *vcpu = &vm->vcpus[i];
+
+		if (!vcpu->thread_started)
+			continue;
+		int r = -1;
+
+		if (vm->cfg.watchdog_ms && !kicked)
+			r = pthread_timedjoin_np(vcpu->thread, NULL, &deadline);
+		if (r == ETIMEDOUT) {
+			vmm__fail(vm, -ETIMEDOUT, "watchdog: the guest did not finish within %llu ms",
+				  (unsigned long long)vm->cfg.watchdog_ms);
+			__atomic_store_n(&vm->stop, 1, __ATOMIC_SEQ_CST);
+			for (unsigned k = 0; k < vm->nr_vcpus; k++) {
+				if (!vm->vcpus[k].thread_started)
+					continue;
+				vm->vcpus[k].run->immediate_exit = 1;
+				pthread_kill(vm->vcpus[k].thread, SIGUSR1);
+			}
+			kicked = true;
+		}
+		if (r != 0)
+			pthread_join(vcpu->thread, NULL);
+		vcpu->thread_started = false;
+	}
+}
+
+int vmm_run(struct vmm *vm)
+{
+	struct sigaction sa = { .sa_handler = kick };
+	int ret = 0;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART: KVM_RUN returns EINTR */
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->cfg.measure_costs)
+			alloc_costs(&vm->vcpus[i]);
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vmm_vcpu *vcpu = &vm->vcpus[i];
+
+		ret = pthread_create(&vcpu->thread, NULL, vcpu__thread, vcpu);
+		if (ret) {
+			vmm__fail(vm, -ret, "pthread_create: %s", strerror(ret));
+			__atomic_store_n(&vm->stop, 1, __ATOMIC_SEQ_CST);
+			break;
+		}
+		vcpu->thread_started = true;
+	}
+	join_all(vm);
+	ret = 0;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		gather(&vm->vcpus[i]);
+		if (vm->vcpus[i].res.status && !ret)
+			ret = vm->vcpus[i].res.status;
+	}
+	if (ret && !vm->error[0])
+		vmm__fail(vm, ret, "a vCPU stopped: %s", strerror(-ret));
+	return ret;
+}

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+/* A vCPU: creation (CPUID, long mode, TSC offset), its thread and exit loop. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm.h"
+
+int vcpu__fail(struct vmm_vcpu *vcpu, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!vcpu->error[0]) {
+		va_start(ap, fmt);
+		vsnprintf(vcpu->error, sizeof(vcpu->error), fmt, ap);
+		va_end(ap);
+	}
+	if (!vcpu->res.status)
+		vcpu->res.status = err;
+	vmm__fail(vcpu->vm, err, "vCPU %u: %s", vcpu->id, vcpu->error);
+	__atomic_store_n(&vcpu->vm->stop, 1, __ATOMIC_SEQ_CST);
+	return err;
+}
+
+/* The guest gets what KVM supports: long mode needs CPUID.LM to be set. */
+static int set_cpuid(struct vmm_vcpu *vcpu)
+{
+	struct kvm_cpuid2 *cpuid = NULL;
+	int nent = 64, ret;
+
+	for (;;) {
+		cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(cpuid->entries[0]));
+		if (!cpuid)
+			return -ENOMEM;
+		cpuid->nent = nent;
+		if (!ioctl(vcpu->vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid))
+			break;
+		ret = -errno;
+		free(cpuid);
+		if (ret != -E2BIG || nent > 4096)
+			return ret;
+		nent *= 2;
+	}
+	ret = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
+	free(cpuid);
+	return ret;
+}
+
+int vcpu__get_tsc_offset(struct vmm_vcpu *vcpu, uint64_t *offset)
+{
+	struct kvm_device_attr attr = {
+		.group = KVM_VCPU_TSC_CTRL,
+		.attr = KVM_VCPU_TSC_OFFSET,
+		.addr = (uintptr_t)offset,
+	};
+
+	return ioctl(vcpu->fd, KVM_GET_DEVICE_ATTR, &attr) < 0 ? -errno : 0;
+}
+
+int vcpu__set_tsc_offset(struct vmm_vcpu *vcpu, uint64_t offset)
+{
+	struct kvm_device_attr attr = {
+		.group = KVM_VCPU_TSC_CTRL,
+		.attr = KVM_VCPU_TSC_OFFSET,
+		.addr = (uintptr_t)&offset,
+	};
+
+	return ioctl(vcpu->fd, KVM_SET_DEVICE_ATTR, &attr) < 0 ? -errno : 0;
+}
+
+int vcpu__get_msr(struct vmm_vcpu *vcpu, uint32_t index, uint64_t *value)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entry;
+	} msrs = { .hdr.nmsrs = 1, .entry.index = index };
+
+	if (ioctl(vcpu->fd, KVM_GET_MSRS, &msrs) != 1)
+		return -EIO;
+	*value = msrs.entry.data;
+	return 0;
+}
+
+int vcpu__create(struct vmm_vcpu *vcpu)
+{
+	struct vmm *vm = vcpu->vm;
+	struct kvm_regs regs;
+	int ret, size;
+
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, vcpu->id);
+	if (vcpu->fd < 0)
+		return vcpu__fail(vcpu, -errno, "KVM_CREATE_VCPU: %s", strerror(errno));
+	size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (size < (int)sizeof(struct kvm_run))
+		return vcpu__fail(vcpu, -EIO, "KVM_GET_VCPU_MMAP_SIZE: %d", size);
+	vcpu->run_size = (size_t)size;
+	vcpu->run = mmap(NULL, vcpu->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		vcpu->run = NULL;
+		return vcpu__fail(vcpu, -errno, "mmap kvm_run: %s", strerror(errno));
+	}
+	ret = set_cpuid(vcpu);
+	if (ret)
+		return vcpu__fail(vcpu, ret, "KVM_SET_CPUID2: %s", strerror(-ret));
+	ret = vcpu__setup_long_mode(vcpu);
+	if (ret)
+		return vcpu__fail(vcpu, ret, "long mode sregs: %s", strerror(-ret));
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = PVT_GPA_CODE;
+	regs.rsp = PVT_GPA_STACKS + (vcpu->id + 1) * PVT_GUEST_STACK_SIZE;
+	regs.rdi = vcpu->id;
+	regs.rflags = 2;	/* bit 1 is reserved-one; interrupts stay off */
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
+		return vcpu__fail(vcpu, -errno, "KVM_SET_REGS: %s", strerror(errno));
+
+	if (vm->cfg.set_tsc_offset) {
+		ret = vcpu__set_tsc_offset(vcpu, vm->cfg.tsc_offset +
+					   vcpu->id * vm->cfg.tsc_offset_step);
+		if (ret)
+			return vcpu__fail(vcpu, ret, "KVM_VCPU_TSC_OFFSET: %s", strerror(-ret));
+	}
+	vcpu->shared = vmm__gpa(vm, PVT_GPA_VCPU_PAGE(vcpu->id), 4096);
+	memset(vcpu->shared, 0, 4096);
+	return 0;
+}
+
+void vcpu__destroy(struct vmm_vcpu *vcpu)
+{
+	if (vcpu->xen_ready)
+		pvt_xen_vcpu_destroy(&vcpu->xen);
+	vcpu->xen_ready = false;
+	if (vcpu->timer.ops)
+		pvt_hosttimer_destroy(&vcpu->timer);
+	if (vcpu->run)
+		munmap(vcpu->run, vcpu->run_size);
+	vcpu->run = NULL;
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->fd = -1;
+	free(vcpu->res.samples);
+	free(vcpu->res.cost_timer);
+	free(vcpu->res.cost_block);
+	free(vcpu->res.cost_null);
+	memset(&vcpu->res, 0, sizeof(vcpu->res));
+}
