@@ -85,7 +85,8 @@ int pvt_hostclock_init_kvm(struct pvt_hostclock *hc, int vm_fd, uint64_t calib_n
 	ret = kvm_pair(k, &a);
 	while (!ret) {
 		ret = kvm_pair(k, &b);
-		if (!ret && b.mono_ns - a.mono_ns >= calib_ns && b.tsc > a.tsc)
+		if (!ret && b.mono_ns > a.mono_ns && b.tsc > a.tsc &&
+		    b.mono_ns - a.mono_ns >= calib_ns)
 			break;
 	}
 	if (!ret)

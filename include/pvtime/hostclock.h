@@ -122,7 +122,8 @@ int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns);
 /*
  * The KVM_GET_CLOCK backend on CLOCK_REALTIME, given a VM fd (not owned).
  * -EOPNOTSUPP if the kernel does not return KVM_CLOCK_HOST_TSC and
- * KVM_CLOCK_REALTIME (fall back to vDSO).
+ * KVM_CLOCK_REALTIME (fall back to vDSO). KVM returns them only while it
+ * uses its master clock: the VM needs a vCPU and a KVM_SET_CLOCK (or a run).
  */
 int pvt_hostclock_init_kvm(struct pvt_hostclock *hc, int vm_fd,
 			   uint64_t calib_ns);
