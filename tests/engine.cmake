@@ -2,3 +2,4 @@
 pvt_unit_test(test_simhost test_simhost.c)
 pvt_unit_test(test_hostclock test_hostclock.c)
 pvt_unit_test(test_xentimer_exact test_xentimer_exact.c)
+pvt_unit_test(test_xentimer_table test_xentimer_table.c)
