@@ -1,10 +1,298 @@
 // SPDX-License-Identifier: MIT
+/*
+ * pvtime tsdrift: how far KVM's legacy one-step host TSC -> ns conversion
+ * drifts from the guest's own two-step clock as uptime grows (DESIGN.md
+ * sections 1, 2 and the section 4 contract), plus how far the guest clock
+ * itself runs from true host time because of KVM's kHz rounding.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvtime/guestclock.h"
+
 #include "args.h"
 #include "commands.h"
+#include "json.h"
+#include "optspec.h"
+#include "svgplot.h"
+
+#define MAX_ROWS	10000000ull
+
+enum format { FMT_TABLE, FMT_CSV, FMT_JSON };
+
+struct drift {
+	struct pvt_kvm_clock kvm;
+	struct pvt_tsc_scaling tsc;
+	struct pvt_guest_clock clock;
+	uint64_t duration_s, step_s;
+};
+
+/* One row of the table; see the section 4 contract for the first six. */
+struct row {
+	uint64_t elapsed_s, host_tsc, guest_tsc, kvmclock_ns, onestep_ns;
+	int64_t error_ns;
+	uint64_t true_ns;		/* (host_tsc - M) * 10^6 / H: true time since the reference */
+	int64_t guest_minus_true_ns;	/* the guest clock's own rate error (kHz rounding) */
+};
+
+static struct row row_at(const struct drift *d, uint64_t elapsed_s)
+{
+	struct row r = { .elapsed_s = elapsed_s };
+
+	r.host_tsc = d->kvm.master_tsc + elapsed_s * d->kvm.host_khz * 1000;
+	r.guest_tsc = pvt_guest_tsc(&d->tsc, r.host_tsc);
+	r.kvmclock_ns = pvt_guest_clock_ns(&d->clock, r.host_tsc);
+	r.onestep_ns = pvt_kvm_clock_legacy_ns(&d->kvm, r.host_tsc);
+	r.error_ns = (int64_t)(r.onestep_ns - r.kvmclock_ns);
+	/* elapsed_s * H * 1000 ticks at H kHz are exactly elapsed_s seconds. */
+	r.true_ns = elapsed_s * PVT_NSEC_PER_SEC;
+	r.guest_minus_true_ns = (int64_t)(r.kvmclock_ns - r.true_ns);
+	return r;
+}
+
+/* True if (delta << shift) would wrap, making scale_delta meaningless. */
+static bool shift_wraps(uint64_t delta, int shift)
+{
+	return shift > 0 && (delta >> (64 - shift));
+}
+
+/* Rejects configurations whose TSC or ns values leave 64 bits at the last row. */
+static int check_range(const struct drift *d, uint64_t frac)
+{
+	const uint64_t h = d->kvm.host_khz;
+	unsigned __int128 ticks = (unsigned __int128)d->duration_s * h * 1000;
+	unsigned __int128 last = ticks + d->kvm.master_tsc, guest_full;
+
+	if (ticks >> 64 || last >> 64)
+		return usage_error("--duration: host TSC %s + %" PRIu64 " s x %" PRIu64
+				   " kHz would pass 2^64", d->kvm.master_tsc ? "--master-tsc" : "0",
+				   d->duration_s, h);
+	if ((unsigned __int128)d->duration_s * PVT_NSEC_PER_SEC >> 64)
+		return usage_error("--duration: %" PRIu64 " s in ns would pass 2^64", d->duration_s);
+	guest_full = ((last & UINT64_MAX) * (unsigned __int128)d->tsc.ratio) >> frac;
+	if (guest_full >> 64)
+		return usage_error("--duration: the guest TSC at %" PRIu64 " s would pass 2^64", d->duration_s);
+	if (shift_wraps((uint64_t)ticks, d->kvm.host_shift) ||
+	    shift_wraps((uint64_t)guest_full - d->clock.page.tsc_timestamp, d->clock.page.tsc_shift))
+		return usage_error("--duration: the ns value at %" PRIu64 " s would overflow 64 bits",
+				   d->duration_s);
+	if (d->duration_s / d->step_s >= MAX_ROWS)
+		return usage_error("--step: %" PRIu64 " s gives more than %llu rows over %" PRIu64 " s",
+				   d->step_s, MAX_ROWS, d->duration_s);
+	return 0;
+}
+
+static void uptime_text(char *buf, size_t n, uint64_t s)
+{
+	if (s >= 86400)
+		snprintf(buf, n, "%" PRIu64 "d %02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, s / 86400,
+			 s % 86400 / 3600, s % 3600 / 60, s % 60);
+	else
+		snprintf(buf, n, "%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, s / 3600, s % 3600 / 60, s % 60);
+}
+
+static bool scaled(const struct drift *d)
+{
+	return d->tsc.ratio != pvt_tsc_ratio_one(d->tsc.frac_bits);
+}
+
+static void print_table(const struct drift *d, uint32_t guest_khz)
+{
+	uint64_t adv = pvt_kvm_advertised_khz(&d->kvm, &d->tsc);
+	struct row last = row_at(d, d->duration_s - d->duration_s % d->step_s);
+	char up[32];
+
+	printf("# pvtime tsdrift: host %u kHz, guest %u kHz, %u fraction bits (%s), master TSC %" PRIu64 "\n",
+	       d->kvm.host_khz, guest_khz, d->tsc.frac_bits,
+	       d->tsc.frac_bits == PVT_FRAC_BITS_VMX ? "Intel VMX" : "AMD SVM", d->kvm.master_tsc);
+	printf("# KVM scales the guest TSC: %s, ratio %" PRIu64 "\n",
+	       scaled(d) ? "yes (outside +-250 ppm)" : "no (within +-250 ppm: guest TSC = host TSC)", d->tsc.ratio);
+	printf("# page advertises %" PRIu64 " kHz (asked %u): mul %u shift %d; one-step uses host mul %u shift %d\n",
+	       adv, guest_khz, d->clock.page.tsc_to_system_mul, d->clock.page.tsc_shift, d->kvm.host_mul,
+	       d->kvm.host_shift);
+	if (last.true_ns)
+		printf("# guest clock vs true host time (host_tsc x 10^6 / H): %+.4f ppm (%+" PRId64 " ns after %" PRIu64 " s)\n",
+		       (double)last.guest_minus_true_ns * 1e6 / (double)last.true_ns, last.guest_minus_true_ns,
+		       last.elapsed_s);
+	printf("# error = one-step - kvmclock (negative: legacy KVM timers fire late)\n\n");
+	printf("%14s %14s %20s %20s %20s %20s %14s %14s %16s\n", "elapsed_s", "uptime", "host_tsc",
+	       "guest_tsc", "kvmclock (ns)", "one-step (ns)", "error (ns)", "error (\u00b5s)", "guest-true (ns)");
+	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
+		struct row r = row_at(d, e);
+
+		uptime_text(up, sizeof(up), e);
+		printf("%14" PRIu64 " %14s %20" PRIu64 " %20" PRIu64 " %20" PRIu64 " %20" PRIu64 " %14" PRId64
+		       " %14.3f %16" PRId64 "\n", e, up, r.host_tsc, r.guest_tsc, r.kvmclock_ns, r.onestep_ns,
+		       r.error_ns, (double)r.error_ns / 1000, r.guest_minus_true_ns);
+		if (d->duration_s - e < d->step_s)
+			break;
+	}
+	uptime_text(up, sizeof(up), last.elapsed_s);
+	printf("\nafter %s: one-step error %+" PRId64 " ns (%+.3f ms); guest clock %+" PRId64 " ns from true time\n",
+	       up, last.error_ns, (double)last.error_ns / 1e6, last.guest_minus_true_ns);
+}
+
+static void print_csv(const struct drift *d)
+{
+	printf("elapsed_s,host_tsc,guest_tsc,kvmclock_ns,onestep_ns,error_ns\n");
+	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
+		struct row r = row_at(d, e);
+
+		printf("%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRId64 "\n", e,
+		       r.host_tsc, r.guest_tsc, r.kvmclock_ns, r.onestep_ns, r.error_ns);
+		if (d->duration_s - e < d->step_s)
+			break;
+	}
+}
+
+static void print_json(const struct drift *d, uint32_t guest_khz, int argc, char **argv)
+{
+	struct row last = row_at(d, d->duration_s - d->duration_s % d->step_s);
+	struct json j;
+
+	json_begin(&j, stdout);
+	json_header(&j, argc + 1, argv - 1);	/* argv - 1 is the program name in main's argv */
+	json_u64(&j, "host_khz", d->kvm.host_khz);
+	json_u64(&j, "guest_khz", guest_khz);
+	json_u64(&j, "frac_bits", d->tsc.frac_bits);
+	json_u64(&j, "master_tsc", d->kvm.master_tsc);
+	json_u64(&j, "duration_s", d->duration_s);
+	json_u64(&j, "step_s", d->step_s);
+	json_bool(&j, "scaling", scaled(d));
+	json_u64(&j, "ratio", d->tsc.ratio);
+	json_u64(&j, "advertised_khz", pvt_kvm_advertised_khz(&d->kvm, &d->tsc));
+	json_u64(&j, "guest_mul", d->clock.page.tsc_to_system_mul);
+	json_i64(&j, "guest_shift", d->clock.page.tsc_shift);
+	json_u64(&j, "host_mul", d->kvm.host_mul);
+	json_i64(&j, "host_shift", d->kvm.host_shift);
+	json_array_begin(&j, "rows");
+	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
+		struct row r = row_at(d, e);
+
+		json_object_begin(&j, NULL);
+		json_u64(&j, "elapsed_s", e);
+		json_u64(&j, "host_tsc", r.host_tsc);
+		json_u64(&j, "guest_tsc", r.guest_tsc);
+		json_u64(&j, "kvmclock_ns", r.kvmclock_ns);
+		json_u64(&j, "onestep_ns", r.onestep_ns);
+		json_i64(&j, "error_ns", r.error_ns);
+		json_u64(&j, "true_ns", r.true_ns);
+		json_i64(&j, "guest_minus_true_ns", r.guest_minus_true_ns);
+		json_i64(&j, "onestep_minus_true_ns", (int64_t)(r.onestep_ns - r.true_ns));
+		json_object_end(&j);
+		if (d->duration_s - e < d->step_s)
+			break;
+	}
+	json_array_end(&j);
+	json_object_begin(&j, "final");
+	json_u64(&j, "elapsed_s", last.elapsed_s);
+	json_i64(&j, "error_ns", last.error_ns);
+	json_i64(&j, "guest_minus_true_ns", last.guest_minus_true_ns);
+	json_double(&j, "guest_rate_ppm", last.true_ns ? (double)last.guest_minus_true_ns * 1e6 / (double)last.true_ns : 0);
+	json_object_end(&j);
+	json_end(&j);
+}
+
+static int write_plot(const struct drift *d, const char *path, uint32_t guest_khz)
+{
+	uint64_t rows = d->duration_s / d->step_s + 1;
+	double *x = calloc(rows, sizeof(*x)), *err = calloc(rows, sizeof(*err));
+	double *rate = calloc(rows, sizeof(*rate)), unit = 1;
+	const char *xl = "guest uptime since the master clock reference (s)";
+	char title[160];
+	int ret;
+
+	if (!x || !err || !rate) {
+		free(x), free(err), free(rate);
+		return runtime_error("tsdrift: out of memory for the plot");
+	}
+	if (d->duration_s >= 3 * 86400)
+		unit = 86400, xl = "guest uptime since the master clock reference (days)";
+	else if (d->duration_s >= 3 * 3600)
+		unit = 3600, xl = "guest uptime since the master clock reference (hours)";
+	else if (d->duration_s >= 3 * 60)
+		unit = 60, xl = "guest uptime since the master clock reference (minutes)";
+	for (uint64_t k = 0; k < rows; k++) {
+		struct row r = row_at(d, k * d->step_s);
+
+		x[k] = (double)r.elapsed_s / unit;
+		err[k] = (double)r.error_ns / 1000;
+		rate[k] = (double)r.guest_minus_true_ns / 1000;
+	}
+	snprintf(title, sizeof(title), "KVM one-step kvmclock error: host %u kHz, guest %u kHz, %u frac bits",
+		 d->kvm.host_khz, guest_khz, d->tsc.frac_bits);
+	const struct svg_series series[] = {
+		{ "one-step - guest clock (negative: legacy timers fire late)", x, err, rows },
+		{ "guest clock - true host time", x, rate, rows },
+	};
+	const struct svg_plot plot = { title, xl, "error (\u00b5s)", series, 2, 0 };
+
+	ret = svg_plot_write(path, &plot);
+	free(x), free(err), free(rate);
+	if (ret)
+		return runtime_error("--plot: cannot write '%s': %s", path, strerror(-ret));
+	return 0;
+}
 
 int cmd_tsdrift(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return runtime_error("tsdrift: not implemented yet");
+	static const char *const formats[] = { "table", "csv", "json" };
+	struct optspec o[] = {
+		{ .name = "host-khz", .kind = OPT_U64, .umin = 1, .umax = 0xffffffffull, .required = true,
+		  .help = "host TSC kHz" },
+		{ .name = "guest-khz", .kind = OPT_U64, .umin = 1, .umax = 0xffffffffull, .required = true,
+		  .help = "guest TSC kHz the vCPU asked for" },
+		{ .name = "frac-bits", .kind = OPT_FRAC_BITS, .help = "48 (Intel VMX, default) or 32 (AMD SVM)" },
+		{ .name = "master-tsc", .kind = OPT_U64, .umax = UINT64_MAX, .help = "host TSC at the master clock reference (default 0)" },
+		{ .name = "duration", .kind = OPT_U64, .umax = UINT64_MAX, .help = "seconds of uptime to cover (default 86400)" },
+		{ .name = "step", .kind = OPT_U64, .umin = 1, .umax = UINT64_MAX, .help = "seconds between rows (default 3600)" },
+		{ .name = "format", .kind = OPT_STRING, .help = "table (default), csv or json" },
+		{ .name = "plot", .kind = OPT_STRING, .help = "also write an SVG plot of the error to this file" },
+	};
+	struct drift d;
+	bool json = false;
+	enum format fmt = FMT_TABLE;
+	uint32_t guest_khz;
+	int ret = optspec_parse(argc, argv, "tsdrift",
+				"pvtime tsdrift --host-khz H --guest-khz G [--frac-bits 48] [--master-tsc M]\n"
+				"       [--duration S] [--step S] [--format table|csv|json] [--plot FILE.svg]",
+				o, (int)(sizeof(o) / sizeof(o[0])), &json);
+
+	if (ret)
+		return ret == 1 ? PVT_EXIT_OK : ret;
+	if (o[6].set) {
+		int f = arg_choice("--format", o[6].s, formats, 3);
+
+		if (f < 0)
+			return PVT_EXIT_USAGE;
+		fmt = (enum format)f;
+	}
+	if (json)
+		fmt = FMT_JSON;
+	guest_khz = (uint32_t)o[1].u;
+	d = (struct drift){ .duration_s = o[4].set ? o[4].u : 86400, .step_s = o[5].set ? o[5].u : 3600 };
+	if (pvt_kvm_clock_init(&d.kvm, (uint32_t)o[0].u, o[2].set ? (unsigned)o[2].u : PVT_FRAC_BITS_VMX))
+		return usage_error("--host-khz: %" PRIu64 " kHz has no valid mul/shift", o[0].u);
+	d.kvm.master_tsc = o[3].u;
+	if (pvt_kvm_tsc_scaling(&d.kvm, guest_khz, 0, &d.tsc))
+		return usage_error("--guest-khz: %u kHz cannot be scaled from %u kHz", guest_khz, d.kvm.host_khz);
+	if (pvt_kvm_guest_clock(&d.kvm, &d.tsc, &d.clock))
+		return usage_error("--guest-khz: KVM would advertise %" PRIu64 " kHz, which has no mul/shift",
+				   pvt_kvm_advertised_khz(&d.kvm, &d.tsc));
+	if ((ret = check_range(&d, d.tsc.frac_bits)))
+		return ret;
+
+	if (fmt == FMT_CSV)
+		print_csv(&d);
+	else if (fmt == FMT_JSON)
+		print_json(&d, guest_khz, argc, argv);
+	else
+		print_table(&d, guest_khz);
+	if (o[7].set && (ret = write_plot(&d, o[7].s, guest_khz)))
+		return ret;
+	if (fmt == FMT_TABLE && o[7].set)
+		printf("plot written to %s\n", o[7].s);
+	return fflush(stdout) ? runtime_error("tsdrift: cannot write output") : PVT_EXIT_OK;
 }

@@ -4,8 +4,8 @@ pvt_unit_test(test_pvclock test_pvclock.c)
 pvt_unit_test(test_pvclock_props test_pvclock_props.c ref_pvclock.c)
 pvt_unit_test(test_guestclock test_guestclock.c ref_pvclock.c)
 pvt_unit_test(layout_xen layout_xen.c)
-# pvt_cli_test(cli_calc cli_calc.sh)
-# pvt_cli_test(cli_tsdrift cli_tsdrift.sh)
+pvt_cli_test(cli_calc cli_calc.sh)
+pvt_cli_test(cli_tsdrift cli_tsdrift.sh)
 
 # The library must stay freestanding: no libgcc 128-bit division helpers.
 add_test(NAME foundation_no_libgcc_div
