@@ -21,7 +21,7 @@ void pvt_xen_vm_config_default(struct pvt_xen_vm_config *cfg)
 		.strict_future = false,
 		.periodic_rephase = false,
 		.slew_bound_ppm = 1000,
-		.final_stage_ns = 100000,
+		.final_stage_ns = 1000,
 	};
 }
 
@@ -256,11 +256,18 @@ static uint64_t pvtime_host_ns(struct pvt_xen_vcpu *v, const struct pvt_xen_time
 	if (final <= now_est)
 		return now_est + 1;	/* not due yet: make progress */
 	remaining = final - now_est;
-	if (remaining > cfg->final_stage_ns && cfg->slew_bound_ppm) {
+	/*
+	 * The rate may change before the deadline by up to the slew bound:
+	 * when that could cost more than final_stage_ns, wake up early by
+	 * that much and convert again from a fresh pairing.
+	 */
+	{
 		uint64_t rem;
 
 		early = pvt_div128_64((pvt_u128)remaining * cfg->slew_bound_ppm,
 				      PPM_ONE, &rem) + (rem != 0);
+	}
+	if (early > cfg->final_stage_ns) {
 		v->stats.stages++;
 		return final - early;
 	}

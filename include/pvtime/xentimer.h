@@ -24,8 +24,9 @@
  *    exact guest clock at that TSC; host deadline = mono + guest delta.
  *  - PVTIME: deadline -> exact host TSC (pvt_guest_clock_host_tsc_at) ->
  *    timer clock via pairing + tracked rate, rounded later plus the
- *    pairing's uncertainty. Long timers arm early by remaining x
- *    slew_bound and re-pair/re-convert at each wake (two-stage arming); on
+ *    pairing's uncertainty. Long timers (remaining x slew_bound_ppm >
+ *    final_stage_ns, i.e. > 1 ms by default) arm early by that margin and
+ *    re-pair/re-convert at each wake (two-stage arming); on
  *    every wake the engine reads the TSC and re-arms if the guest clock has
  *    not reached the deadline: never early.
  */
@@ -102,8 +103,8 @@ struct pvt_xen_vm_config {
 	bool linux_workaround;		/* set_timer_op: >2^50 ns ahead or negative -> 100 ms; default on */
 	bool strict_future;		/* honour VCPU_SSHOTTMR_future with -ETIME; default off */
 	bool periodic_rephase;		/* Xen: next = now + period when late; default off (exact grid) */
-	uint64_t slew_bound_ppm;	/* two-stage early margin; default 1000 */
-	uint64_t final_stage_ns;	/* arm exactly when remaining <= this; default 100000 */
+	uint64_t slew_bound_ppm;	/* max rate change during a timer; default 1000 */
+	uint64_t final_stage_ns;	/* arm exactly when remaining x slew_bound <= this; default 1000 */
 };
 
 /* One VM: configuration and the host clock its vCPUs share. */
@@ -154,7 +155,7 @@ struct pvt_xen_vcpu {
 	struct pvt_xen_vcpu_stats stats;
 };
 
-/* Defaults: PVTIME, workaround on, strict off, exact grid, 1000 ppm, 100 us. */
+/* Defaults: PVTIME, workaround on, strict off, exact grid, 1000 ppm, 1000 ns. */
 void pvt_xen_vm_config_default(struct pvt_xen_vm_config *cfg);
 
 /*
