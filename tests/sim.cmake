@@ -7,3 +7,4 @@ set(PVT_SIM_CLI_SOURCES
 pvt_unit_test(test_sim test_sim.c ${PVT_SIM_CLI_SOURCES})
 pvt_cli_test(cli_sim cli_sim.sh)
 pvt_cli_test(cli_timerlat cli_timerlat.sh)
+pvt_cli_test(cli_demo cli_demo.sh)

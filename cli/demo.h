@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvtime demo: legacy vs kvm vs pvtime in the simulator, in both regimes of
+ * DESIGN.md section 1 and under NTP slew. demo-run.c computes the cells,
+ * demo-plot.c writes the plots, cmd-demo.c prints the table.
+ */
+#ifndef PVTIME_CLI_DEMO_H
+#define PVTIME_CLI_DEMO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim.h"
+
+#define DEMO_MAX_ROWS		6
+#define DEMO_MAX_SECTIONS	4
+/* The seed's 103 243 ns for a 100 us sleep. */
+#define DEMO_SEED_LATENESS_NS	3243
+
+/* One algorithm's result in one configuration. */
+struct demo_cell {
+	double mean_ns;			/* mean lateness */
+	int64_t min_ns, max_ns;
+};
+
+struct demo_row {
+	uint64_t uptime_s;
+	int64_t ntp_ppt;
+	const char *label;		/* set for special rows (e.g. the seed's 3.2 %) */
+	struct demo_cell cell[SIM_ALGO_COUNT];
+};
+
+struct demo_section {
+	const char *title;
+	uint32_t host_khz, guest_khz;
+	uint64_t advertised_khz;
+	uint64_t interval_ns;
+	bool seed_reached;		/* the seed's 3.2 % within 100 years */
+	uint64_t seed_uptime_s;		/* first integer uptime where it is */
+	int64_t seed_error_ns;		/* tsdrift's error_ns there */
+	const char *note;		/* one line of explanation, or NULL */
+	unsigned row_count;
+	struct demo_row rows[DEMO_MAX_ROWS];
+};
+
+struct demo {
+	uint32_t host_khz;		/* this machine's */
+	const char *host_khz_source;
+	uint64_t loops;			/* per cell */
+	bool progress;			/* on a terminal: progress on stderr */
+	unsigned section_count;
+	struct demo_section sections[DEMO_MAX_SECTIONS];
+	unsigned cells_done, cells_total;
+};
+
+/* Fills and runs every section. 0 or -errno. */
+int demo_run(struct demo *d);
+
+/*
+ * The first integer uptime (s) at which |tsdrift error_ns| for the
+ * configuration reaches target_ns, searched up to max_s; false if never.
+ */
+bool demo_uptime_reaching(const struct sim_config *cfg, int64_t target_ns,
+			  uint64_t max_s, uint64_t *uptime_s, int64_t *error_ns);
+
+/* Writes the plots into dir (created if needed); the paths written go to *paths. */
+int demo_plots(const struct demo *d, const char *dir, char paths[][512], unsigned *count);
+
+#endif
