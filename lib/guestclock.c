@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "pvtime/guestclock.h"
+#include "inverse.h"
 
 /* KVM scales a vCPU's TSC only outside this tolerance around the host rate. */
 #define KVM_TSC_TOLERANCE_PPM	250u
@@ -22,54 +23,48 @@ int pvt_guest_clock_host_tsc_at(const struct pvt_guest_clock *clock,
 				uint64_t *host_tsc)
 {
 	const struct pvt_pvclock_page *page = &clock->page;
-	uint64_t now_guest_tsc = pvt_guest_tsc(&clock->tsc, now_host_tsc);
-	uint64_t now_ns = pvt_pvclock_ns(page, now_guest_tsc);
-	uint64_t now_delta_tsc, now_delta_ns, target_delta_ns, target_delta_tsc;
-	uint64_t ahead_ns;
-	int ret;
+	const uint64_t ratio = clock->tsc.ratio;
+	const unsigned frac = clock->tsc.frac_bits;
+	/* The full-width scaled TSC at now: the inverse continues from it. */
+	pvt_u128 now_full = ((pvt_u128)now_host_tsc * ratio) >> frac;
+	/* Work in deltas from the page's reference, where the clock is monotonic. */
+	uint64_t now_delta_tsc = (uint64_t)now_full + clock->tsc.offset - page->tsc_timestamp;
+	uint64_t now_delta_ns = pvt_scale_delta(now_delta_tsc, page->tsc_to_system_mul,
+						page->tsc_shift);
+	uint64_t now_ns = page->system_time + now_delta_ns;
+	uint64_t wait_ns = deadline_ns - now_ns, target_delta_ns, target_delta_tsc, h;
 
 	*host_tsc = now_host_tsc;
-	if ((int64_t)(deadline_ns - now_ns) <= 0)
+	if ((int64_t)wait_ns <= 0)
 		return 0;
+	target_delta_ns = now_delta_ns + wait_ns;
+	if (target_delta_ns < now_delta_ns ||
+	    pvt_inv_scale_delta(target_delta_ns, page->tsc_to_system_mul, page->tsc_shift,
+				&target_delta_tsc) ||
+	    target_delta_tsc <= now_delta_tsc ||	/* only a wrapping shifted delta does this */
+	    pvt_inv_tsc_scale(now_full + (target_delta_tsc - now_delta_tsc), ratio, frac, &h))
+		goto out_of_range;
 
-	/* Work in deltas from the page's reference, where the clock is monotonic. */
-	now_delta_tsc = now_guest_tsc - page->tsc_timestamp;
-	now_delta_ns = now_ns - page->system_time;
-	target_delta_ns = now_delta_ns + (deadline_ns - now_ns);
-	if (target_delta_ns < now_delta_ns) {
-		*host_tsc = UINT64_MAX;
-		return -ERANGE;
-	}
-
-	ret = pvt_scale_delta_inverse(target_delta_ns, page->tsc_to_system_mul,
-				      page->tsc_shift, &target_delta_tsc);
-	if (ret) {
-		*host_tsc = UINT64_MAX;
-		return ret;
-	}
-	/* Only a page whose shifted delta wraps can break monotonicity here. */
-	if (target_delta_tsc < now_delta_tsc) {
-		*host_tsc = UINT64_MAX;
-		return -ERANGE;
-	}
-	ret = pvt_tsc_scale_inverse(now_host_tsc, target_delta_tsc - now_delta_tsc,
-				    clock->tsc.ratio, clock->tsc.frac_bits,
-				    host_tsc);
-	if (ret)
-		return ret;
 	/*
-	 * One host tick can advance the guest TSC by many ticks; with a hostile
-	 * shift that step can wrap the shifted delta and the clock never reads
-	 * the deadline. A guest TSC faster than the host can likewise step
-	 * over 2^64, and its clock falls back (more than 2^63 "ahead").
-	 * Check the answer rather than trust it.
+	 * h is the first host TSC whose guest TSC delta reaches target_delta_tsc,
+	 * so h > now. The guest clock there reaches the deadline unless the step
+	 * to h wraps: a guest TSC faster than the host advances up to
+	 * (ratio >> frac) + 1 ticks per host tick and can step over 2^64 (its
+	 * clock falls back), and a positive shift can wrap the shifted delta.
+	 * Only then is the answer checked against the forward conversion.
 	 */
-	ahead_ns = pvt_guest_clock_ns(clock, *host_tsc) - now_ns;
-	if (ahead_ns < deadline_ns - now_ns || (int64_t)ahead_ns < 0) {
-		*host_tsc = UINT64_MAX;
-		return -ERANGE;
+	if (page->tsc_shift > 0 || target_delta_tsc > UINT64_MAX - (ratio >> frac)) {
+		uint64_t ahead_ns = pvt_guest_clock_ns(clock, h) - now_ns;
+
+		if (ahead_ns < wait_ns || (int64_t)ahead_ns < 0)
+			goto out_of_range;
 	}
+	*host_tsc = h;
 	return 0;
+
+out_of_range:
+	*host_tsc = UINT64_MAX;
+	return -ERANGE;
 }
 
 int pvt_kvm_clock_init(struct pvt_kvm_clock *kvm, uint32_t host_khz,

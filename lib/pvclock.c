@@ -7,7 +7,7 @@
 #include <errno.h>
 
 #include "pvtime/pvclock.h"
-#include "muldiv.h"
+#include "inverse.h"
 
 int pvt_time_scale(uint64_t scaled_hz, uint64_t base_hz,
 		   uint32_t *mul, int8_t *shift)
@@ -86,36 +86,14 @@ int pvt_pvclock_read(const volatile struct pvt_pvclock_page *page,
 int pvt_scale_delta_inverse(uint64_t ns_delta, uint32_t mul, int8_t shift,
 			    uint64_t *tsc_delta)
 {
-	uint64_t scaled, rem;
-
 	*tsc_delta = UINT64_MAX;
 	if (!ns_delta) {
 		*tsc_delta = 0;
 		return 0;
 	}
-	if (!mul || !pvt_shift_valid(shift) || (ns_delta >> 32) >= mul)
+	if (!pvt_shift_valid(shift) || pvt_inv_scale_delta(ns_delta, mul, shift, tsc_delta)) {
+		*tsc_delta = UINT64_MAX;
 		return -ERANGE;
-
-	/* Smallest shifted delta y with (y * mul) >> 32 >= ns_delta. */
-	scaled = pvt_div128_64((pvt_u128)ns_delta << 32, mul, &rem);
-	if (rem && ++scaled == 0)
-		return -ERANGE;
-
-	if (shift < 0) {
-		/* (d >> k) >= y  <=>  d >= y << k, if that fits. */
-		if (scaled >> (64 + shift))
-			return -ERANGE;
-		*tsc_delta = scaled << -shift;
-	} else if (shift > 0) {
-		/* d << s >= y without wrapping  <=>  d >= ceil(y / 2^s). */
-		uint64_t d = (scaled >> shift) +
-			     ((scaled & ((1ull << shift) - 1)) != 0);
-
-		if (d >> (64 - shift))
-			return -ERANGE;
-		*tsc_delta = d;
-	} else {
-		*tsc_delta = scaled;
 	}
 	return 0;
 }
@@ -146,31 +124,15 @@ int pvt_tsc_scale_inverse(uint64_t from_tsc, uint64_t tsc_delta,
 			  uint64_t ratio, unsigned frac_bits,
 			  uint64_t *host_tsc)
 {
-	pvt_u128 target, shifted;
-	uint64_t h, rem;
+	pvt_u128 target;
+	uint64_t h;
 
 	*host_tsc = UINT64_MAX;
 	if (!ratio || !pvt_frac_bits_valid(frac_bits))
 		return -ERANGE;
-
-	if (ratio == pvt_tsc_ratio_one(frac_bits)) {
-		if (from_tsc + tsc_delta < from_tsc)
-			return -ERANGE;
-		*host_tsc = from_tsc + tsc_delta;
-		return 0;
-	}
-
-	/* Smallest h with h * ratio >= target << frac_bits. */
 	target = (((pvt_u128)from_tsc * ratio) >> frac_bits) + tsc_delta;
-	if (target >> (128 - frac_bits))
+	if (pvt_inv_tsc_scale(target, ratio, frac_bits, &h))
 		return -ERANGE;
-	shifted = target << frac_bits;
-	if ((uint64_t)(shifted >> 64) >= ratio)
-		return -ERANGE;
-	h = pvt_div128_64(shifted, ratio, &rem);
-	if (rem && ++h == 0)
-		return -ERANGE;
-
 	/* Several host TSCs may scale to from's value: never go back. */
 	*host_tsc = h > from_tsc ? h : from_tsc;
 	return 0;
