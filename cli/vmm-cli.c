@@ -303,6 +303,22 @@ void vmm_cli_print(FILE *out, const struct vmm *vm)
 		(unsigned long long)t.sample_checks, (unsigned long long)t.sample_mismatches);
 	if (t.first_mismatch)
 		fprintf(out, "first mismatch: %s\n", t.first_mismatch);
+	if (vm->cfg.measure_costs) {
+		static const char *const names[] = { "timer hypercall", "block (wake to resume)", "null exit" };
+
+		for (int k = 0; k < 3; k++) {
+			struct stats s;
+
+			if (vmm_cli_cost(vm, k, &s) || !s.count) {
+				stats_free(&s);
+				continue;
+			}
+			fprintf(out, "handling cost %s: n=%zu p50=%lld ns p99=%lld ns\n", names[k],
+				s.count, (long long)stats_percentile(&s, 50, 100),
+				(long long)stats_percentile(&s, 99, 100));
+			stats_free(&s);
+		}
+	}
 }
 
 void vmm_cli_json(struct json *j, const struct vmm *vm)
@@ -348,4 +364,19 @@ void vmm_cli_json(struct json *j, const struct vmm *vm)
 		json_object_end(j);
 	}
 	json_array_end(j);
+}
+
+int vmm_cli_cost(const struct vmm *vm, int kind, struct stats *s)
+{
+	stats_init(s);
+	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
+		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
+		const uint64_t *a = kind == 0 ? r->cost_timer : kind == 1 ? r->cost_block : r->cost_null;
+		uint64_t n = kind == 0 ? r->n_cost_timer : kind == 1 ? r->n_cost_block : r->n_cost_null;
+
+		for (uint64_t i = 0; i < n; i++)
+			if (stats_add(s, (int64_t)vmm_cli_tsc_to_ns(vm, a[i])))
+				return -ENOMEM;
+	}
+	return 0;
 }

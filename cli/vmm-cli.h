@@ -57,6 +57,13 @@ void vmm_cli_print(FILE *out, const struct vmm *vm);
 /* The same as JSON members into an open object. */
 void vmm_cli_json(struct json *j, const struct vmm *vm);
 
+/*
+ * Handling cost samples in ns (exit to resume, sleep excluded) into an
+ * initialised-here stats: kind 0 timer hypercalls, 1 block (wake to
+ * resume), 2 bare null-port exits. -ENOMEM.
+ */
+int vmm_cli_cost(const struct vmm *vm, int kind, struct stats *s);
+
 /* ns from host TSC ticks at the VM's TSC rate. */
 uint64_t vmm_cli_tsc_to_ns(const struct vmm *vm, uint64_t ticks);
 

@@ -86,6 +86,23 @@ int vcpu__get_msr(struct vmm_vcpu *vcpu, uint32_t index, uint64_t *value)
 	return 0;
 }
 
+/*
+ * MTRRs enabled with write-back as the default type: at reset they are off,
+ * which on hardware-assisted KVM can make guest memory uncached.
+ */
+static int set_mtrr_wb(struct vmm_vcpu *vcpu)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entry;
+	} msrs = {
+		.hdr.nmsrs = 1,
+		.entry = { .index = 0x2ff, .data = (1u << 11) | 6 },	/* E | WB */
+	};
+
+	return ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) == 1 ? 0 : -EIO;
+}
+
 int vcpu__create(struct vmm_vcpu *vcpu)
 {
 	struct vmm *vm = vcpu->vm;
@@ -108,6 +125,9 @@ int vcpu__create(struct vmm_vcpu *vcpu)
 	ret = set_cpuid(vcpu);
 	if (ret)
 		return vcpu__fail(vcpu, ret, "KVM_SET_CPUID2: %s", strerror(-ret));
+	ret = set_mtrr_wb(vcpu);
+	if (ret)
+		return vcpu__fail(vcpu, ret, "KVM_SET_MSRS MTRRdefType failed");
 	ret = vcpu__setup_long_mode(vcpu);
 	if (ret)
 		return vcpu__fail(vcpu, ret, "long mode sregs: %s", strerror(-ret));
@@ -121,10 +141,19 @@ int vcpu__create(struct vmm_vcpu *vcpu)
 		return vcpu__fail(vcpu, -errno, "KVM_SET_REGS: %s", strerror(errno));
 
 	if (vm->cfg.set_tsc_offset) {
-		ret = vcpu__set_tsc_offset(vcpu, vm->cfg.tsc_offset +
-					   vcpu->id * vm->cfg.tsc_offset_step);
+		uint64_t want = vm->cfg.tsc_offset + vcpu->id * vm->cfg.tsc_offset_step, got;
+
+		ret = vcpu__set_tsc_offset(vcpu, want);
+		if (!ret)
+			ret = vcpu__get_tsc_offset(vcpu, &got);
 		if (ret)
 			return vcpu__fail(vcpu, ret, "KVM_VCPU_TSC_OFFSET: %s", strerror(-ret));
+		/* kvm_pvm accepts the write but runs every guest on the host TSC. */
+		if (got != want)
+			return vcpu__fail(vcpu, -ENOTSUP,
+					  "this KVM accepts KVM_VCPU_TSC_OFFSET %llu but keeps %llu: "
+					  "guests run on the host TSC, a non-zero offset cannot be tested here",
+					  (unsigned long long)want, (unsigned long long)got);
 	}
 	vcpu->shared = vmm__gpa(vm, PVT_GPA_VCPU_PAGE(vcpu->id), 4096);
 	memset(vcpu->shared, 0, 4096);
