@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+/* pvtime timerlat --vmm: the seed's loop in a real KVM guest, next to a host baseline. */
+#include <string.h>
+
+#include "args.h"
+#include "vmm-timerlat.h"
+
+static int64_t cost_p50(const struct vmm *vm, int kind)
+{
+	struct stats s;
+	int64_t v = -1;
+
+	if (!vmm_cli_cost(vm, kind, &s) && s.count)
+		v = stats_percentile(&s, 50, 100);
+	stats_free(&s);
+	return v;
+}
+
+int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
+			struct vmm_vs_host *m, FILE *out, bool quiet, bool host_too)
+{
+	struct timerlat_host_opts hopts = {
+		.loops = cfg->loops,
+		.interval_ns = cfg->interval_ns,
+		.fifo_priority = cfg->fifo_priority,
+		.cpu = -1,
+	};
+	struct vmm vm;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	timerlat_report_init(&m->guest, pvt_timer_algo_name(cfg->algo), cfg->interval_ns,
+			     out, quiet);
+	timerlat_report_init(&m->host, "host", cfg->interval_ns, NULL, true);
+	/* Same environment for guest and host: slack, mlock, DMA latency, policy. */
+	ret = timerlat_host_setup(&hopts, &m->env);
+	if (ret)
+		return ret;
+	m->env_ready = true;
+	ret = vmm_cli_run(prog, &vm, cfg);
+	if (!ret && vmm_cli_timerlat_report(&vm, &m->guest))
+		ret = runtime_error("%s: out of memory", prog);
+	vmm_cli_totals(&vm, &m->totals);
+	m->cost_timer_p50 = cost_p50(&vm, 0);
+	m->cost_block_p50 = cost_p50(&vm, 1);
+	m->cost_null_p50 = cost_p50(&vm, 2);
+	vmm_destroy(&vm);
+	if (!ret && host_too)
+		ret = timerlat_host_measure(&hopts, &m->host);
+	timerlat_host_teardown(&m->env);
+	return ret;
+}
+
+void vmm_vs_host_free(struct vmm_vs_host *m)
+{
+	timerlat_report_free(&m->guest);
+	timerlat_report_free(&m->host);
+}
+
+void vmm_vs_host_env(FILE *out, const struct vmm_vs_host *m, int fifo_priority)
+{
+	if (m->env.dma_latency_held)
+		fprintf(out, "# cpu_dma_latency: held at 0 during guest and host runs\n");
+	else
+		fprintf(out, "# cpu_dma_latency: not held (%s)\n", strerror(m->env.dma_latency_errno));
+	if (fifo_priority)
+		fprintf(out, "# scheduler: SCHED_FIFO %d (vCPU threads and host baseline)\n", fifo_priority);
+	else
+		fprintf(out, "# scheduler: SCHED_OTHER, timer slack 1 ns (vCPU threads and host baseline)\n");
+}
+
+void vmm_vs_host_table(FILE *out, struct vmm_vs_host *m)
+{
+	struct stats *g = &m->guest.lateness, *h = &m->host.lateness;
+
+	if (!g->count || !h->count)
+		return;
+	fprintf(out, "# lateness (ns)      guest       host  guest-host\n");
+	fprintf(out, "  p50         %11lld %10lld %11lld\n",
+		(long long)stats_percentile(g, 50, 100), (long long)stats_percentile(h, 50, 100),
+		(long long)(stats_percentile(g, 50, 100) - stats_percentile(h, 50, 100)));
+	fprintf(out, "  p99         %11lld %10lld %11lld\n",
+		(long long)stats_percentile(g, 99, 100), (long long)stats_percentile(h, 99, 100),
+		(long long)(stats_percentile(g, 99, 100) - stats_percentile(h, 99, 100)));
+	fprintf(out, "  max         %11lld %10lld %11lld\n",
+		(long long)stats_max(g), (long long)stats_max(h),
+		(long long)(stats_max(g) - stats_max(h)));
+	fprintf(out, "  mean        %11.1f %10.1f %11.1f\n", stats_mean(g), stats_mean(h),
+		stats_mean(g) - stats_mean(h));
+}
+
+void vmm_vs_host_json(struct json *j, struct vmm_vs_host *m)
+{
+	struct stats *g = &m->guest.lateness, *h = &m->host.lateness;
+
+	json_object_begin(j, "host");
+	timerlat_report_json(&m->host, j);
+	json_object_end(j);
+	if (g->count && h->count) {
+		json_object_begin(j, "guest_minus_host_lateness_ns");
+		json_i64(j, "p50", stats_percentile(g, 50, 100) - stats_percentile(h, 50, 100));
+		json_i64(j, "p99", stats_percentile(g, 99, 100) - stats_percentile(h, 99, 100));
+		json_i64(j, "max", stats_max(g) - stats_max(h));
+		json_double(j, "mean", stats_mean(g) - stats_mean(h));
+		json_object_end(j);
+	}
+	json_bool(j, "cpu_dma_latency_held", m->env.dma_latency_held);
+}
+
+int timerlat_vmm(int argc, char **argv)
+{
+	struct vmm_vs_host m;
+	struct vmm_cli cli;
+	struct json j;
+	int ret = vmm_cli_parse("timerlat --vmm", argc, argv, &cli);
+
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (cli.cfg.scenario != PVT_SCN_TIMERLAT)
+		return usage_error("timerlat --vmm: --scenario/--bad do not apply (use pvtime vmm)");
+	ret = vmm_cli_require_kvm("timerlat --vmm");
+	if (ret)
+		return ret;
+	ret = vmm_vs_host_measure("timerlat --vmm", &cli.cfg, &m, stdout,
+				  cli.quiet || cli.json, true);
+	if (ret) {
+		vmm_vs_host_free(&m);
+		return ret;
+	}
+	if (cli.json) {
+		json_begin(&j, stdout);
+		json_header(&j, argc, argv);
+		json_string(&j, "target", "vmm");
+		timerlat_report_json(&m.guest, &j);
+		json_u64(&j, "early_wakeups", m.totals.early_wakeups);
+		json_u64(&j, "oracle_mismatches", m.totals.page_mismatches + m.totals.sample_mismatches);
+		json_string(&j, "guest_clock", cli.cfg.clock_src == PVT_CLK_XEN ? "xen" : "kvm");
+		json_string(&j, "guest_clock_description", vmm_cli_clock_name(&cli.cfg));
+		json_u64(&j, "vcpus", cli.cfg.nr_vcpus);
+		vmm_vs_host_json(&j, &m);
+		json_end(&j);
+	} else {
+		printf("# timerlat in a real KVM guest (%u vCPUs, algo %s); guest clock: %s\n",
+		       cli.cfg.nr_vcpus, pvt_timer_algo_name(cli.cfg.algo),
+		       vmm_cli_clock_name(&cli.cfg));
+		vmm_vs_host_env(stdout, &m, cli.cfg.fifo_priority);
+		printf("# early wake-ups: %llu; oracle mismatches: %llu of %llu samples\n",
+		       (unsigned long long)m.totals.early_wakeups,
+		       (unsigned long long)(m.totals.page_mismatches + m.totals.sample_mismatches),
+		       (unsigned long long)m.totals.sample_checks);
+		timerlat_report_summary(&m.guest, stdout);
+		printf("# host baseline (clock_nanosleep, same interval and policy):\n");
+		timerlat_report_summary(&m.host, stdout);
+		vmm_vs_host_table(stdout, &m);
+	}
+	if (m.totals.early_wakeups || m.totals.page_mismatches || m.totals.sample_mismatches)
+		ret = runtime_error("timerlat --vmm: %llu early wake-ups, %llu oracle mismatches",
+				    (unsigned long long)m.totals.early_wakeups,
+				    (unsigned long long)(m.totals.page_mismatches +
+							 m.totals.sample_mismatches));
+	vmm_vs_host_free(&m);
+	return ret;
+}

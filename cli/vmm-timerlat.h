@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `pvtime timerlat --vmm`: the seed's loop in a real KVM guest through the
+ * tiny VMM, plus a host baseline from the same run (same interval, same
+ * scheduling policy, /dev/cpu_dma_latency held at 0 through both), and the
+ * table of guest lateness minus host lateness.
+ */
+#ifndef PVTIME_CLI_VMM_TIMERLAT_H
+#define PVTIME_CLI_VMM_TIMERLAT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "timerlat-host.h"
+#include "timerlat-report.h"
+#include "vmm-cli.h"
+
+/* `pvtime timerlat --vmm [options]` (cmd_timerlat hands over argv when it sees --vmm). */
+int timerlat_vmm(int argc, char **argv);
+
+/* One guest run and its host baseline, measured back to back. */
+struct vmm_vs_host {
+	struct timerlat_report guest, host;
+	struct timerlat_host_env env;
+	bool env_ready;
+	struct vmm_totals totals;
+	int64_t cost_timer_p50, cost_block_p50, cost_null_p50;	/* ns, -1 = none */
+};
+
+/*
+ * Runs cfg's guest (must be PVT_SCN_TIMERLAT) then the host baseline with
+ * the same loops/interval/FIFO priority, the environment held for both.
+ * Lines go to out unless quiet. 0, or an exit code after a message.
+ */
+int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
+			struct vmm_vs_host *m, FILE *out, bool quiet, bool host_too);
+void vmm_vs_host_free(struct vmm_vs_host *m);
+
+/* "metric guest host guest-host" table (p50, p99, max, mean). */
+void vmm_vs_host_table(FILE *out, struct vmm_vs_host *m);
+/* The same as JSON: "host" object and "guest_minus_host" object. */
+void vmm_vs_host_json(struct json *j, struct vmm_vs_host *m);
+/* "# cpu_dma_latency: ..." and scheduler lines. */
+void vmm_vs_host_env(FILE *out, const struct vmm_vs_host *m, int fifo_priority);
+
+#endif
