@@ -96,14 +96,12 @@ int pvt_hosttimer_handle(struct pvt_hosttimer *t)
 		if (errno != ECANCELED)
 			return -errno;
 		/* The clock was stepped: the owner re-converts and re-arms. */
-		t->armed = false;
 		if (t->on_fire)
 			t->on_fire(t->on_fire_ctx);
 		return -ECANCELED;
 	}
 	if (r != sizeof(n))
 		return -EIO;
-	t->armed = false;
 	if (t->on_fire)
 		t->on_fire(t->on_fire_ctx);
 	return 1;

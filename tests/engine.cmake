@@ -7,3 +7,6 @@ pvt_unit_test(test_xentimer_ntp test_xentimer_ntp.c)
 pvt_unit_test(test_xentimer_periodic test_xentimer_periodic.c)
 pvt_unit_test(test_xentimer_save test_xentimer_save.c)
 pvt_unit_test(test_hosttimer_real test_hosttimer_real.c)
+# The concurrency stress test; CI runs it in a -DPVT_SANITIZE=thread build with `ctest -L tsan`.
+pvt_unit_test(test_engine_stress test_engine_stress.c)
+set_tests_properties(test_engine_stress PROPERTIES LABELS "tsan")

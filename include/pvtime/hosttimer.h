@@ -9,7 +9,8 @@
  * thread sleeping in poll/read on pvt_hosttimer_fd(), an epoll loop, or the
  * VMM's own loop) calls pvt_hosttimer_handle(), which drains the fd and
  * calls on_fire. Arming and disarming are done by the owner (xentimer) with
- * its vCPU lock held; the timer itself has no lock.
+ * its vCPU lock held; the timer itself has no lock, and handle/wait touch
+ * no field but the fd, so any thread may serve the fd.
  */
 #ifndef PVTIME_HOSTTIMER_H
 #define PVTIME_HOSTTIMER_H
@@ -37,7 +38,7 @@ struct pvt_hosttimer {
 	void *on_fire_ctx;
 	int fd;				/* timerfd, or -1 (simulated) */
 	clockid_t clockid;		/* CLOCK_MONOTONIC or CLOCK_REALTIME */
-	bool armed;			/* an expiry is outstanding */
+	bool armed;			/* owner's last call was arm (sim: still queued) */
 	uint64_t deadline_ns;		/* last armed deadline */
 	uint64_t arms;			/* statistics: arm calls */
 	/* Simulated backend (simhost.c): queue node. */
