@@ -10,3 +10,14 @@ pvt_cli_test(cli_tsdrift cli_tsdrift.sh)
 # The library must stay freestanding: no libgcc 128-bit division helpers.
 add_test(NAME foundation_no_libgcc_div
   COMMAND sh -c "objs='$<JOIN:$<TARGET_OBJECTS:pvtime_objects>, >'; nm $objs >/dev/null || exit 1; if nm -A $objs | grep -E '__(u)?(div|mod)ti3'; then echo 'lib objects call libgcc 128-bit division' >&2; exit 1; fi; echo \"no 128-bit division helpers in: $objs\"")
+
+# The man page renders without warnings and documents every subcommand and calc calculation.
+add_test(NAME foundation_manpage
+  COMMAND sh -c "command -v groff >/dev/null || { echo 'groff not installed: skipped'; exit 77; }; w=$(groff -man -ww -z '${CMAKE_SOURCE_DIR}/doc/pvtime.1' 2>&1); [ -z \"$w\" ] || { echo \"$w\"; exit 1; }; for c in calc tsdrift sim timerlat vmm bench demo scale read ratio guest-tsc page deadline conversion; do tr -d '\\\\' <'${CMAKE_SOURCE_DIR}/doc/pvtime.1' | grep -q \"pvtime.*$c\" || { echo \"man page misses $c\"; exit 1; }; done")
+set_tests_properties(foundation_manpage PROPERTIES SKIP_RETURN_CODE 77)
+
+# Instructions per conversion (deterministic under callgrind): forward <= 60, inverse <= 200.
+# Skipped without valgrind and in sanitizer builds (valgrind cannot run ASan binaries).
+add_test(NAME foundation_callgrind_conversion
+  COMMAND sh -c "[ -z '${PVT_SANITIZE}' ] || { echo 'sanitizer build: skipped'; exit 77; }; out=$(N2=21000 bash '${CMAKE_SOURCE_DIR}/bench/callgrind-conversion.sh' '$<TARGET_FILE:pvtime>') || exit $?; echo \"$out\"; echo \"$out\" | grep -q '\"within_targets\": true'")
+set_tests_properties(foundation_callgrind_conversion PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -43,7 +43,7 @@ static void scale_delta_equals_reference(void **state)
 {
 	(void)state;
 	FOR_EACH_SEED("scale_delta", rng, seed) {
-		for (uint64_t i = 0, n = iterations(300000); i < n; i++) {
+		for (uint64_t i = 0, n = iterations(1000000); i < n; i++) {
 			uint64_t d = ref_rand_edge(&rng);
 			uint32_t mul = rand_mul(&rng);
 			int shift = ref_rand_shift(&rng);
@@ -61,7 +61,7 @@ static void tsc_scale_equals_reference(void **state)
 {
 	(void)state;
 	FOR_EACH_SEED("tsc_scale", rng, seed) {
-		for (uint64_t i = 0, n = iterations(300000); i < n; i++) {
+		for (uint64_t i = 0, n = iterations(1000000); i < n; i++) {
 			uint64_t x = ref_rand_edge(&rng), ratio = ref_rand_edge(&rng);
 			unsigned frac = ref_rand_range(&rng, 0, 1) ? 48 : 32;
 			uint64_t got = pvt_tsc_scale(x, ratio, frac);
@@ -78,7 +78,7 @@ static void time_scale_equals_reference(void **state)
 {
 	(void)state;
 	FOR_EACH_SEED("time_scale", rng, seed) {
-		for (uint64_t i = 0, n = iterations(150000); i < n; i++) {
+		for (uint64_t i = 0, n = iterations(400000); i < n; i++) {
 			/* Mostly KVM's own use (10^9 over a kHz-derived Hz), then anything. */
 			uint64_t scaled = ref_rand_range(&rng, 0, 1) ? PVT_NSEC_PER_SEC : ref_rand_edge(&rng);
 			uint64_t base = ref_rand_range(&rng, 0, 1) ?
@@ -101,7 +101,7 @@ static void tsc_ratio_equals_reference(void **state)
 {
 	(void)state;
 	FOR_EACH_SEED("tsc_ratio", rng, seed) {
-		for (uint64_t i = 0, n = iterations(200000); i < n; i++) {
+		for (uint64_t i = 0, n = iterations(500000); i < n; i++) {
 			uint32_t host = (uint32_t)ref_rand_edge(&rng), guest = (uint32_t)ref_rand_edge(&rng);
 			unsigned frac = ref_rand_range(&rng, 0, 1) ? 48 : 32;
 			uint64_t got = 0, want = 0;
@@ -120,7 +120,7 @@ static void scale_delta_inverse_exact(void **state)
 {
 	(void)state;
 	FOR_EACH_SEED("scale_delta_inverse", rng, seed) {
-		for (uint64_t i = 0, n = iterations(150000); i < n; i++) {
+		for (uint64_t i = 0, n = iterations(400000); i < n; i++) {
 			uint32_t mul = rand_mul(&rng);
 			int shift = ref_rand_shift(&rng);
 			/* Half the targets are values the forward function really produces. */
@@ -173,7 +173,7 @@ static void tsc_scale_inverse_exact(void **state)
 {
 	(void)state;
 	FOR_EACH_SEED("tsc_scale_inverse", rng, seed) {
-		for (uint64_t i = 0, n = iterations(100000); i < n; i++) {
+		for (uint64_t i = 0, n = iterations(250000); i < n; i++) {
 			unsigned frac = ref_rand_range(&rng, 0, 1) ? 48 : 32;
 			uint64_t ratio = rand_ratio(&rng, frac);
 			uint64_t from = ref_rand_edge(&rng);
