@@ -102,6 +102,7 @@ int cmd_sim(int argc, char **argv)
 
 	timerlat_report_init(&r, sim_algo_names[cli.cfg.algo], cli.cfg.interval_ns, stdout,
 			     cli.quiet || cli.json);
+	r.keep_samples = false;
 	if (!cli.json)
 		print_header(stdout, &cli.cfg, &model);
 	ret = sim_run(&cli.cfg, &r, &res);

@@ -173,6 +173,7 @@ int cmd_timerlat(int argc, char **argv)
 		return ret < 0 ? PVT_EXIT_OK : ret;
 
 	timerlat_report_init(&r, "host", cli.host.interval_ns, stdout, cli.quiet || cli.json);
+	r.keep_samples = false;
 	ret = timerlat_host_setup(&cli.host, &env);
 	if (ret)
 		goto out;

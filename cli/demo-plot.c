@@ -50,8 +50,9 @@ static int mean_us(const struct demo_section *s, enum sim_algo algo, uint64_t up
 	cfg.interval_ns = s->interval_ns;
 	cfg.loops = 5;
 	timerlat_report_init(&r, sim_algo_names[algo], cfg.interval_ns, NULL, true);
+	r.keep_samples = false;
 	ret = sim_run(&cfg, &r, NULL);
-	*out = stats_mean(&r.lateness) / 1000.0;
+	*out = vhist_mean(&r.dist) / 1000.0;
 	timerlat_report_free(&r);
 	return ret;
 }

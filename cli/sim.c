@@ -214,6 +214,12 @@ static void teardown(struct sim *s)
 		pvt_simhost_destroy(&s->host);
 }
 
+static void advance_to(struct sim *s, uint64_t true_ns)
+{
+	if (true_ns > s->host.true_ns)
+		pvt_simhost_skip(&s->host, true_ns - s->host.true_ns);
+}
+
 /* Runs events until every vCPU has done its loops. */
 static void run(struct sim *s)
 {
@@ -225,15 +231,16 @@ static void run(struct sim *s)
 			s->error = -EDEADLK;	/* nobody left to wake anybody */
 			break;
 		}
+		/* Nothing fires before the chosen event, so time can simply move there. */
 		if (s->next_resnap_ns < host_ns && s->next_resnap_ns < guest_ns) {
-			pvt_simhost_run_until(&s->host, s->next_resnap_ns);
+			advance_to(s, s->next_resnap_ns);
 			resnapshot(s);
 		} else if (host_ns <= guest_ns) {
 			pvt_simhost_step(&s->host, host_ns);
 		} else {
 			struct sim_wake w = sim_queue_pop(&s->runq);
 
-			pvt_simhost_run_until(&s->host, w.true_ns);
+			advance_to(s, w.true_ns);
 			guest_run(s, &s->vcpus[w.vcpu]);
 		}
 	}

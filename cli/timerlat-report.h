@@ -4,8 +4,10 @@
  * seed's per-loop line, a text summary with a '#' histogram, the JSON
  * summary of DESIGN.md section 4, and an SVG histogram.
  *
- * Only lateness (latency - interval) is stored; latency figures are derived
- * from it, which halves the memory of long runs.
+ * Only lateness (latency - interval) is stored, as an exact value -> count
+ * distribution (a billion simulated loops with a few distinct values take a
+ * few entries); latency figures are derived from it. Every sample in loop
+ * order is kept too when keep_samples is set (tests, 8 bytes per loop).
  */
 #ifndef PVTIME_CLI_TIMERLAT_REPORT_H
 #define PVTIME_CLI_TIMERLAT_REPORT_H
@@ -15,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "histogram.h"
 #include "json.h"
 #include "stats.h"
 
@@ -24,10 +27,15 @@ struct timerlat_report {
 	FILE *out;		/* per-loop lines; NULL or quiet: none */
 	bool quiet;
 	uint64_t loops;		/* samples recorded */
-	struct stats lateness;	/* latency - interval, signed ns */
+	struct vhist dist;	/* lateness = latency - interval, signed ns */
+	bool keep_samples;	/* also fill lateness (default true) */
+	struct stats lateness;	/* every lateness in loop order, if keep_samples */
 };
 
-/* Starts an empty report; out receives the per-loop lines unless quiet. */
+/*
+ * Starts an empty report; out receives the per-loop lines unless quiet.
+ * keep_samples starts true: clear it for long runs.
+ */
 void timerlat_report_init(struct timerlat_report *r, const char *algo,
 			  uint64_t interval_ns, FILE *out, bool quiet);
 void timerlat_report_free(struct timerlat_report *r);
@@ -58,6 +66,14 @@ void timerlat_report_json(struct timerlat_report *r, struct json *j);
 
 /* A histogram bucket width (1, 2 or 5 x 10^k ns) giving about target rows up to p99. */
 int64_t timerlat_bucket_ns(struct timerlat_report *r, unsigned target_rows);
+
+/*
+ * Lateness histogram rows of bucket_ns from the bucket holding the minimum:
+ * from_ns[i] and count[i] for i < *rows <= max_rows, the last row holding
+ * everything beyond. 0, or -1 when out of memory.
+ */
+int timerlat_report_buckets(struct timerlat_report *r, int64_t bucket_ns, unsigned max_rows,
+			    int64_t *from_ns, uint64_t *count, unsigned *rows);
 
 /* Writes the lateness histogram as an SVG bar chart; 0 or -errno. */
 int timerlat_report_plot(struct timerlat_report *r, const char *path,

@@ -3,7 +3,7 @@ set(PVT_SIM_CLI_SOURCES
   ${CMAKE_SOURCE_DIR}/cli/sim.c ${CMAKE_SOURCE_DIR}/cli/sim-args.c
   ${CMAKE_SOURCE_DIR}/cli/sim-model.c ${CMAKE_SOURCE_DIR}/cli/sim-queue.c
   ${CMAKE_SOURCE_DIR}/cli/args.c ${CMAKE_SOURCE_DIR}/cli/stats.c ${CMAKE_SOURCE_DIR}/cli/json.c
-  ${CMAKE_SOURCE_DIR}/cli/timerlat-report.c)
+  ${CMAKE_SOURCE_DIR}/cli/timerlat-report.c ${CMAKE_SOURCE_DIR}/cli/histogram.c)
 pvt_unit_test(test_sim test_sim.c ${PVT_SIM_CLI_SOURCES})
 pvt_cli_test(cli_sim cli_sim.sh)
 pvt_cli_test(cli_timerlat cli_timerlat.sh)
