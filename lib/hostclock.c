@@ -16,17 +16,21 @@
 #define NOT_TSC_REFRESH_NS	1000000ull	/* 1 ms when the model is weaker */
 #define DEFAULT_RATE_WINDOW_NS	1000000000ull	/* 1 s between rate pairings */
 
-#define LOAD(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
-#define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+/*
+ * Seqlock without fences (sanitizers do not model them): data stores are
+ * releases after the odd sequence store, data loads are acquires before
+ * the second sequence load. On x86 all of these are plain moves.
+ */
+#define LOAD(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
 static void publish(struct pvt_hostclock *hc, const struct pvt_clock_pair *pair,
 		    const struct pvt_rate *rate, uint64_t err_ppb)
 {
 	struct pvt_hostclock_snap *s = &hc->snap;
-	uint64_t seq = LOAD(&s->seq);
+	uint64_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
 
-	STORE(&s->seq, seq + 1);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELAXED);
 	STORE(&s->tsc, pair->tsc);
 	STORE(&s->mono_ns, pair->mono_ns);
 	STORE(&s->uncertainty_ns, pair->uncertainty_ns);
@@ -51,8 +55,7 @@ void pvt_hostclock_current(const struct pvt_hostclock *hc,
 		rate->ns_int = LOAD(&s->rate_int);
 		rate->ns_frac = LOAD(&s->rate_frac);
 		err = LOAD(&s->rate_err_ppb);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (!(seq & 1) && LOAD(&s->seq) == seq)
+		if (!(seq & 1) && __atomic_load_n(&s->seq, __ATOMIC_RELAXED) == seq)
 			break;
 #if defined(__x86_64__)
 		__builtin_ia32_pause();

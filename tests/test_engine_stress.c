@@ -225,7 +225,7 @@ static uint64_t check_log(unsigned id, struct vstate *s)
 	uint64_t set_begin_of_d = UINT64_MAX, last_done_begin = 0;
 	uint64_t last_done_deadline = 0;
 	bool last_done_is_set = false, any_done = false;
-	uint64_t pstop_done_begin = 0, pset_begin = 0;
+	uint64_t pstop_done_begin = 0, pstop_open = 0, pset_begin = 0;
 	bool pstop_done = false, pset_any = false;
 	uint64_t prev_d_delivered = 0;
 
@@ -253,10 +253,11 @@ static uint64_t check_log(unsigned id, struct vstate *s)
 			pset_any = true;
 			break;
 		case PSTOP_BEGIN:
-			pstop_done_begin = i;	/* completed at PSTOP_END */
+			pstop_open = i;
 			break;
 		case PSTOP_END:
 			pstop_done = true;
+			pstop_done_begin = pstop_open;
 			break;
 		case DELIV_SS:
 			deliveries++;
