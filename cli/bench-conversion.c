@@ -21,11 +21,12 @@
 #include "optspec.h"
 
 #define PAIRS		4096	/* (now, deadline) inputs cycled by the inverse loop */
-#define OPS		5
+#define OPS		6
 
-enum op { OP_FORWARD, OP_INVERSE, OP_CLOCK_GETTIME, OP_RDTSC, OP_EMPTY };
+enum op { OP_FORWARD, OP_INVERSE, OP_CLOCK_GETTIME, OP_RDTSC, OP_EMPTY, OP_FORWARD_CHAINED };
 
-static const char *const op_names[OPS] = { "forward", "inverse", "clock_gettime", "rdtsc", "empty" };
+static const char *const op_names[OPS] = { "forward", "inverse", "clock_gettime", "rdtsc", "empty",
+						 "forward_chained" };
 
 struct bench {
 	struct pvt_guest_clock clock;
@@ -64,6 +65,18 @@ __attribute__((noinline)) static void loop_forward(struct bench *b, uint64_t n)
 		h += 1237;
 	}
 	b->sink += sum;
+}
+
+/* Latency rather than throughput: each input depends on the previous result. */
+__attribute__((noinline)) static void loop_forward_chained(struct bench *b, uint64_t n)
+{
+	uint64_t h = b->now[0], ns = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		ns = pvt_guest_clock_ns(&b->clock, h);
+		h += 1237 + (ns & 1);
+	}
+	b->sink += ns;
 }
 
 __attribute__((noinline)) static void loop_inverse(struct bench *b, uint64_t n)
@@ -109,7 +122,7 @@ __attribute__((noinline)) static void loop_empty(struct bench *b, uint64_t n)
 }
 
 static void (*const loops[OPS])(struct bench *, uint64_t) = {
-	loop_forward, loop_inverse, loop_clock_gettime, loop_rdtsc, loop_empty,
+	loop_forward, loop_inverse, loop_clock_gettime, loop_rdtsc, loop_empty, loop_forward_chained,
 };
 
 /* A 3 GHz guest on a 2596.136 MHz VMX host one day after the master clock reference. */
@@ -184,7 +197,7 @@ int bench_conversion(int argc, char **argv)
 		{ .name = "repeat", .kind = OPT_U64, .umin = 1, .umax = 64, .help = "timed runs, median reported (default 7)" },
 		{ .name = "callgrind-iterations", .kind = OPT_U64, .umax = 1000000000000ull,
 		  .help = "run only --op N times, untimed (for callgrind instruction counts)" },
-		{ .name = "op", .kind = OPT_STRING, .help = "forward|inverse|clock_gettime|rdtsc|empty (with --callgrind-iterations)" },
+		{ .name = "op", .kind = OPT_STRING, .help = "forward|inverse|clock_gettime|rdtsc|empty|forward_chained (with --callgrind-iterations)" },
 	};
 	struct bench *b = malloc(sizeof(*b));
 	double med[OPS], min[OPS];
@@ -269,7 +282,8 @@ int bench_conversion(int argc, char **argv)
 			       op == OP_FORWARD ? "forward: guest ns at host TSC (exact)" :
 			       op == OP_INVERSE ? "inverse: first host TSC at deadline" :
 			       op == OP_CLOCK_GETTIME ? "clock_gettime(CLOCK_MONOTONIC)" :
-			       op == OP_RDTSC ? "rdtsc" : "empty loop (overhead)", med[op], min[op]);
+			       op == OP_RDTSC ? "rdtsc" :
+			       op == OP_EMPTY ? "empty loop (overhead)" : "forward, chained (latency)", med[op], min[op]);
 		printf("forward = %.2f x clock_gettime, %.2f x rdtsc; inverse = %.2f x clock_gettime, %.2f x rdtsc\n",
 		       med[OP_FORWARD] / med[OP_CLOCK_GETTIME], med[OP_FORWARD] / med[OP_RDTSC],
 		       med[OP_INVERSE] / med[OP_CLOCK_GETTIME], med[OP_INVERSE] / med[OP_RDTSC]);

@@ -21,3 +21,8 @@ set_tests_properties(foundation_manpage PROPERTIES SKIP_RETURN_CODE 77)
 add_test(NAME foundation_callgrind_conversion
   COMMAND sh -c "[ -z '${PVT_SANITIZE}' ] || { echo 'sanitizer build: skipped'; exit 77; }; out=$(N2=21000 bash '${CMAKE_SOURCE_DIR}/bench/callgrind-conversion.sh' '$<TARGET_FILE:pvtime>') || exit $?; echo \"$out\"; echo \"$out\" | grep -q '\"within_targets\": true'")
 set_tests_properties(foundation_callgrind_conversion PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+pvt_unit_test(test_pvclock_div test_pvclock_div.c ref_pvclock.c)
+
+# pvtime bench conversion --json: one object with every figure (a smoke run, not a timing test).
+add_test(NAME foundation_bench_conversion_json
+  COMMAND sh -c "'$<TARGET_FILE:pvtime>' bench conversion --iterations 20000 --repeat 3 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); ks=[o+s for o in (\"forward\",\"inverse\",\"clock_gettime\",\"rdtsc\",\"empty\",\"forward_chained\") for s in (\"_ns_per_op\",\"_ns_per_op_min\")]; missing=[k for k in ks if not isinstance(d.get(k), (int, float)) or d[k] <= 0]; assert not missing, missing; assert d[\"bench\"] == \"conversion\" and d[\"iterations\"] == 20000; print(\"ok\", d[\"forward_ns_per_op\"], d[\"inverse_ns_per_op\"])' && '$<TARGET_FILE:pvtime>' bench conversion --op forward 2>/dev/null; [ $? -eq 2 ]")
