@@ -123,7 +123,11 @@ static void usage(FILE *out)
 		"clock, ask for a timer interval ahead, block, wake, read its clock again.\n"
 		"--uptime: seconds since the master clock reference (first loop at host TSC\n"
 		"uptime*H*1000). --ntp-ppm: CLOCK_MONOTONIC runs (1 + P/10^6) ns per true ns.\n"
-		"--wake-jitter adds a uniform [0, NS] random delay per wake-up (seeded).\n");
+		"--wake-jitter adds a uniform [0, NS] random delay per wake-up (seeded).\n"
+		"--resnapshot S: KVM re-takes its master clock every S s of simulated time\n"
+		"(the guest clock steps by legacy's accumulated error; armed timers are\n"
+		"re-converted). --preempt: time between legacy's two clock reads.\n"
+		"-n is per vCPU; vCPUs other than 0 start at a random phase (seeded).\n");
 }
 
 enum {
