@@ -117,7 +117,8 @@ static void print_table(const struct drift *d, uint32_t guest_khz)
 		       (double)last.guest_minus_true_ns * 1e6 / (double)last.true_ns, last.guest_minus_true_ns,
 		       last.elapsed_s);
 	printf("# error = one-step - kvmclock (negative: legacy KVM timers fire late)\n\n");
-	printf("%14s %14s %20s %20s %20s %20s %14s %14s %16s\n", "elapsed_s", "uptime", "host_tsc",
+	/* "µ" takes two bytes but one column: its header gets one byte more. */
+	printf("%14s %14s %20s %20s %20s %20s %14s %15s %16s\n", "elapsed_s", "uptime", "host_tsc",
 	       "guest_tsc", "kvmclock (ns)", "one-step (ns)", "error (ns)", "error (\u00b5s)", "guest-true (ns)");
 	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
 		struct row r = row_at(d, e);
