@@ -31,6 +31,15 @@ static inline uint64_t tsc_ordered(void)
 	return t;
 }
 
+/*
+ * Opening read of a sandwich: no fence needed, the vDSO's own ordered TSC
+ * read (lfence;rdtsc or rdtscp) waits for it to complete.
+ */
+static inline uint64_t tsc_open(void)
+{
+	return __builtin_ia32_rdtsc();
+}
+
 static uint64_t vdso_read_tsc(void *ctx)
 {
 	(void)ctx;
@@ -51,13 +60,13 @@ static uint64_t vdso_read_mono(void *ctx)
 	return mono_now();
 }
 
-/* Narrowest of a few sandwiches; *window_tsc gets its width. */
+/* Narrowest of a few sandwiches; *window_tsc gets its width (calibration). */
 static void sandwich(uint64_t *tsc, uint64_t *mono, uint64_t *window_tsc)
 {
 	uint64_t best = UINT64_MAX;
 
 	for (int i = 0; i < SANDWICH_TRIES; i++) {
-		uint64_t a = tsc_ordered();
+		uint64_t a = tsc_open();
 		uint64_t m = mono_now();
 		uint64_t b = tsc_ordered();
 
@@ -70,15 +79,63 @@ static void sandwich(uint64_t *tsc, uint64_t *mono, uint64_t *window_tsc)
 	*window_tsc = best;
 }
 
+/*
+ * Each sandwich (a, m, b) says: the clock line, read at reference TSC R,
+ * lies in [m - rate (b - R), m + 1 - rate (a - R)) (the kernel read some
+ * TSC in [a, b]; m is truncated to ns). The line is the same for all tries
+ * (the rate error over a few hundred ticks is far below 1 ps), so the
+ * intersection of the tries' intervals bounds it. Where the TSC ticks
+ * coarsely (AMD: ~26 ticks at a time) this is much narrower than the
+ * narrowest single window. Units: 2^-32 ns.
+ */
 static int vdso_pair(void *ctx, struct pvt_clock_pair *out)
 {
 	struct vdso_ctx *v = ctx;
-	uint64_t window;
+	uint64_t r32 = (v->rate.ns_int << 32) + (v->rate.ns_frac >> 32);
+	uint64_t a[SANDWICH_TRIES], m[SANDWICH_TRIES], b[SANDWICH_TRIES];
+	__int128 lo = 0, hi = 0, mid;
+	uint64_t best = UINT64_MAX, mono, unc;
+	int n = 0;
 
-	sandwich(&out->tsc, &out->mono_ns, &window);
-	if (window == UINT64_MAX)
+	for (int i = 0; i < SANDWICH_TRIES; i++) {
+		a[n] = tsc_open();
+		m[n] = mono_now();
+		b[n] = tsc_ordered();
+		if (b[n] >= a[n] && (!n || (a[n] >= b[n - 1] && m[n] >= m[n - 1])))
+			n++;
+	}
+	if (!n)
 		return -EAGAIN;	/* TSC went backwards every time */
-	out->uncertainty_ns = pvt_rate_apply(&v->rate, window - window / 2, true) + 1;
+	for (int i = 0; i < n; i++) {
+		__int128 dm = (__int128)(m[i] - m[0]) << 32;
+		__int128 l = dm - (__int128)r32 * (__int128)(b[i] - a[0]);
+		__int128 h = dm + ((__int128)1 << 32) - (__int128)r32 * (__int128)(a[i] - a[0]);
+
+		if (!i || l > lo)
+			lo = l;
+		if (!i || h < hi)
+			hi = h;
+		if (b[i] - a[i] < best)
+			best = b[i] - a[i];
+	}
+	if (lo >= hi) {
+		/* Inconsistent (a clock adjustment between tries): one window. */
+		sandwich(&out->tsc, &out->mono_ns, &best);
+		out->uncertainty_ns = pvt_rate_apply(&v->rate, best - best / 2, true) + 1;
+		return 0;
+	}
+	/* The ns at a[0] nearest the middle, and the distance to either end. */
+	mid = lo + (hi - lo) / 2;
+	mono = m[0] + (uint64_t)((mid + ((__int128)1 << 31)) >> 32);
+	{
+		__int128 at = ((__int128)(mono - m[0])) << 32;
+		__int128 d = at - lo > hi - at ? at - lo : hi - at;
+
+		unc = (uint64_t)((d + ((__int128)1 << 32) - 1) >> 32);
+	}
+	out->tsc = a[0];
+	out->mono_ns = mono;
+	out->uncertainty_ns = unc ? unc : 1;
 	return 0;
 }
 
