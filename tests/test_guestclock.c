@@ -258,6 +258,93 @@ static void host_tsc_at_exact(void **state)
 	}
 }
 
+/* A clock with every field drawn from the edge-biased generator. */
+static void rand_edge_clock(struct ref_rng *r, struct pvt_guest_clock *c)
+{
+	c->tsc.frac_bits = ref_rand_range(r, 0, 1) ? 48 : 32;
+	c->tsc.ratio = ref_rand_range(r, 0, 3) ? ref_rand_edge(r) : pvt_tsc_ratio_one(c->tsc.frac_bits);
+	if (!c->tsc.ratio)
+		c->tsc.ratio = 1;
+	c->tsc.offset = ref_rand_edge(r);
+	c->page = (struct pvt_pvclock_page){
+		.version = 2,
+		.tsc_timestamp = ref_rand_edge(r),
+		.system_time = ref_rand_edge(r),
+		.tsc_to_system_mul = (uint32_t)ref_rand_edge(r),
+		.tsc_shift = (int8_t)ref_rand_shift(r),
+	};
+}
+
+static void guest_clock_ns_equals_reference(void **state)
+{
+	struct ref_rng rng = { ref_seed("guest_clock_ns_equals_reference") };
+
+	(void)state;
+	for (int i = 0; i < 300000; i++) {
+		struct pvt_guest_clock c;
+		struct pvt_kvm_clock kvm = {
+			.master_tsc = ref_rand_edge(&rng), .master_ns = ref_rand_edge(&rng),
+			.kvmclock_offset_ns = (int64_t)ref_rand_edge(&rng),
+			.host_mul = (uint32_t)ref_rand_edge(&rng), .host_shift = (int8_t)ref_rand_shift(&rng),
+		};
+		uint64_t h = ref_rand_edge(&rng), got, want;
+
+		rand_edge_clock(&rng, &c);
+		got = pvt_guest_clock_ns(&c, h);
+		want = ref_clock_ns(&c, h);
+		if (got != want)
+			fail_msg("seed %" PRIu64 " case %d: guest clock at %" PRIu64 " = %" PRIu64 ", reference %" PRIu64,
+				 rng.s, i, h, got, want);
+		got = pvt_kvm_clock_legacy_ns(&kvm, h);
+		want = kvm.master_ns + (uint64_t)kvm.kvmclock_offset_ns +
+		       ref_scale_delta(h - kvm.master_tsc, kvm.host_mul, kvm.host_shift);
+		if (got != want)
+			fail_msg("legacy ns at %" PRIu64 " = %" PRIu64 ", reference %" PRIu64, h, got, want);
+	}
+}
+
+/*
+ * Hostile clocks (any ratio, offset, page, shift): the inverse either
+ * saturates or is exact in the unsigned "ns ahead of now" sense.
+ */
+static void host_tsc_at_hostile_clocks(void **state)
+{
+	uint64_t seed = ref_seed("host_tsc_at_hostile_clocks");
+	struct ref_rng rng = { seed };
+	unsigned solved = 0;
+
+	(void)state;
+	for (int i = 0; i < 300000; i++) {
+		struct pvt_guest_clock c;
+		uint64_t now = ref_rand_edge(&rng), h = 0, now_ns, wait, deadline;
+		int ret;
+
+		rand_edge_clock(&rng, &c);
+		now_ns = ref_clock_ns(&c, now);
+		wait = ref_rand_range(&rng, 0, 1) ? ref_rand_edge(&rng) : ref_rand_range(&rng, 0, 1000000);
+		deadline = now_ns + wait;
+		ret = pvt_guest_clock_host_tsc_at(&c, now, deadline, &h);
+		if (ret) {
+			if (ret != -ERANGE || h != UINT64_MAX)
+				fail_msg("seed %" PRIu64 " case %d: error %d with host_tsc %" PRIu64, seed, i, ret, h);
+			continue;
+		}
+		if ((int64_t)wait <= 0) {
+			if (h != now)
+				fail_msg("seed %" PRIu64 " case %d: past deadline gave %" PRIu64 " not now", seed, i, h);
+			continue;
+		}
+		solved++;
+		if (h <= now || ref_clock_ns(&c, h) - now_ns < wait || ref_clock_ns(&c, h - 1) - now_ns >= wait)
+			fail_msg("seed %" PRIu64 " case %d: ratio %" PRIu64 "/%u offset %" PRIu64 " page %" PRIu64 "/%" PRIu64
+				 "/%u/%d now %" PRIu64 " deadline %" PRIu64 ": %" PRIu64 " is not the first host TSC reaching it",
+				 seed, i, c.tsc.ratio, c.tsc.frac_bits, c.tsc.offset, c.page.tsc_timestamp,
+				 c.page.system_time, c.page.tsc_to_system_mul, c.page.tsc_shift, now, deadline, h);
+	}
+	/* The generator must not make every case saturate. */
+	assert_true(solved > 10000);
+}
+
 /* Far beyond any 64-bit TSC: saturate. */
 static void host_tsc_at_saturates(void **state)
 {
@@ -310,6 +397,8 @@ int main(void)
 		cmocka_unit_test(no_scaling_no_drift),
 		cmocka_unit_test(host_tsc_at_exact),
 		cmocka_unit_test(host_tsc_at_saturates),
+		cmocka_unit_test(guest_clock_ns_equals_reference),
+		cmocka_unit_test(host_tsc_at_hostile_clocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
