@@ -25,7 +25,9 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: pvtime timerlat [-n LOOPS] [-i INTERVAL_NS] [--quiet] [--json]\n"
-		"                       [--plot FILE.svg] [--fifo PRIO] [--cpu N] [--vmm ...]\n"
+		"                       [--plot FILE.svg] [--fifo PRIO] [--cpu N]\n"
+		"       pvtime timerlat --sim SIM-OPTIONS   (the simulator: see pvtime sim --help)\n"
+		"       pvtime timerlat --vmm ...           (a real KVM guest)\n"
 		"Each loop: t0 = now, sleep until t0 + interval (CLOCK_MONOTONIC, absolute),\n"
 		"latency = now - t0, printed as the seed did. Defaults: -n 1000 -i 100000.\n");
 }
@@ -151,6 +153,19 @@ static void print_json(int argc, char **argv, const struct timerlat_cli *cli,
 	json_end(&j);
 }
 
+/* The simulator target: `timerlat --sim ARGS` is `sim ARGS`. */
+static int timerlat_sim(int argc, char **argv, int at)
+{
+	char *args[argc];
+	int n = 0;
+
+	args[n++] = "sim";
+	for (int i = 1; i < argc; i++)
+		if (i != at)
+			args[n++] = argv[i];
+	return cmd_sim(n, args);
+}
+
 int cmd_timerlat(int argc, char **argv)
 {
 	struct timerlat_cli cli;
@@ -164,9 +179,12 @@ int cmd_timerlat(int argc, char **argv)
 	 * the VMM helper's timerlat_vmm(argc, argv) (cli/vmm-timerlat.h) takes
 	 * over here; it reuses timerlat-report.h for lines, summary and JSON.
 	 */
-	for (int i = 1; i < argc; i++)
+	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--vmm"))
 			return runtime_error("timerlat: --vmm: the real-KVM target is not built in yet");
+		if (!strcmp(argv[i], "--sim"))
+			return timerlat_sim(argc, argv, i);
+	}
 
 	ret = parse(argc, argv, &cli);
 	if (ret)

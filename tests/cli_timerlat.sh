@@ -48,6 +48,13 @@ else
 	grep -q -- '--fifo' "$TMP/fe" || fail "--fifo failure message: $(cat "$TMP/fe")"
 fi
 
+# The simulator target is the sim command, line for line.
+SIM="--algo legacy --host-khz 2596136 --guest-khz 3000000 --uptime 10 -n 3"
+"$PVTIME" timerlat --sim $SIM >"$TMP/ts" || fail "timerlat --sim"
+"$PVTIME" sim $SIM >"$TMP/s" || fail "sim"
+cmp -s "$TMP/ts" "$TMP/s" || fail "timerlat --sim differs from sim"
+grep -q '^00000000 latency 103333/100000 (3.3330%)$' "$TMP/ts" || fail "timerlat --sim line"
+
 expect_usage() {
 	local word=$1; shift
 	"$PVTIME" timerlat "$@" >/dev/null 2>"$TMP/err"
@@ -65,6 +72,7 @@ expect_usage --cpu --cpu x
 expect_usage --bogus --bogus
 expect_usage -i -i
 "$PVTIME" timerlat --help >/dev/null || fail "--help"
+"$PVTIME" timerlat --sim --algo nope --host-khz 1 --guest-khz 1 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--sim bad algo"
 
 [ $fails -eq 0 ] && echo "cli_timerlat: all passed"
 exit $((fails > 0))
