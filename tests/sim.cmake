@@ -8,3 +8,6 @@ pvt_unit_test(test_sim test_sim.c ${PVT_SIM_CLI_SOURCES})
 pvt_cli_test(cli_sim cli_sim.sh)
 pvt_cli_test(cli_timerlat cli_timerlat.sh)
 pvt_cli_test(cli_demo cli_demo.sh)
+pvt_unit_test(test_sim_report test_sim_report.c ${CMAKE_SOURCE_DIR}/cli/timerlat-report.c
+  ${CMAKE_SOURCE_DIR}/cli/histogram.c ${CMAKE_SOURCE_DIR}/cli/stats.c ${CMAKE_SOURCE_DIR}/cli/json.c
+  ${CMAKE_SOURCE_DIR}/cli/args.c)

@@ -15,7 +15,6 @@
 #include <cmocka.h>
 
 #include "pvtime/guestclock.h"
-#include "sim-rng.h"
 #include "sim.h"
 
 #define expect_near(seen, expected, tol)                                          \
@@ -341,51 +340,6 @@ static void bad_configs_rejected(void **state)
 	assert_int_equal(sim_config_check(&bad), 0);
 }
 
-/* The seed's line, byte for byte, and its signed percentage. */
-static void seed_line_format(void **state)
-{
-	char buf[128];
-
-	(void)state;
-	timerlat_format_line(buf, sizeof(buf), 0, 103243, 100000);
-	assert_string_equal(buf, "00000000 latency 103243/100000 (3.2430%)");
-	timerlat_format_line(buf, sizeof(buf), 4, 103245, 100000);
-	assert_string_equal(buf, "00000004 latency 103245/100000 (3.2450%)");
-	timerlat_format_line(buf, sizeof(buf), 123456789, 99999, 100000);
-	assert_string_equal(buf, "123456789 latency 99999/100000 (-0.0010%)");
-	timerlat_format_line(buf, sizeof(buf), 7, 10000003333ull, 10000000000ull);
-	assert_string_equal(buf, "00000007 latency 10000003333/10000000000 (0.0000%)");
-	timerlat_format_line(buf, sizeof(buf), 7, 100000, 100000);
-	assert_string_equal(buf, "00000007 latency 100000/100000 (0.0000%)");
-}
-
-/* The value -> count distribution agrees with the plain sample list. */
-static void distribution_matches_samples(void **state)
-{
-	static const uint64_t pct[][2] = { { 1, 100 }, { 50, 100 }, { 99, 100 }, { 999, 1000 },
-					   { 1, 1 }, { 1, 1000000 } };
-	struct timerlat_report r;
-	struct sim_rng rng;
-
-	(void)state;
-	sim_rng_seed(&rng, 42);
-	timerlat_report_init(&r, "test", 1000, NULL, true);
-	for (int i = 0; i < 50000; i++) {
-		/* Mostly a few values (a simulation), with a spread tail (a measurement). */
-		uint64_t lat = 1000 + (i % 3 ? sim_rng_upto(&rng, 3) : sim_rng_upto(&rng, 100000));
-
-		assert_int_equal(timerlat_report_add(&r, lat ? lat : 1), 0);
-	}
-	assert_int_equal(r.dist.n, r.lateness.count);
-	assert_int_equal(r.dist.min, stats_min(&r.lateness));
-	assert_int_equal(r.dist.max, stats_max(&r.lateness));
-	expect_near(vhist_mean(&r.dist), stats_mean(&r.lateness), 1e-9);
-	for (size_t i = 0; i < sizeof(pct) / sizeof(pct[0]); i++)
-		assert_int_equal(vhist_percentile(&r.dist, pct[i][0], pct[i][1]),
-				 stats_percentile(&r.lateness, pct[i][0], pct[i][1]));
-	timerlat_report_free(&r);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,8 +353,6 @@ int main(void)
 		cmocka_unit_test(vcpus_and_hypercalls_agree),
 		cmocka_unit_test(resnapshot_resets_legacy),
 		cmocka_unit_test(bad_configs_rejected),
-		cmocka_unit_test(seed_line_format),
-		cmocka_unit_test(distribution_matches_samples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
