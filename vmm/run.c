@@ -201,7 +201,7 @@ static void alloc_costs(struct vmm_vcpu *vcpu)
 }
 
 /* Waits for all vCPU threads, kicking them when the watchdog expires. */
-static void join_all(struct vmm *vm)
+static bool join_all(struct vmm *vm)
 {
 	struct timespec deadline;
 	bool kicked = false;
@@ -238,6 +238,7 @@ static void join_all(struct vmm *vm)
 			pthread_join(vcpu->thread, NULL);
 		vcpu->thread_started = false;
 	}
+	return kicked;
 }
 
 int vmm_run(struct vmm *vm)
@@ -262,8 +263,8 @@ int vmm_run(struct vmm *vm)
 		}
 		vcpu->thread_started = true;
 	}
-	join_all(vm);
-	ret = 0;
+	/* A watchdog stop is the run's result, whatever each vCPU saw. */
+	ret = join_all(vm) ? -ETIMEDOUT : 0;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		gather(&vm->vcpus[i]);
 		if (vm->vcpus[i].res.status && !ret)

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Bad guest behaviour never crashes or hangs the VMM: each bad request
+ * gets a Xen error code the guest checks, or a clean VM stop with a
+ * message; a guest that never finishes is stopped by the watchdog.
+ */
+#include <time.h>
+
+#include "vmm_harness.h"
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Cases whose expected error the guest asserts itself (see guest/tests.c). */
+static void test_bad_requests_get_errors(void **state)
+{
+	static const enum pvt_guest_bad_case cases[] = {
+		PVT_BAD_UNKNOWN_HC, PVT_BAD_UNKNOWN_VCPUOP, PVT_BAD_ARG_GPA,
+		PVT_BAD_PERIOD_ZERO, PVT_BAD_BLOCK_NO_TIMER, PVT_BAD_OTHER_VCPU,
+		PVT_BAD_SCHEDOP,
+	};
+	struct vmm_config cfg;
+	struct vmm vm;
+
+	(void)state;
+	for (unsigned vcpus = 1; vcpus <= 2; vcpus++) {
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			vmm_config_default(&cfg);
+			cfg.nr_vcpus = vcpus;
+			cfg.scenario = PVT_SCN_BAD;
+			cfg.bad_case = cases[i];
+			cfg.watchdog_ms = 10000;
+			print_message("bad case %d, %u vCPUs\n", cases[i], vcpus);
+			assert_int_equal(vmm_test_run(&vm, &cfg), 0);
+			for (unsigned c = 0; c < vcpus; c++)
+				assert_int_equal(vm.vcpus[c].res.status, 0);
+			vmm_destroy(&vm);
+		}
+	}
+}
+
+/* A kvmclock page outside RAM: the VMM stops the VM and says why. */
+static void test_pvclock_outside_memory(void **state)
+{
+	struct vmm_config cfg;
+	struct vmm vm;
+	int ret;
+
+	(void)state;
+	vmm_config_default(&cfg);
+	cfg.nr_vcpus = 1;
+	cfg.scenario = PVT_SCN_BAD;
+	cfg.bad_case = PVT_BAD_KVMCLOCK_GPA;
+	ret = vmm_create(&vm, &cfg);
+	assert_int_equal(ret, 0);
+	ret = vmm_run(&vm);
+	print_message("expected stop: %s\n", vm.error);
+	assert_int_equal(ret, -EFAULT);
+	assert_non_null(strstr(vm.error, "outside its"));
+	vmm_destroy(&vm);
+}
+
+/* A guest that would sleep 30 s is stopped by a 300 ms watchdog, promptly. */
+static void test_watchdog_stops_hung_guest(void **state)
+{
+	struct vmm_config cfg;
+	struct vmm vm;
+	uint64_t t0;
+	int ret;
+
+	(void)state;
+	vmm_config_default(&cfg);
+	cfg.nr_vcpus = 2;
+	cfg.loops = 1;
+	cfg.interval_ns = 30000000000ull;
+	cfg.watchdog_ms = 300;
+	assert_int_equal(vmm_create(&vm, &cfg), 0);
+	t0 = now_ms();
+	ret = vmm_run(&vm);
+	assert_int_equal(ret, -ETIMEDOUT);
+	assert_true(now_ms() - t0 < 5000);
+	assert_non_null(strstr(vm.error, "watchdog"));
+	vmm_destroy(&vm);
+}
+
+/* Out-of-range configurations are refused before any KVM call. */
+static void test_bad_config(void **state)
+{
+	struct vmm_config cfg;
+	struct vmm vm;
+
+	(void)state;
+	vmm_config_default(&cfg);
+	cfg.nr_vcpus = 0;
+	assert_int_equal(vmm_create(&vm, &cfg), -EINVAL);
+	vmm_destroy(&vm);
+	cfg.nr_vcpus = PVT_GUEST_MAX_VCPUS + 1;
+	assert_int_equal(vmm_create(&vm, &cfg), -EINVAL);
+	vmm_destroy(&vm);
+	vmm_config_default(&cfg);
+	cfg.clock_src = PVT_CLK_XEN;
+	cfg.uptime_s = UINT64_MAX / 1000;	/* reference point before TSC 0 by > 2^64 ticks */
+	assert_int_equal(vmm_create(&vm, &cfg), -ERANGE);
+	vmm_destroy(&vm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_bad_requests_get_errors),
+		cmocka_unit_test(test_pvclock_outside_memory),
+		cmocka_unit_test(test_watchdog_stops_hung_guest),
+	};
+	int skip = vmm_test_require_kvm("test_vmm_bad");
+
+	if (skip)
+		return skip;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the real-KVM tests: skip loudly without /dev/kvm, run a VM, report its error. */
+#ifndef PVT_TESTS_VMM_HARNESS_H
+#define PVT_TESTS_VMM_HARNESS_H
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vmm.h"
+
+/* Exit code that tells CTest the test was skipped. */
+#define VMM_TEST_SKIP	77
+
+/* 0 when /dev/kvm is usable, else prints why and returns VMM_TEST_SKIP. */
+static inline int vmm_test_require_kvm(const char *test)
+{
+	char msg[256];
+
+	if (vmm_probe(msg, sizeof(msg))) {
+		printf("SKIP %s: /dev/kvm is not usable here: %s\n", test, msg);
+		return VMM_TEST_SKIP;
+	}
+	return 0;
+}
+
+/* Creates and runs; prints the VM's error when it fails. Returns vmm_run()'s result. */
+static inline int vmm_test_run(struct vmm *vm, const struct vmm_config *cfg)
+{
+	int ret = vmm_create(vm, cfg);
+
+	if (!ret)
+		ret = vmm_run(vm);
+	if (ret)
+		print_message("vmm: %s (%d)\n", vm->error, ret);
+	return ret;
+}
+
+/* Fails with both values when a vCPU's oracles saw a mismatch. */
+static inline void vmm_test_assert_exact(const struct vmm *vm)
+{
+	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
+		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
+
+		if (r->page_mismatches || r->sample_mismatches)
+			print_message("vCPU %u: %s\n", c, r->mismatch);
+		assert_int_equal(r->page_mismatches, 0);
+		assert_int_equal(r->sample_mismatches, 0);
+	}
+}
+
+#endif
