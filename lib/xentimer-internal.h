@@ -5,6 +5,11 @@
 
 #include "pvtime/xentimer.h"
 
+/* Takes the vCPU lock and starts a call (one TSC read per call, lazily). */
+void xt_lock(struct pvt_xen_vcpu *v);
+void xt_unlock(struct pvt_xen_vcpu *v);
+/* The host TSC of this call: read once, then reused. */
+uint64_t xt_tsc(struct pvt_xen_vcpu *v);
 /* Guest now for this vCPU's algorithm. -ENODATA without a clock. */
 int xt_guest_now(struct pvt_xen_vcpu *v, uint64_t *ns);
 /* Arms (or re-arms) the singleshot at a guest deadline; delivers at once if due. */

@@ -14,11 +14,11 @@ int pvt_xen_set_timer_op(struct pvt_xen_vcpu *v, uint64_t deadline_ns)
 	uint64_t now;
 	int64_t delta;
 
-	pthread_mutex_lock(&v->lock);
+	xt_lock(v);
 	if (!deadline_ns) {
 		v->singleshot.armed = false;
 		xt_program(v);
-		pthread_mutex_unlock(&v->lock);
+		xt_unlock(v);
 		return 0;
 	}
 	/*
@@ -33,7 +33,7 @@ int pvt_xen_set_timer_op(struct pvt_xen_vcpu *v, uint64_t deadline_ns)
 			deadline_ns = now + PVT_XEN_WORKAROUND_DELAY_NS;
 	}
 	xt_singleshot_arm(v, deadline_ns, true);
-	pthread_mutex_unlock(&v->lock);
+	xt_unlock(v);
 	return 0;
 }
 
@@ -42,25 +42,25 @@ int pvt_xen_set_singleshot(struct pvt_xen_vcpu *v, uint64_t deadline_ns,
 {
 	uint64_t now;
 
-	pthread_mutex_lock(&v->lock);
+	xt_lock(v);
 	/* Only the explicit old-Xen option honours VCPU_SSHOTTMR_future. */
 	if (v->vm->cfg.strict_future && (flags & PVT_XEN_VCPU_SSHOTTMR_future) &&
 	    ((int64_t)deadline_ns < 0 ||
 	     (!xt_guest_now(v, &now) && (int64_t)(deadline_ns - now) < 0))) {
-		pthread_mutex_unlock(&v->lock);
+		xt_unlock(v);
 		return -ETIME;
 	}
 	xt_singleshot_arm(v, deadline_ns, true);
-	pthread_mutex_unlock(&v->lock);
+	xt_unlock(v);
 	return 0;
 }
 
 int pvt_xen_stop_singleshot(struct pvt_xen_vcpu *v)
 {
-	pthread_mutex_lock(&v->lock);
+	xt_lock(v);
 	v->singleshot.armed = false;
 	xt_program(v);
-	pthread_mutex_unlock(&v->lock);
+	xt_unlock(v);
 	return 0;
 }
 
@@ -70,25 +70,25 @@ int pvt_xen_set_periodic(struct pvt_xen_vcpu *v, uint64_t period_ns)
 
 	if (period_ns < PVT_XEN_PERIOD_MIN_NS || period_ns > PVT_XEN_STIME_DELTA_MAX)
 		return -EINVAL;
-	pthread_mutex_lock(&v->lock);
+	xt_lock(v);
 	v->period_ns = period_ns;
 	v->periodic.armed = true;
 	v->periodic.converted = false;
 	/* 0 = not phased yet: set_guest_clock starts it at now + period. */
 	v->periodic.deadline_ns = xt_guest_now(v, &now) ? 0 : now + period_ns;
 	xt_settle(v, true);
-	pthread_mutex_unlock(&v->lock);
+	xt_unlock(v);
 	return 0;
 }
 
 int pvt_xen_stop_periodic(struct pvt_xen_vcpu *v)
 {
-	pthread_mutex_lock(&v->lock);
+	xt_lock(v);
 	v->period_ns = 0;
 	v->periodic.armed = false;
 	v->periodic.deadline_ns = 0;
 	xt_program(v);
-	pthread_mutex_unlock(&v->lock);
+	xt_unlock(v);
 	return 0;
 }
 

@@ -70,7 +70,7 @@ int pvt_xen_vcpu_save(struct pvt_xen_vcpu *v, void *buf, size_t len)
 	if (len < PVT_XEN_BLOB_SIZE)
 		return -ENOSPC;
 	memset(b, 0, PVT_XEN_BLOB_SIZE);
-	pthread_mutex_lock(&v->lock);
+	xt_lock(v);
 	if (v->singleshot.armed)
 		flags |= F_SINGLESHOT;
 	if (v->periodic.armed)
@@ -86,7 +86,7 @@ int pvt_xen_vcpu_save(struct pvt_xen_vcpu *v, void *buf, size_t len)
 	put64(b + 32, v->periodic.armed ? v->periodic.deadline_ns : 0);
 	put32(b + 40, v->port);
 	put32(b + 44, v->priority);
-	pthread_mutex_unlock(&v->lock);
+	xt_unlock(v);
 	put64(b + SUM_AT, fnv1a(b, SUM_AT));
 	return PVT_XEN_BLOB_SIZE;
 }
@@ -120,7 +120,7 @@ int pvt_xen_vcpu_restore(struct pvt_xen_vcpu *v, const void *buf, size_t len)
 		return -EINVAL;
 	}
 
-	pthread_mutex_lock(&v->lock);
+	xt_lock(v);
 	v->port = get32(b + 40);
 	v->priority = get32(b + 44);
 	v->pending = flags & F_PENDING;
@@ -133,24 +133,24 @@ int pvt_xen_vcpu_restore(struct pvt_xen_vcpu *v, const void *buf, size_t len)
 	v->period_ns = period;
 	/* No Linux workaround: the deadline is what the guest had. */
 	xt_settle(v, false);
-	pthread_mutex_unlock(&v->lock);
+	xt_unlock(v);
 	return 0;
 }
 
 void pvt_xen_vcpu_export_kvm(struct pvt_xen_vcpu *v,
 			     struct pvt_xen_kvm_timer_attr *attr)
 {
-	pthread_mutex_lock(&v->lock);
+	xt_lock(v);
 	attr->port = v->port;
 	attr->priority = v->priority;
 	attr->expires_ns = v->singleshot.armed ? v->singleshot.deadline_ns : 0;
-	pthread_mutex_unlock(&v->lock);
+	xt_unlock(v);
 }
 
 int pvt_xen_vcpu_import_kvm(struct pvt_xen_vcpu *v,
 			    const struct pvt_xen_kvm_timer_attr *attr)
 {
-	pthread_mutex_lock(&v->lock);
+	xt_lock(v);
 	v->port = attr->port;
 	v->priority = attr->priority;
 	if (attr->expires_ns) {
@@ -159,6 +159,6 @@ int pvt_xen_vcpu_import_kvm(struct pvt_xen_vcpu *v,
 		v->singleshot.armed = false;
 		xt_program(v);
 	}
-	pthread_mutex_unlock(&v->lock);
+	xt_unlock(v);
 	return 0;
 }

@@ -42,7 +42,35 @@ int pvt_xen_vm_init(struct pvt_xen_vm *vm, const struct pvt_xen_vm_config *cfg,
 	vm->cfg = *cfg;
 	vm->hostclock = hostclock;
 	vm->kvm = kvm;
+	/* ceil(ppm * 2^64 / 10^6): the staging margin without a division. */
+	{
+		uint64_t rem;
+
+		vm->slew_mul = pvt_div128_64((pvt_u128)cfg->slew_bound_ppm << 64, PPM_ONE, &rem) +
+			       (rem != 0);
+	}
 	return 0;
+}
+
+void xt_lock(struct pvt_xen_vcpu *v)
+{
+	pthread_mutex_lock(&v->lock);
+	v->call_tsc_valid = false;
+}
+
+void xt_unlock(struct pvt_xen_vcpu *v)
+{
+	v->call_tsc_valid = false;
+	pthread_mutex_unlock(&v->lock);
+}
+
+uint64_t xt_tsc(struct pvt_xen_vcpu *v)
+{
+	if (!v->call_tsc_valid) {
+		v->call_tsc = pvt_hostclock_read_tsc(v->vm->hostclock);
+		v->call_tsc_valid = true;
+	}
+	return v->call_tsc;
 }
 
 static void on_fire(void *ctx)
@@ -102,13 +130,12 @@ int xt_guest_now(struct pvt_xen_vcpu *v, uint64_t *ns)
 			return vm->legacy_now(vm->legacy_now_ctx, ns);
 		if (!vm->kvm)
 			return -ENODATA;
-		*ns = pvt_kvm_clock_legacy_ns(vm->kvm,
-					      pvt_hostclock_read_tsc(vm->hostclock));
+		*ns = pvt_kvm_clock_legacy_ns(vm->kvm, xt_tsc(v));
 		return 0;
 	}
 	if (!v->clock_valid)
 		return -ENODATA;
-	tsc = pvt_hostclock_read_tsc(vm->hostclock);
+	tsc = xt_tsc(v);
 	*ns = pvt_guest_clock_ns(&v->clock, tsc);
 	return 0;
 }
@@ -126,7 +153,7 @@ static bool convert_delta(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
 
 		/* The seed: one TSC read gives both clocks. */
 		if (pvt_hostclock_pair(hc, &p)) {
-			p.tsc = pvt_hostclock_read_tsc(hc);
+			p.tsc = xt_tsc(v);
 			p.mono_ns = pvt_hostclock_tsc_to_mono_est(hc, p.tsc);
 		}
 		guest_now = pvt_guest_clock_ns(&v->clock, p.tsc);
@@ -148,7 +175,6 @@ static bool convert_delta(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
 /* Converts t for the current clock; true if it is due now. */
 static bool convert(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
 {
-	struct pvt_hostclock *hc = v->vm->hostclock;
 	uint64_t now_tsc;
 
 	t->converted = false;
@@ -159,7 +185,7 @@ static bool convert(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
 		return false;
 	if (v->vm->cfg.algo != PVT_ALGO_PVTIME)
 		return convert_delta(v, t);
-	now_tsc = pvt_hostclock_read_tsc(hc);
+	now_tsc = xt_tsc(v);
 	/* -ERANGE leaves UINT64_MAX: a deadline no TSC reaches never fires. */
 	(void)pvt_guest_clock_host_tsc_at(&v->clock, now_tsc, t->deadline_ns,
 					  &t->target_tsc);
@@ -261,12 +287,7 @@ static uint64_t pvtime_host_ns(struct pvt_xen_vcpu *v, const struct pvt_xen_time
 	 * when that could cost more than final_stage_ns, wake up early by
 	 * that much and convert again from a fresh pairing.
 	 */
-	{
-		uint64_t rem;
-
-		early = pvt_div128_64((pvt_u128)remaining * cfg->slew_bound_ppm,
-				      PPM_ONE, &rem) + (rem != 0);
-	}
+	early = (uint64_t)(((pvt_u128)remaining * v->vm->slew_mul) >> 64) + 1;
 	if (early > cfg->final_stage_ns) {
 		v->stats.stages++;
 		return final - early;
@@ -285,7 +306,7 @@ void xt_program(struct pvt_xen_vcpu *v)
 	bool any = false;
 
 	if (pvtime) {
-		now_tsc = pvt_hostclock_read_tsc(hc);
+		now_tsc = xt_tsc(v);
 		pvt_hostclock_maybe_refresh(hc, now_tsc);
 		pvt_hostclock_current(hc, &p, &r, NULL);
 	}
@@ -332,11 +353,11 @@ void pvt_xen_vcpu_timer_fired(struct pvt_xen_vcpu *v)
 	uint64_t now_tsc = 0, now_mono = 0;
 	bool delivered = false;
 
-	pthread_mutex_lock(&v->lock);
+	xt_lock(v);
 	v->stats.host_fires++;
 	v->host_armed = false;
 	if (pvtime)
-		now_tsc = pvt_hostclock_read_tsc(hc);
+		now_tsc = xt_tsc(v);
 	else
 		now_mono = pvt_hostclock_read_mono(hc);
 	if (due(v, &v->singleshot, now_tsc, now_mono)) {
@@ -355,7 +376,7 @@ void pvt_xen_vcpu_timer_fired(struct pvt_xen_vcpu *v)
 		(void)pvt_hostclock_refresh(hc);
 	}
 	xt_program(v);
-	pthread_mutex_unlock(&v->lock);
+	xt_unlock(v);
 }
 
 int pvt_xen_vcpu_set_guest_clock(struct pvt_xen_vcpu *v,
@@ -365,7 +386,7 @@ int pvt_xen_vcpu_set_guest_clock(struct pvt_xen_vcpu *v,
 
 	if (pvt_guest_clock_check(clock))
 		return -EINVAL;
-	pthread_mutex_lock(&v->lock);
+	xt_lock(v);
 	v->clock = *clock;
 	v->clock_valid = true;
 	/* A periodic timer set before the clock was known starts now. */
@@ -373,7 +394,7 @@ int pvt_xen_vcpu_set_guest_clock(struct pvt_xen_vcpu *v,
 	    !v->periodic.deadline_ns && !xt_guest_now(v, &now))
 		v->periodic.deadline_ns = now + v->period_ns;
 	xt_settle(v, false);
-	pthread_mutex_unlock(&v->lock);
+	xt_unlock(v);
 	return 0;
 }
 
@@ -381,9 +402,9 @@ int pvt_xen_vcpu_guest_now(struct pvt_xen_vcpu *v, uint64_t *guest_ns)
 {
 	int ret;
 
-	pthread_mutex_lock(&v->lock);
+	xt_lock(v);
 	ret = xt_guest_now(v, guest_ns);
-	pthread_mutex_unlock(&v->lock);
+	xt_unlock(v);
 	return ret;
 }
 
@@ -391,10 +412,10 @@ bool pvt_xen_vcpu_take_pending(struct pvt_xen_vcpu *v)
 {
 	bool p;
 
-	pthread_mutex_lock(&v->lock);
+	xt_lock(v);
 	p = v->pending;
 	v->pending = false;
-	pthread_mutex_unlock(&v->lock);
+	xt_unlock(v);
 	return p;
 }
 
@@ -402,7 +423,7 @@ void pvt_xen_vcpu_snapshot(struct pvt_xen_vcpu *v, struct pvt_xen_timer *singles
 			   struct pvt_xen_timer *periodic, uint64_t *period_ns,
 			   bool *pending, struct pvt_xen_vcpu_stats *stats)
 {
-	pthread_mutex_lock(&v->lock);
+	xt_lock(v);
 	if (singleshot)
 		*singleshot = v->singleshot;
 	if (periodic)
@@ -413,5 +434,5 @@ void pvt_xen_vcpu_snapshot(struct pvt_xen_vcpu *v, struct pvt_xen_timer *singles
 		*pending = v->pending;
 	if (stats)
 		*stats = v->stats;
-	pthread_mutex_unlock(&v->lock);
+	xt_unlock(v);
 }

@@ -114,6 +114,7 @@ struct pvt_xen_vm {
 	const struct pvt_kvm_clock *kvm;	/* legacy's one-step model; not owned */
 	pvt_xen_legacy_now_fn legacy_now;	/* overrides kvm when set */
 	void *legacy_now_ctx;
+	uint64_t slew_mul;			/* slew_bound_ppm / 10^6 as a 0.64 fraction */
 };
 
 /* Counters for tests and benchmarks (read under the lock via pvt_xen_vcpu_stats). */
@@ -153,6 +154,8 @@ struct pvt_xen_vcpu {
 	pvt_xen_expiry_fn expiry;
 	void *expiry_ctx;
 	struct pvt_xen_vcpu_stats stats;
+	uint64_t call_tsc;		/* the one TSC read of the current call */
+	bool call_tsc_valid;
 };
 
 /* Defaults: PVTIME, workaround on, strict off, exact grid, 1000 ppm, 1000 ns. */
