@@ -304,16 +304,20 @@ void vmm_cli_print(FILE *out, const struct vmm *vm)
 	if (t.first_mismatch)
 		fprintf(out, "first mismatch: %s\n", t.first_mismatch);
 	if (vm->cfg.measure_costs) {
-		static const char *const names[] = { "timer hypercall", "block (wake to resume)", "null exit" };
+		static const char *const names[] = {
+			"timer hypercall", "block (wake to resume)", "null exit",
+			"expiry delivery lateness on the guest clock",
+		};
 
-		for (int k = 0; k < 3; k++) {
+		for (int k = 0; k < 4; k++) {
 			struct stats s;
 
 			if (vmm_cli_cost(vm, k, &s) || !s.count) {
 				stats_free(&s);
 				continue;
 			}
-			fprintf(out, "handling cost %s: n=%zu p50=%lld ns p99=%lld ns\n", names[k],
+			fprintf(out, "%s %s: n=%zu p50=%lld ns p99=%lld ns\n",
+				k < 3 ? "handling cost" : "VMM", names[k],
 				s.count, (long long)stats_percentile(&s, 50, 100),
 				(long long)stats_percentile(&s, 99, 100));
 			stats_free(&s);
@@ -374,6 +378,12 @@ int vmm_cli_cost(const struct vmm *vm, int kind, struct stats *s)
 		const uint64_t *a = kind == 0 ? r->cost_timer : kind == 1 ? r->cost_block : r->cost_null;
 		uint64_t n = kind == 0 ? r->n_cost_timer : kind == 1 ? r->n_cost_block : r->n_cost_null;
 
+		if (kind == 3) {
+			for (uint64_t i = 0; i < r->n_wake_late; i++)
+				if (stats_add(s, r->wake_late[i]))
+					return -ENOMEM;
+			continue;
+		}
 		for (uint64_t i = 0; i < n; i++)
 			if (stats_add(s, (int64_t)vmm_cli_tsc_to_ns(vm, a[i])))
 				return -ENOMEM;

@@ -60,7 +60,8 @@ void vmm_cli_json(struct json *j, const struct vmm *vm);
 /*
  * Handling cost samples in ns (exit to resume, sleep excluded) into an
  * initialised-here stats: kind 0 timer hypercalls, 1 block (wake to
- * resume), 2 bare null-port exits. -ENOMEM.
+ * resume), 2 bare null-port exits, 3 how late each singleshot expiry was
+ * delivered on the guest's clock (signed). -ENOMEM.
  */
 int vmm_cli_cost(const struct vmm *vm, int kind, struct stats *s);
 

@@ -23,13 +23,28 @@ static int legacy_now_kvm(void *ctx, uint64_t *guest_ns)
 	return ret;
 }
 
+/*
+ * How late a singleshot expiry reached the guest's event word, on the
+ * guest's own clock: the VMM's share of the lateness, free of the guest's
+ * exit and post-wake work. Negative would be an early fire.
+ */
+static void record_delivery(struct vmm_vcpu *vcpu, const struct pvt_xen_vcpu *xv)
+{
+	struct vmm_vcpu_result *r = &vcpu->res;
+
+	if (r->wake_late && r->n_wake_late < r->cost_cap && xv->clock_valid)
+		r->wake_late[r->n_wake_late++] = (int64_t)(pvt_guest_clock_ns(&xv->clock,
+					vmm__rdtsc()) - xv->singleshot.deadline_ns);
+}
+
 /* Runs with the engine's vCPU lock held: only touches the shared page. */
 static void deliver(void *ctx, struct pvt_xen_vcpu *xv, enum pvt_xen_expiry kind)
 {
 	struct vmm_vcpu *vcpu = ctx;
 	struct pvt_guest_vcpu *page = vcpu->shared;
 
-	(void)xv;
+	if (kind == PVT_XEN_EXPIRY_SINGLESHOT && vcpu->vm->cfg.measure_costs)
+		record_delivery(vcpu, xv);
 	if (kind == PVT_XEN_EXPIRY_PERIODIC) {
 		__atomic_fetch_add(&page->periodic_fired, 1, __ATOMIC_SEQ_CST);
 		__atomic_fetch_or(&page->pending, PVT_EV_PERIODIC, __ATOMIC_SEQ_CST);

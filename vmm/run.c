@@ -196,7 +196,8 @@ static void alloc_costs(struct vmm_vcpu *vcpu)
 	r->cost_timer = calloc(cap, sizeof(uint64_t));
 	r->cost_block = calloc(cap, sizeof(uint64_t));
 	r->cost_null = calloc(cap, sizeof(uint64_t));
-	if (!r->cost_timer || !r->cost_block || !r->cost_null)
+	r->wake_late = calloc(cap, sizeof(int64_t));
+	if (!r->cost_timer || !r->cost_block || !r->cost_null || !r->wake_late)
 		r->cost_cap = 0;
 }
 

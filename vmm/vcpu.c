@@ -177,5 +177,6 @@ void vcpu__destroy(struct vmm_vcpu *vcpu)
 	free(vcpu->res.cost_timer);
 	free(vcpu->res.cost_block);
 	free(vcpu->res.cost_null);
+	free(vcpu->res.wake_late);
 	memset(&vcpu->res, 0, sizeof(vcpu->res));
 }

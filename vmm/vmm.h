@@ -66,6 +66,9 @@ struct vmm_vcpu_result {
 	/* handling costs in host TSC ticks (exit to resume, sleep excluded) */
 	uint64_t *cost_timer, *cost_block, *cost_null;
 	uint64_t n_cost_timer, n_cost_block, n_cost_null, cost_cap;
+	/* singleshot delivery time on the guest clock minus its deadline, ns */
+	int64_t *wake_late;
+	uint64_t n_wake_late;
 };
 
 struct vmm;

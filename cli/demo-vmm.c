@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+/* pvtime demo's real-KVM section: Bug 1 and the fix in a real guest on this host. */
+#include <string.h>
+
+#include "demo-vmm.h"
+#include "stats.h"
+#include "vmm-cli.h"
+
+#define DEMO_VMM_INTERVAL_NS	100000ull
+#define DEMO_VMM_UPTIME_S	86400ull
+
+struct demo_vmm_cell {
+	int64_t p50, min, max, delivery_p50;
+	uint64_t early, mismatches;
+	int status;
+};
+
+static void run_cell(const struct vmm_config *cfg, struct demo_vmm_cell *c, char *err, size_t len)
+{
+	struct timerlat_report r;
+	struct stats d;
+	struct vmm vm;
+
+	memset(c, 0, sizeof(*c));
+	timerlat_report_init(&r, "demo", cfg->interval_ns, NULL, true);
+	c->status = vmm_create(&vm, cfg);
+	if (!c->status)
+		c->status = vmm_run(&vm);
+	if (c->status) {
+		snprintf(err, len, "%s", vm.error);
+	} else if (!vmm_cli_timerlat_report(&vm, &r) && r.lateness.count) {
+		struct vmm_totals t;
+
+		c->p50 = stats_percentile(&r.lateness, 50, 100);
+		c->min = stats_min(&r.lateness);
+		c->max = stats_max(&r.lateness);
+		vmm_cli_totals(&vm, &t);
+		c->early = t.early_wakeups;
+		c->mismatches = t.page_mismatches + t.sample_mismatches;
+		c->delivery_p50 = -1;
+		if (!vmm_cli_cost(&vm, 3, &d) && d.count)
+			c->delivery_p50 = stats_percentile(&d, 50, 100);
+		stats_free(&d);
+	}
+	timerlat_report_free(&r);
+	vmm_destroy(&vm);
+}
+
+int demo_vmm_section(FILE *out, struct json *j, uint64_t loops)
+{
+	static const char *const clocks[] = { "kvmclock", "xen-page" };
+	struct demo_vmm_cell cells[2][3];
+	char msg[256], err[VMM_ERROR_LEN] = "";
+	uint32_t khz = 0;
+
+	if (vmm_probe(msg, sizeof(msg))) {
+		if (j) {
+			json_object_begin(j, "real_kvm");
+			json_bool(j, "available", false);
+			json_string(j, "reason", msg);
+			json_object_end(j);
+		} else {
+			fprintf(out, "\nReal KVM guest: skipped (/dev/kvm is not usable: %s)\n", msg);
+		}
+		return 1;
+	}
+	for (int k = 0; k < 2; k++) {
+		for (int a = 0; a < 3; a++) {
+			struct vmm_config cfg;
+
+			vmm_config_default(&cfg);
+			cfg.nr_vcpus = 1;
+			cfg.loops = loops;
+			cfg.interval_ns = DEMO_VMM_INTERVAL_NS;
+			cfg.algo = (enum pvt_timer_algo)a;
+			if (k == 1) {
+				struct vmm probe;
+
+				if (!khz) {
+					/* The advertised frequency derives from this host's TSC. */
+					if (vmm_create(&probe, &cfg)) {
+						snprintf(err, sizeof(err), "%s", probe.error);
+						vmm_destroy(&probe);
+						goto fail;
+					}
+					khz = probe.tsc_khz;
+					vmm_destroy(&probe);
+				}
+				cfg.clock_src = PVT_CLK_XEN;
+				cfg.uptime_s = DEMO_VMM_UPTIME_S;
+				cfg.advertise_khz = khz - 1;
+			}
+			run_cell(&cfg, &cells[k][a], err, sizeof(err));
+			if (cells[k][a].status)
+				goto fail;
+		}
+	}
+	if (j) {
+		json_object_begin(j, "real_kvm");
+		json_bool(j, "available", true);
+		json_u64(j, "loops", loops);
+		json_u64(j, "interval_ns", DEMO_VMM_INTERVAL_NS);
+		json_u64(j, "tsc_khz", khz);
+		json_u64(j, "xen_page_advertised_khz", khz - 1);
+		json_u64(j, "xen_page_uptime_s", DEMO_VMM_UPTIME_S);
+		json_array_begin(j, "cells");
+		for (int k = 0; k < 2; k++)
+			for (int a = 0; a < 3; a++) {
+				const struct demo_vmm_cell *c = &cells[k][a];
+
+				json_object_begin(j, NULL);
+				json_string(j, "guest_clock", clocks[k]);
+				json_string(j, "algo", pvt_timer_algo_name((enum pvt_timer_algo)a));
+				json_i64(j, "lateness_p50_ns", c->p50);
+				json_i64(j, "lateness_min_ns", c->min);
+				json_i64(j, "lateness_max_ns", c->max);
+				json_i64(j, "delivery_lateness_p50_ns", c->delivery_p50);
+				json_u64(j, "early_wakeups", c->early);
+				json_u64(j, "oracle_mismatches", c->mismatches);
+				json_object_end(j);
+			}
+		json_array_end(j);
+		json_object_end(j);
+		return 0;
+	}
+	fprintf(out, "\nReal KVM guest on this host (tiny VMM, %llu sleeps of 100 us per cell, 1 vCPU)\n",
+		(unsigned long long)loops);
+	fprintf(out, "  kvmclock: the guest reads its own kvmclock page (written by KVM)\n");
+	fprintf(out, "  xen-page: the guest reads a Xen vcpu_time_info the VMM publishes, advertised\n"
+		"            at %u kHz (TSC %u kHz) with its reference point %llu s back (Bug 1)\n",
+		khz - 1, khz, (unsigned long long)DEMO_VMM_UPTIME_S);
+	fprintf(out, "  %-9s %-7s %12s %12s %12s %14s %6s\n", "clock", "algo", "p50 late", "min late",
+		"max late", "VMM delivery", "early");
+	for (int k = 0; k < 2; k++)
+		for (int a = 0; a < 3; a++) {
+			const struct demo_vmm_cell *c = &cells[k][a];
+
+			fprintf(out, "  %-9s %-7s %9lld ns %9lld ns %9lld ns %11lld ns %6llu\n",
+				clocks[k], pvt_timer_algo_name((enum pvt_timer_algo)a),
+				(long long)c->p50, (long long)c->min, (long long)c->max,
+				(long long)c->delivery_p50, (unsigned long long)c->early);
+		}
+	fprintf(out, "  (lateness = sleep observed by the guest - 100 us; \"VMM delivery\" = when the\n"
+		"   expiry reached the guest's event word, on its own clock, minus the deadline)\n");
+	return 0;
+fail:
+	if (j) {
+		json_object_begin(j, "real_kvm");
+		json_bool(j, "available", false);
+		json_string(j, "reason", err);
+		json_object_end(j);
+	} else {
+		fprintf(out, "\nReal KVM guest: run failed: %s\n", err);
+	}
+	return 2;
+}

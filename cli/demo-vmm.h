@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The demo's real-KVM section: the same 100 us sleeps in a real guest on
+ * this host through the tiny VMM, legacy vs kvm vs pvtime, on the guest's
+ * own kvmclock and on a Xen vcpu_time_info the VMM publishes (advertised one
+ * kHz below the TSC, reference point a day back: Bug 1 on real hardware).
+ */
+#ifndef PVTIME_CLI_DEMO_VMM_H
+#define PVTIME_CLI_DEMO_VMM_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "json.h"
+
+/*
+ * Runs the section with loops sleeps per cell and prints it to out (text),
+ * or, when j is not NULL, writes it as a "real_kvm" object into j's open
+ * object. Returns 0; 1 when /dev/kvm is unusable (a one-line note is
+ * printed, or "real_kvm": {"available": false, "reason": ...}); 2 when a
+ * run failed (message printed).
+ */
+int demo_vmm_section(FILE *out, struct json *j, uint64_t loops);
+
+#endif
