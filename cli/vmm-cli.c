@@ -27,11 +27,13 @@ void vmm_cli_usage(FILE *out, const char *prog)
 		"usage: pvtime %s [--algo legacy|kvm|pvtime] [--vcpus N] [-n LOOPS] [-i NS]\n"
 		"        [--clock kvm|xen] [--advertise-khz K] [--uptime S] [--api set_timer_op|singleshot]\n"
 		"        [--tsc-offset O] [--tsc-offset-step S] [--scenario timerlat|clockcheck|timers|bad|nullcall]\n"
-		"        [--bad CASE] [--burst N] [--no-check] [--fifo PRIO] [--watchdog MS] [--quiet] [--json]\n"
+		"        [--bad CASE] [--burst N] [--no-check] [--fifo PRIO] [--watchdog MS] [--kernel-mode]\n"
+		"        [--quiet] [--json]\n"
 		"A real KVM guest (/dev/kvm) reads its own clock and sleeps on Xen-style timers\n"
 		"served by libpvtime. --clock kvm: its kvmclock page, written by KVM; --clock xen:\n"
 		"a Xen vcpu_time_info the VMM publishes with --advertise-khz (default: TSC kHz - 1)\n"
-		"and a reference point --uptime seconds back (default 10).\n"
+		"and a reference point --uptime seconds back (default 10). The guest measures in\n"
+		"its user mode (CPL 3); --kernel-mode keeps it at CPL 0, which kvm_pvm emulates.\n"
 		"Bad cases: unknown-hypercall unknown-vcpuop bad-gpa period-zero block-no-timer\n"
 		"           other-vcpu kvmclock-outside unknown-schedop\n", prog);
 }
@@ -50,7 +52,7 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 	enum {
 		O_ALGO = 256, O_VCPUS, O_CLOCK, O_ADV, O_UPTIME, O_API, O_OFF, O_STEP,
 		O_SCN, O_BAD, O_BURST, O_NOCHECK, O_FIFO, O_WD, O_JSON, O_HELP, O_VMM,
-		O_PLOT,
+		O_PLOT, O_KMODE,
 	};
 	static const struct option longopts[] = {
 		{ "algo", required_argument, NULL, O_ALGO },
@@ -73,6 +75,7 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 		{ "json", no_argument, NULL, O_JSON },
 		{ "plot", required_argument, NULL, O_PLOT },
 		{ "vmm", no_argument, NULL, O_VMM },
+		{ "kernel-mode", no_argument, NULL, O_KMODE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 },
 	};
@@ -184,6 +187,9 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 			break;
 		case O_VMM:
 			break;
+		case O_KMODE:
+			cli->cfg.kernel_mode = true;
+			break;
 		case 'h':
 		case O_HELP:
 			vmm_cli_usage(stdout, prog);
@@ -283,8 +289,9 @@ void vmm_cli_print(FILE *out, const struct vmm *vm)
 		fprintf(out, "# advertised %u kHz (TSC %u kHz), reference %llu s in the past\n",
 			vm->cfg.advertise_khz ? vm->cfg.advertise_khz : vm->tsc_khz,
 			vm->tsc_khz, (unsigned long long)vm->cfg.uptime_s);
-	fprintf(out, "# algo %s, %u vCPUs, TSC %u kHz\n",
-		pvt_timer_algo_name(vm->cfg.algo), vm->nr_vcpus, vm->tsc_khz);
+	fprintf(out, "# algo %s, %u vCPUs, TSC %u kHz, guest measures at CPL %d\n",
+		pvt_timer_algo_name(vm->cfg.algo), vm->nr_vcpus, vm->tsc_khz,
+		vm->cfg.kernel_mode ? 0 : 3);
 	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
 		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
 
@@ -338,6 +345,7 @@ void vmm_cli_json(struct json *j, const struct vmm *vm)
 		json_u64(j, "uptime_s", vm->cfg.uptime_s);
 	}
 	json_u64(j, "vcpus", vm->nr_vcpus);
+	json_u64(j, "guest_cpl", vm->cfg.kernel_mode ? 0 : 3);
 	json_u64(j, "early_wakeups", t.early_wakeups);
 	json_u64(j, "exits", t.exits);
 	json_u64(j, "hypercalls", t.hypercalls);

@@ -100,6 +100,16 @@ int vcpu__hypercall(struct vmm_vcpu *vcpu)
 		else
 			ret = -PVT_XEN_ENOSYS;
 		break;
+	case PVT_HC_kvmclock_register:
+		/* What the guest's WRMSR would do, for a guest in user mode. */
+		if (!vmm__gpa(vcpu->vm, regs->rdi, sizeof(struct pvt_pvclock_page)))
+			return vcpu__fail(vcpu, -EFAULT,
+					  "guest registered its pvclock page at GPA 0x%llx, outside its %llu MiB of RAM: VM stopped",
+					  (unsigned long long)regs->rdi,
+					  (unsigned long long)(vcpu->vm->mem_size >> 20));
+		ret = vcpu__set_msr(vcpu, PVT_MSR_KVM_SYSTEM_TIME_NEW, regs->rdi | 1) ?
+		      -PVT_XEN_EINVAL : 0;
+		break;
 	default:
 		ret = -PVT_XEN_ENOSYS;
 		break;

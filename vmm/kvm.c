@@ -174,6 +174,7 @@ static int load_guest(struct vmm *vm)
 		.burst = vm->cfg.burst,
 		.samples_per_vcpu = per_vcpu,
 		.mem_size = vm->mem_size,
+		.user_mode = !vm->cfg.kernel_mode,
 	};
 	return 0;
 }

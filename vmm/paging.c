@@ -11,6 +11,7 @@
 
 #define PTE_P		(1ull << 0)
 #define PTE_RW		(1ull << 1)
+#define PTE_US		(1ull << 2)	/* user mode may access: the guest measures at CPL 3 */
 #define PTE_PS		(1ull << 7)	/* 2 MiB page in a PD entry */
 
 #define CR0_PE		(1ull << 0)
@@ -28,9 +29,6 @@
 #define GPA_PD		(PVT_GPA_PAGE_TABLES + 0x2000)
 #define GPA_GDT		(PVT_GPA_PAGE_TABLES + 0x3000)
 
-#define SEL_CODE	0x08
-#define SEL_DATA	0x10
-#define SEL_TSS		0x18
 
 void vmm__setup_paging(struct vmm *vm)
 {
@@ -41,16 +39,18 @@ void vmm__setup_paging(struct vmm *vm)
 
 	memset(pml4, 0, 4096);
 	memset(pdpt, 0, 4096);
-	pml4[0] = GPA_PDPT | PTE_P | PTE_RW;
-	pdpt[0] = GPA_PD | PTE_P | PTE_RW;
+	pml4[0] = GPA_PDPT | PTE_P | PTE_RW | PTE_US;
+	pdpt[0] = GPA_PD | PTE_P | PTE_RW | PTE_US;
 	/* All of the first GiB is mapped: a stray access beyond RAM exits as MMIO. */
 	for (uint64_t i = 0; i < 512; i++)
-		pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_PS;
+		pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_US | PTE_PS;
 	gdt[0] = 0;
-	gdt[1] = 0x00af9b000000ffffull;	/* 64-bit code, DPL 0 */
-	gdt[2] = 0x00cf93000000ffffull;	/* flat data */
-	gdt[3] = 0x00008b0000000067ull;	/* 64-bit busy TSS at 0 */
-	gdt[4] = 0;
+	gdt[PVT_SEL_KERNEL_CS / 8] = 0x00af9b000000ffffull;	/* 64-bit code, DPL 0 */
+	gdt[PVT_SEL_KERNEL_DS / 8] = 0x00cf93000000ffffull;	/* flat data, DPL 0 */
+	gdt[PVT_SEL_USER_DS / 8] = 0x00cff3000000ffffull;	/* flat data, DPL 3 */
+	gdt[PVT_SEL_USER_CS / 8] = 0x00affb000000ffffull;	/* 64-bit code, DPL 3 */
+	gdt[PVT_SEL_TSS / 8] = 0x00008b0000000067ull;		/* 64-bit busy TSS at 0 */
+	gdt[PVT_SEL_TSS / 8 + 1] = 0;
 }
 
 static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code)
@@ -75,14 +75,14 @@ int vcpu__setup_long_mode(struct vmm_vcpu *vcpu)
 
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
-	flat_segment(&sregs.cs, SEL_CODE, 11, true);
-	flat_segment(&sregs.ds, SEL_DATA, 3, false);
+	flat_segment(&sregs.cs, PVT_SEL_KERNEL_CS, 11, true);
+	flat_segment(&sregs.ds, PVT_SEL_KERNEL_DS, 3, false);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	sregs.tr = (struct kvm_segment){
-		.base = 0, .limit = 0x67, .selector = SEL_TSS, .type = 11, .present = 1,
+		.base = 0, .limit = 0x67, .selector = PVT_SEL_TSS, .type = 11, .present = 1,
 	};
 	sregs.gdt.base = GPA_GDT;
-	sregs.gdt.limit = 5 * 8 - 1;
+	sregs.gdt.limit = PVT_SEL_TSS + 16 - 1;
 	sregs.cr3 = GPA_PML4;
 	sregs.cr4 = CR4_PAE;
 	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;

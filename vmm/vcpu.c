@@ -103,6 +103,16 @@ static int set_mtrr_wb(struct vmm_vcpu *vcpu)
 	return ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) == 1 ? 0 : -EIO;
 }
 
+int vcpu__set_msr(struct vmm_vcpu *vcpu, uint32_t index, uint64_t value)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entry;
+	} msrs = { .hdr.nmsrs = 1, .entry = { .index = index, .data = value } };
+
+	return ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) == 1 ? 0 : -EIO;
+}
+
 int vcpu__create(struct vmm_vcpu *vcpu)
 {
 	struct vmm *vm = vcpu->vm;

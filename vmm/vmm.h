@@ -45,6 +45,7 @@ struct vmm_config {
 	bool measure_costs;		/* record per-exit handling cost */
 	int fifo_priority;		/* vCPU threads' SCHED_FIFO prio, 0 = SCHED_OTHER */
 	uint64_t watchdog_ms;		/* whole run; 0 = none */
+	bool kernel_mode;		/* measure at guest CPL 0 (emulated on kvm_pvm) */
 };
 
 /* Per-vCPU results the VMM gathers. */
@@ -158,6 +159,7 @@ void vcpu__destroy(struct vmm_vcpu *vcpu);
 int vcpu__get_tsc_offset(struct vmm_vcpu *vcpu, uint64_t *offset);
 int vcpu__set_tsc_offset(struct vmm_vcpu *vcpu, uint64_t offset);
 int vcpu__get_msr(struct vmm_vcpu *vcpu, uint32_t index, uint64_t *value);
+int vcpu__set_msr(struct vmm_vcpu *vcpu, uint32_t index, uint64_t value);
 void *vcpu__thread(void *arg);
 
 /* Handles a hypercall exit: result into the synced rax. */

@@ -19,6 +19,17 @@
  *     8 set_singleshot_timer { u64 timeout_abs_ns; u32 flags }
  *     9 stop_singleshot_timer
  *   sched_op (29)      rdi = SCHEDOP_yield (0) | SCHEDOP_block (1)
+ *   PVT_HC_kvmclock_register (pvtime's own number, outside Xen's range)
+ *                      rdi = GPA: the VMM writes MSR_KVM_SYSTEM_TIME_NEW =
+ *                      GPA | 1 for the calling vCPU (KVM_SET_MSRS), because
+ *                      the guest's user mode cannot WRMSR; a GPA outside
+ *                      RAM stops the VM with a message.
+ *
+ * Privilege: each vCPU starts at CPL 0, enables its kvmclock with WRMSR,
+ * then drops to CPL 3 with IOPL 3 (port I/O allowed) for the measurement,
+ * as the seed's timerlat is a user program in its guest. On kvm_pvm (this
+ * project's hosts: KVM without VMX/SVM) guest CPL 0 is emulated instruction
+ * by instruction (~0.4 us each, RDTSC ~3 us) while CPL 3 runs natively.
  *
  * vcpu_op on a vCPU id that does not exist returns -ENOENT; on another
  * existing vCPU -EINVAL (Xen allows the periodic ops there; this VMM keeps
@@ -49,6 +60,7 @@
 #define PVT_XEN_set_timer_op		15
 #define PVT_XEN_vcpu_op			24
 #define PVT_XEN_sched_op		29
+#define PVT_HC_kvmclock_register	0x10000
 #define PVT_VCPUOP_set_periodic_timer	6
 #define PVT_VCPUOP_stop_periodic_timer	7
 #define PVT_VCPUOP_set_singleshot_timer	8
@@ -79,6 +91,13 @@
 #define PVT_GPA_SAMPLES			0x400000ull	/* per-vCPU sample arrays */
 #define PVT_GUEST_MAX_VCPUS		16
 #define PVT_GUEST_MAGIC			0x70767431u	/* "pvt1" */
+
+/* GDT selectors (built by the VMM, used by the guest's switch to user mode). */
+#define PVT_SEL_KERNEL_CS		0x08
+#define PVT_SEL_KERNEL_DS		0x10
+#define PVT_SEL_USER_DS			0x18	/* | RPL 3 */
+#define PVT_SEL_USER_CS			0x20	/* | RPL 3 */
+#define PVT_SEL_TSS			0x28
 
 /* What the guest program does. */
 enum pvt_guest_scenario {
@@ -126,6 +145,8 @@ struct pvt_guest_config {
 	uint64_t burst;			/* clockcheck: reads between two exits */
 	uint64_t samples_per_vcpu;	/* capacity of each sample array */
 	uint64_t mem_size;		/* guest memory size, for a bad GPA */
+	uint32_t user_mode;		/* 1: measure at CPL 3, 0: stay at CPL 0 */
+	uint32_t pad;
 };
 
 /* One clock reading: the guest TSC and the ns the guest computed from it. */

@@ -8,9 +8,21 @@ static uint64_t read_tsc(void *ctx)
 	return guest_rdtsc_ordered();
 }
 
+static unsigned guest_cpl(void)
+{
+	uint16_t cs;
+
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	return cs & 3;
+}
+
 void guest_kvmclock_enable(struct guest_cpu *g, uint64_t gpa)
 {
-	guest_wrmsr(PVT_MSR_KVM_SYSTEM_TIME_NEW, gpa | 1);
+	/* The kernel writes the MSR itself; user mode asks the VMM to. */
+	if (!guest_cpl())
+		guest_wrmsr(PVT_MSR_KVM_SYSTEM_TIME_NEW, gpa | 1);
+	else
+		GUEST_ASSERT_EQ(hc3(PVT_HC_kvmclock_register, gpa, 0, 0), 0);
 	g->vp->kvmclock_gpa = gpa;
 	g->clock = (const volatile struct pvt_pvclock_page *)(uintptr_t)gpa;
 	ucall(PVT_UCALL_CLOCK, gpa, 0, 0);

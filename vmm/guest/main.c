@@ -3,6 +3,8 @@
 #include "guest.h"
 
 void guest_main(uint64_t cpu);
+void guest_enter_user(void (*fn)(struct guest_cpu *), struct guest_cpu *g,
+		      uint64_t stack);
 
 void guest_timerlat(struct guest_cpu *g)
 {
@@ -66,6 +68,33 @@ void guest_nullcall(struct guest_cpu *g)
 	}
 }
 
+/* The measurement proper; at CPL 3 unless config.user_mode is 0. Never returns. */
+static void guest_user_main(struct guest_cpu *g)
+{
+	switch (g->cfg->scenario) {
+	case PVT_SCN_TIMERLAT:
+		guest_timerlat(g);
+		break;
+	case PVT_SCN_CLOCKCHECK:
+		guest_clockcheck(g);
+		break;
+	case PVT_SCN_TIMERS:
+		guest_timers(g);
+		break;
+	case PVT_SCN_NULLCALL:
+		guest_nullcall(g);
+		break;
+	case PVT_SCN_BAD:
+		guest_bad(g);
+		break;
+	default:
+		ucall(PVT_UCALL_ABORT, __LINE__, g->cfg->scenario, 0);
+	}
+	for (;;)
+		ucall(PVT_UCALL_DONE, 0, 0, 0);
+}
+
+/* The guest "kernel": checks its config, enables its kvmclock, enters user mode. */
 void guest_main(uint64_t cpu)
 {
 	const volatile struct pvt_guest_config *cfg =
@@ -78,33 +107,16 @@ void guest_main(uint64_t cpu)
 			cpu * cfg->samples_per_vcpu * sizeof(struct pvt_guest_sample)),
 		.capacity = cfg->samples_per_vcpu,
 	};
+	uint64_t sp;
 
 	GUEST_ASSERT_EQ(cfg->magic, PVT_GUEST_MAGIC);
-	if (cfg->scenario == PVT_SCN_BAD) {
-		guest_bad(&g);
-		ucall(PVT_UCALL_DONE, 0, 0, 0);
-		return;
-	}
 	if (cfg->clock_src == PVT_CLK_XEN)
 		g.clock = &g.vp->xen_time;
-	else
+	else if (cfg->scenario != PVT_SCN_BAD)
 		guest_kvmclock_enable(&g, PVT_GPA_KVMCLOCK(cpu));
-
-	switch (cfg->scenario) {
-	case PVT_SCN_TIMERLAT:
-		guest_timerlat(&g);
-		break;
-	case PVT_SCN_CLOCKCHECK:
-		guest_clockcheck(&g);
-		break;
-	case PVT_SCN_TIMERS:
-		guest_timers(&g);
-		break;
-	case PVT_SCN_NULLCALL:
-		guest_nullcall(&g);
-		break;
-	default:
-		ucall(PVT_UCALL_ABORT, __LINE__, cfg->scenario, 0);
-	}
-	ucall(PVT_UCALL_DONE, 0, 0, 0);
+	if (!cfg->user_mode)
+		guest_user_main(&g);
+	/* User stack: the lower half of this vCPU's stack, below the kernel's frames. */
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+	guest_enter_user(guest_user_main, &g, ((sp - 0x8000) & ~0xfull) - 8);
 }
