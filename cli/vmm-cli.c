@@ -220,7 +220,6 @@ int vmm_cli_run(const char *prog, struct vmm *vm, const struct vmm_config *cfg)
 {
 	struct vmm_config c = *cfg;
 
-	/* Default Bug 1 setup: one kHz low, as KVM's rounded scaled frequency is. */
 	if (vmm_create(vm, &c))
 		return runtime_error("%s: %s", prog, vm->error);
 	if (vmm_run(vm))

@@ -34,7 +34,8 @@ int vmm__fail(struct vmm *vm, int err, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!vm->error[0]) {
+	/* vCPU threads may fail at once: the first one claims the message. */
+	if (!__atomic_exchange_n(&vm->error_claimed, 1, __ATOMIC_SEQ_CST)) {
 		va_start(ap, fmt);
 		vsnprintf(vm->error, sizeof(vm->error), fmt, ap);
 		va_end(ap);

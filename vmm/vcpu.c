@@ -73,17 +73,34 @@ int vcpu__set_tsc_offset(struct vmm_vcpu *vcpu, uint64_t offset)
 	return ioctl(vcpu->fd, KVM_SET_DEVICE_ATTR, &attr) < 0 ? -errno : 0;
 }
 
+
+/* One MSR through KVM_GET_MSRS / KVM_SET_MSRS (which return the count done). */
+static int msr_io(struct vmm_vcpu *vcpu, unsigned long req, uint32_t index, uint64_t *value)
+{
+	union {
+		struct kvm_msrs hdr;
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} buf;
+	struct kvm_msr_entry *entry = (struct kvm_msr_entry *)(buf.bytes + sizeof(struct kvm_msrs));
+
+	memset(&buf, 0, sizeof(buf));
+	buf.hdr.nmsrs = 1;
+	entry->index = index;
+	entry->data = *value;
+	if (ioctl(vcpu->fd, req, &buf) != 1)
+		return -EIO;
+	*value = entry->data;
+	return 0;
+}
+
 int vcpu__get_msr(struct vmm_vcpu *vcpu, uint32_t index, uint64_t *value)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entry;
-	} msrs = { .hdr.nmsrs = 1, .entry.index = index };
+	return msr_io(vcpu, KVM_GET_MSRS, index, value);
+}
 
-	if (ioctl(vcpu->fd, KVM_GET_MSRS, &msrs) != 1)
-		return -EIO;
-	*value = msrs.entry.data;
-	return 0;
+int vcpu__set_msr(struct vmm_vcpu *vcpu, uint32_t index, uint64_t value)
+{
+	return msr_io(vcpu, KVM_SET_MSRS, index, &value);
 }
 
 /*
@@ -92,25 +109,7 @@ int vcpu__get_msr(struct vmm_vcpu *vcpu, uint32_t index, uint64_t *value)
  */
 static int set_mtrr_wb(struct vmm_vcpu *vcpu)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entry;
-	} msrs = {
-		.hdr.nmsrs = 1,
-		.entry = { .index = 0x2ff, .data = (1u << 11) | 6 },	/* E | WB */
-	};
-
-	return ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) == 1 ? 0 : -EIO;
-}
-
-int vcpu__set_msr(struct vmm_vcpu *vcpu, uint32_t index, uint64_t value)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entry;
-	} msrs = { .hdr.nmsrs = 1, .entry = { .index = index, .data = value } };
-
-	return ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) == 1 ? 0 : -EIO;
+	return vcpu__set_msr(vcpu, 0x2ff, (1u << 11) | 6);	/* MTRRdefType: E | WB */
 }
 
 int vcpu__create(struct vmm_vcpu *vcpu)

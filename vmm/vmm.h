@@ -39,7 +39,7 @@ struct vmm_config {
 	bool set_tsc_offset;		/* false: keep KVM's own offset */
 	uint64_t tsc_offset;		/* guest TSC - host TSC, all vCPUs */
 	uint64_t tsc_offset_step;	/* vCPU i gets tsc_offset + i * step (0: same) */
-	uint32_t advertise_khz;		/* PVT_CLK_XEN: frequency in the VMM's page (0: real) */
+	uint32_t advertise_khz;		/* PVT_CLK_XEN: frequency in the VMM's page (0: TSC kHz - 1) */
 	uint64_t uptime_s;		/* PVT_CLK_XEN: reference point this far back */
 	bool check_samples;		/* oracle (b) at every exit */
 	bool measure_costs;		/* record per-exit handling cost */
@@ -116,6 +116,7 @@ struct vmm {
 	struct pvt_xen_vm xen;
 	struct pvt_pvclock_page xen_page[PVT_GUEST_MAX_VCPUS]; /* published (Xen mode) */
 	int stop;			/* atomic: watchdog or a failed vCPU */
+	int error_claimed;		/* atomic: error[] has its first message */
 	char error[VMM_ERROR_LEN];
 };
 

@@ -15,7 +15,8 @@
 
 int vmm__xenclock_publish(struct vmm *vm)
 {
-	uint32_t khz = vm->cfg.advertise_khz ? vm->cfg.advertise_khz : vm->tsc_khz;
+	/* Default: one kHz low, the rounding a TSC-scaled KVM guest sees. */
+	uint32_t khz = vm->cfg.advertise_khz ? vm->cfg.advertise_khz : vm->tsc_khz - 1;
 	uint64_t back_tsc, ref_host_tsc;
 	uint32_t mul;
 	int8_t shift;
@@ -26,6 +27,7 @@ int vmm__xenclock_publish(struct vmm *vm)
 	if (vm->cfg.uptime_s > UINT64_MAX / 1000 / vm->tsc_khz)
 		return vmm__fail(vm, -ERANGE, "uptime %llu s overflows the TSC",
 				 (unsigned long long)vm->cfg.uptime_s);
+	vm->cfg.advertise_khz = khz;	/* report what was published */
 	back_tsc = vm->cfg.uptime_s * vm->tsc_khz * 1000;
 	ref_host_tsc = vmm__rdtsc() - back_tsc;	/* mod 2^64, as the page's delta is */
 
