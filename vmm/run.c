@@ -267,9 +267,12 @@ int vmm_run(struct vmm *vm)
 	/* A watchdog stop is the run's result, whatever each vCPU saw. */
 	ret = join_all(vm) ? -ETIMEDOUT : 0;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		int status = vm->vcpus[i].res.status;
+
 		gather(&vm->vcpus[i]);
-		if (vm->vcpus[i].res.status && !ret)
-			ret = vm->vcpus[i].res.status;
+		/* The vCPU that failed, not one that was stopped because of it. */
+		if (status && (!ret || ret == -ECANCELED))
+			ret = status;
 	}
 	if (ret && !vm->error[0])
 		vmm__fail(vm, ret, "a vCPU stopped: %s", strerror(-ret));

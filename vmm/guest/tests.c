@@ -55,20 +55,20 @@ static void test_stop_before_fire(struct guest_cpu *g)
 	uint64_t base = g->vp->singleshot_fired, t;
 
 	/*
-	 * VCPUOP stop: the 30 ms timer must never fire. Windows are tens of ms
+	 * VCPUOP stop: the 100 ms timer must never fire. Windows are ~100 ms
 	 * so that a loaded host preempting the vCPU thread cannot reorder them.
 	 */
 	t = now_ns(g);
-	singleshot(g, t + 30 * MS, 0);
+	singleshot(g, t + 100 * MS, 0);
 	GUEST_ASSERT_EQ(hc_vcpu_op(PVT_VCPUOP_stop_singleshot_timer, g->id, 0), 0);
 	/* set_timer_op(0) stops too: nothing armed, so block must refuse. */
-	singleshot(g, t + 30 * MS, 0);
+	singleshot(g, t + 100 * MS, 0);
 	GUEST_ASSERT_EQ(hc_set_timer_op(0), 0);
 	GUEST_ASSERT_EQ(hc_sched_op(PVT_SCHEDOP_block), -PVT_XEN_EDEADLK);
 	/* Sleep past both stopped deadlines on a new timer: exactly one expiry. */
 	t = now_ns(g);
-	GUEST_ASSERT_EQ(hc_set_timer_op(t + 60 * MS), 0);
-	expect_fire(g, t + 60 * MS, base + 1);
+	GUEST_ASSERT_EQ(hc_set_timer_op(t + 150 * MS), 0);
+	expect_fire(g, t + 150 * MS, base + 1);
 	GUEST_ASSERT_EQ(guest_take_events(g), 0);
 }
 
@@ -78,21 +78,21 @@ static void test_rearm(struct guest_cpu *g)
 
 	/* Re-arm while armed: the later first deadline is replaced. */
 	t = now_ns(g);
-	GUEST_ASSERT_EQ(hc_set_timer_op(t + 80 * MS), 0);
-	GUEST_ASSERT_EQ(hc_set_timer_op(t + 20 * MS), 0);
-	expect_fire(g, t + 20 * MS, base + 1);
+	GUEST_ASSERT_EQ(hc_set_timer_op(t + 250 * MS), 0);
+	GUEST_ASSERT_EQ(hc_set_timer_op(t + 50 * MS), 0);
+	expect_fire(g, t + 50 * MS, base + 1);
 	/* Wait past the replaced deadline: it must not fire. */
-	singleshot(g, t + 100 * MS, 0);
-	expect_fire(g, t + 100 * MS, base + 2);
+	singleshot(g, t + 300 * MS, 0);
+	expect_fire(g, t + 300 * MS, base + 2);
 
 	/* Re-arm while an expiry is pending: the old one is delivered once, then the new one. */
 	t = now_ns(g);
 	GUEST_ASSERT_EQ(hc_set_timer_op(t + 1 * MS), 0);
 	spin_until(g, t + 2 * MS);
-	GUEST_ASSERT_EQ(hc_set_timer_op(t + 40 * MS), 0);
+	GUEST_ASSERT_EQ(hc_set_timer_op(t + 120 * MS), 0);
 	GUEST_ASSERT_EQ(g->vp->singleshot_fired, base + 3);
 	GUEST_ASSERT_EQ(guest_take_events(g), PVT_EV_SINGLESHOT);
-	expect_fire(g, t + 40 * MS, base + 4);
+	expect_fire(g, t + 120 * MS, base + 4);
 	GUEST_ASSERT_EQ(guest_take_events(g), 0);
 
 	/* A deadline in the past fires at once, exactly once. */
