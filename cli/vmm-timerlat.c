@@ -44,6 +44,7 @@ int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
 	m->cost_timer_p50 = cost_p50(&vm, 0);
 	m->cost_block_p50 = cost_p50(&vm, 1);
 	m->cost_null_p50 = cost_p50(&vm, 2);
+	m->delivery_p50 = cost_p50(&vm, 3);
 	vmm_destroy(&vm);
 	if (!ret && host_too)
 		ret = timerlat_host_measure(&hopts, &m->host);

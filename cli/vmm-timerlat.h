@@ -26,6 +26,7 @@ struct vmm_vs_host {
 	bool env_ready;
 	struct vmm_totals totals;
 	int64_t cost_timer_p50, cost_block_p50, cost_null_p50;	/* ns, -1 = none */
+	int64_t delivery_p50;	/* expiry delivery lateness on the guest clock, ns */
 };
 
 /*
