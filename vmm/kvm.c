@@ -63,6 +63,11 @@ static int probe_fd(int fd, char *msg, unsigned len)
 {
 	int v = ioctl(fd, KVM_GET_API_VERSION, 0);
 
+	if (v < 0) {
+		snprintf(msg, len, "/dev/kvm is not a KVM device (KVM_GET_API_VERSION: %s)",
+			 strerror(errno));
+		return -ENOTTY;
+	}
 	if (v != KVM_API_VERSION) {
 		snprintf(msg, len, "/dev/kvm: API version %d, need %d", v, KVM_API_VERSION);
 		return -ENOTSUP;

@@ -189,7 +189,9 @@ static void kick(int sig)
 
 static void alloc_costs(struct vmm_vcpu *vcpu)
 {
-	uint64_t cap = vcpu->vm->cfg.loops * 2 + 64;
+	/* Enough for every exit of a normal run; long runs keep the first million. */
+	uint64_t cap = vcpu->vm->cfg.loops * 2 + 64 < (1ull << 20) ?
+		       vcpu->vm->cfg.loops * 2 + 64 : (1ull << 20);
 	struct vmm_vcpu_result *r = &vcpu->res;
 
 	r->cost_cap = cap;
