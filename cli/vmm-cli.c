@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "vmm-cli.h"
@@ -227,6 +228,12 @@ int vmm_cli_run(const char *prog, struct vmm *vm, const struct vmm_config *cfg)
 	return 0;
 }
 
+/* kvm_pvm runs guests without VMX/SVM: worth a line in every report. */
+static bool kvm_is_pvm(void)
+{
+	return !access("/sys/module/kvm_pvm", F_OK);
+}
+
 const char *vmm_cli_clock_name(const struct vmm_config *cfg)
 {
 	if (cfg->clock_src == PVT_CLK_XEN)
@@ -291,6 +298,9 @@ void vmm_cli_print(FILE *out, const struct vmm *vm)
 	fprintf(out, "# algo %s, %u vCPUs, TSC %u kHz, guest measures at CPL %d\n",
 		pvt_timer_algo_name(vm->cfg.algo), vm->nr_vcpus, vm->tsc_khz,
 		vm->cfg.kernel_mode ? 0 : 3);
+	if (kvm_is_pvm())
+		fprintf(out, "# KVM here is kvm_pvm (no VMX/SVM): guest CPL 0 is emulated, CPL 3 native;\n"
+			"# the guest TSC is the host TSC (TSC offsets are ignored)\n");
 	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
 		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
 
@@ -345,6 +355,7 @@ void vmm_cli_json(struct json *j, const struct vmm *vm)
 	}
 	json_u64(j, "vcpus", vm->nr_vcpus);
 	json_u64(j, "guest_cpl", vm->cfg.kernel_mode ? 0 : 3);
+	json_string(j, "kvm_backend", kvm_is_pvm() ? "kvm_pvm" : "kvm");
 	json_u64(j, "early_wakeups", t.early_wakeups);
 	json_u64(j, "exits", t.exits);
 	json_u64(j, "hypercalls", t.hypercalls);

@@ -61,6 +61,24 @@ static void test_kvmclock_exact(void **state)
 	vmm_destroy(&vm);
 }
 
+/* The same with the guest at CPL 0: both registrations are the guest's own WRMSR. */
+static void test_kvmclock_exact_kernel_mode(void **state)
+{
+	struct vmm_config cfg;
+	struct vmm vm;
+
+	(void)state;
+	clockcheck_config(&cfg);
+	cfg.kernel_mode = true;
+	assert_int_equal(vmm_test_run(&vm, &cfg), 0);
+	assert_samples(&vm);
+	for (unsigned c = 0; c < vm.nr_vcpus; c++) {
+		assert_true(vm.vcpus[c].res.page_checks >= 2);
+		assert_int_equal(vm.vcpus[c].clock_gpa, PVT_GPA_KVMCLOCK_ALT(c));
+	}
+	vmm_destroy(&vm);
+}
+
 /* The VMM's own Xen vcpu_time_info, a day of uptime and a kHz off the TSC's. */
 static void test_xen_page_exact(void **state)
 {
@@ -143,6 +161,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_oracle_formula),
 		cmocka_unit_test(test_kvmclock_exact),
+		cmocka_unit_test(test_kvmclock_exact_kernel_mode),
 		cmocka_unit_test(test_xen_page_exact),
 		cmocka_unit_test(test_nonzero_offset),
 		cmocka_unit_test(test_per_vcpu_offsets),
