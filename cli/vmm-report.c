@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: MIT
+/* Turning a finished VM's results into figures: seed lines, totals, costs, text, JSON. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmm-cli.h"
+
+/* kvm_pvm runs guests without VMX/SVM: worth a line in every report. */
+static bool kvm_is_pvm(void)
+{
+	return !access("/sys/module/kvm_pvm", F_OK);
+}
+
+uint64_t vmm_cli_tsc_to_ns(const struct vmm *vm, uint64_t ticks)
+{
+	return (uint64_t)((unsigned __int128)ticks * 1000000 / vm->tsc_khz);
+}
+
+int vmm_cli_timerlat_report(struct vmm *vm, struct timerlat_report *r)
+{
+	char tag[32];
+
+	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
+		const struct vmm_vcpu_result *res = &vm->vcpus[c].res;
+
+		snprintf(tag, sizeof(tag), " vcpu %u", c);
+		for (uint64_t i = 0; i + 1 < res->nr_samples && i / 2 < res->loops_done; i += 2) {
+			uint64_t lat = res->samples[i + 1].ns - res->samples[i].ns;
+
+			if (timerlat_report_add_tagged(r, lat, vm->nr_vcpus > 1 ? tag : NULL))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void vmm_cli_totals(const struct vmm *vm, struct vmm_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
+		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
+
+		t->loops += r->loops_done;
+		t->early_wakeups += r->early_wakeups;
+		t->exits += r->exits;
+		t->hypercalls += r->hypercalls;
+		t->page_checks += r->page_checks;
+		t->page_mismatches += r->page_mismatches;
+		t->sample_checks += r->sample_checks;
+		t->sample_mismatches += r->sample_mismatches;
+		t->singleshot_fired += r->singleshot_fired;
+		t->periodic_fired += r->periodic_fired;
+		if (!t->first_mismatch && r->mismatch[0])
+			t->first_mismatch = r->mismatch;
+	}
+}
+
+void vmm_cli_print(FILE *out, const struct vmm *vm)
+{
+	struct vmm_totals t;
+
+	vmm_cli_totals(vm, &t);
+	fprintf(out, "# guest clock: %s\n", vmm_cli_clock_name(&vm->cfg));
+	if (vm->cfg.clock_src == PVT_CLK_XEN)
+		fprintf(out, "# advertised %u kHz (TSC %u kHz), reference %llu s in the past\n",
+			vm->cfg.advertise_khz ? vm->cfg.advertise_khz : vm->tsc_khz,
+			vm->tsc_khz, (unsigned long long)vm->cfg.uptime_s);
+	fprintf(out, "# algo %s, %u vCPUs, TSC %u kHz, guest measures at CPL %d\n",
+		pvt_timer_algo_name(vm->cfg.algo), vm->nr_vcpus, vm->tsc_khz,
+		vm->cfg.kernel_mode ? 0 : 3);
+	if (kvm_is_pvm())
+		fprintf(out, "# KVM here is kvm_pvm (no VMX/SVM): guest CPL 0 is emulated, CPL 3 native;\n"
+			"# the guest TSC is the host TSC (TSC offsets are ignored)\n");
+	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
+		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
+
+		fprintf(out, "vcpu %u: loops %llu early_wakeups %llu singleshot_fired %llu "
+			"periodic_fired %llu exits %llu tsc_offset %lld master_clock %s\n",
+			c, (unsigned long long)r->loops_done,
+			(unsigned long long)r->early_wakeups,
+			(unsigned long long)r->singleshot_fired,
+			(unsigned long long)r->periodic_fired,
+			(unsigned long long)r->exits, (long long)r->tsc_offset,
+			r->master_clock ? "yes" : "no");
+	}
+	fprintf(out, "oracle (a) KVM page vs model: %llu checks, %llu mismatches\n",
+		(unsigned long long)t.page_checks, (unsigned long long)t.page_mismatches);
+	fprintf(out, "oracle (b) guest samples vs host bracket + model ns: %llu checks, %llu mismatches\n",
+		(unsigned long long)t.sample_checks, (unsigned long long)t.sample_mismatches);
+	if (t.first_mismatch)
+		fprintf(out, "first mismatch: %s\n", t.first_mismatch);
+	if (vm->cfg.measure_costs) {
+		static const char *const names[] = {
+			"timer hypercall", "block (wake to resume)", "null exit",
+			"expiry delivery lateness on the guest clock",
+		};
+
+		for (int k = 0; k < 4; k++) {
+			struct stats s;
+
+			if (vmm_cli_cost(vm, k, &s) || !s.count) {
+				stats_free(&s);
+				continue;
+			}
+			fprintf(out, "%s %s: n=%zu p50=%lld ns p99=%lld ns\n",
+				k < 3 ? "handling cost" : "VMM", names[k],
+				s.count, (long long)stats_percentile(&s, 50, 100),
+				(long long)stats_percentile(&s, 99, 100));
+			stats_free(&s);
+		}
+	}
+}
+
+void vmm_cli_json(struct json *j, const struct vmm *vm)
+{
+	struct vmm_totals t;
+
+	vmm_cli_totals(vm, &t);
+	json_string(j, "guest_clock", vm->cfg.clock_src == PVT_CLK_XEN ? "xen" : "kvm");
+	json_string(j, "guest_clock_description", vmm_cli_clock_name(&vm->cfg));
+	json_u64(j, "tsc_khz", vm->tsc_khz);
+	if (vm->cfg.clock_src == PVT_CLK_XEN) {
+		json_u64(j, "advertise_khz", vm->cfg.advertise_khz ? vm->cfg.advertise_khz : vm->tsc_khz);
+		json_u64(j, "uptime_s", vm->cfg.uptime_s);
+	}
+	json_u64(j, "vcpus", vm->nr_vcpus);
+	json_u64(j, "guest_cpl", vm->cfg.kernel_mode ? 0 : 3);
+	json_string(j, "kvm_backend", kvm_is_pvm() ? "kvm_pvm" : "kvm");
+	json_u64(j, "early_wakeups", t.early_wakeups);
+	json_u64(j, "exits", t.exits);
+	json_u64(j, "hypercalls", t.hypercalls);
+	json_object_begin(j, "oracle");
+	json_u64(j, "page_checks", t.page_checks);
+	json_u64(j, "page_mismatches", t.page_mismatches);
+	json_u64(j, "sample_checks", t.sample_checks);
+	json_u64(j, "sample_mismatches", t.sample_mismatches);
+	if (t.first_mismatch)
+		json_string(j, "first_mismatch", t.first_mismatch);
+	json_object_end(j);
+	json_array_begin(j, "vcpu");
+	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
+		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
+
+		json_object_begin(j, NULL);
+		json_u64(j, "id", c);
+		json_u64(j, "loops", r->loops_done);
+		json_u64(j, "early_wakeups", r->early_wakeups);
+		json_u64(j, "singleshot_fired", r->singleshot_fired);
+		json_u64(j, "periodic_fired", r->periodic_fired);
+		json_u64(j, "tsc_offset", r->tsc_offset);
+		json_bool(j, "master_clock", r->master_clock);
+		json_u64(j, "page_checks", r->page_checks);
+		json_u64(j, "page_mismatches", r->page_mismatches);
+		json_u64(j, "sample_checks", r->sample_checks);
+		json_u64(j, "sample_mismatches", r->sample_mismatches);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+int vmm_cli_cost(const struct vmm *vm, int kind, struct stats *s)
+{
+	stats_init(s);
+	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
+		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
+		const uint64_t *a = kind == 0 ? r->cost_timer : kind == 1 ? r->cost_block : r->cost_null;
+		uint64_t n = kind == 0 ? r->n_cost_timer : kind == 1 ? r->n_cost_block : r->n_cost_null;
+
+		if (kind == 3) {
+			for (uint64_t i = 0; i < r->n_wake_late; i++)
+				if (stats_add(s, r->wake_late[i]))
+					return -ENOMEM;
+			continue;
+		}
+		for (uint64_t i = 0; i < n; i++)
+			if (stats_add(s, (int64_t)vmm_cli_tsc_to_ns(vm, a[i])))
+				return -ENOMEM;
+	}
+	return 0;
+}
