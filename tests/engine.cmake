@@ -10,3 +10,4 @@ pvt_unit_test(test_hosttimer_real test_hosttimer_real.c)
 # The concurrency stress test; CI runs it in a -DPVT_SANITIZE=thread build with `ctest -L tsan`.
 pvt_unit_test(test_engine_stress test_engine_stress.c)
 set_tests_properties(test_engine_stress PROPERTIES LABELS "tsan")
+pvt_unit_test(test_xentimer_clockstep test_xentimer_clockstep.c)
