@@ -107,7 +107,7 @@ struct pvt_xen_vm_config {
 	uint64_t final_stage_ns;	/* arm exactly when remaining x slew_bound <= this; default 1000 */
 };
 
-/* One VM: configuration and the host clock its vCPUs share. */
+/* One VM: configuration (read at pvt_xen_vm_init) and the host clock its vCPUs share. */
 struct pvt_xen_vm {
 	struct pvt_xen_vm_config cfg;
 	struct pvt_hostclock *hostclock;	/* not owned */
@@ -174,7 +174,10 @@ int pvt_xen_vcpu_init(struct pvt_xen_vcpu *vcpu, struct pvt_xen_vm *vm,
 		      uint32_t id, struct pvt_hosttimer *timer,
 		      pvt_xen_expiry_fn expiry, void *expiry_ctx);
 
-/* Disarms and releases the lock (the host timer stays the caller's). */
+/*
+ * Disarms and releases the lock (the host timer stays the caller's). Stop
+ * serving the host timer's fd first: its on_fire points at this vCPU.
+ */
 void pvt_xen_vcpu_destroy(struct pvt_xen_vcpu *vcpu);
 
 /*
