@@ -131,6 +131,23 @@ static void unlock(struct pvt_hostclock *hc)
 	__atomic_store_n(&hc->refresh_lock, 0, __ATOMIC_RELEASE);
 }
 
+/*
+ * True when the clock moved against the TSC by more than any slew could
+ * (1/8: chrony's transients reach 8 %): a step, not a rate.
+ */
+static bool stepped(const struct pvt_hostclock *hc, const struct pvt_clock_pair *p,
+		    const struct pvt_rate *rate)
+{
+	uint64_t want, got, diff;
+
+	if (p->tsc < hc->anchor.tsc || p->mono_ns < hc->anchor.mono_ns)
+		return true;
+	want = pvt_rate_apply(rate, p->tsc - hc->anchor.tsc, false);
+	got = p->mono_ns - hc->anchor.mono_ns;
+	diff = want > got ? want - got : got - want;
+	return diff > want / 8 + 1000;
+}
+
 /* Under refresh_lock: a fresh pairing, a new rate if the window allows. */
 static int refresh_locked(struct pvt_hostclock *hc)
 {
@@ -145,17 +162,33 @@ static int refresh_locked(struct pvt_hostclock *hc)
 	pvt_hostclock_current(hc, &cur, &rate, &err_ppb);
 	if (hc->ops->rate && !hc->ops->rate(hc->ctx, &new_rate, &err_ppb)) {
 		rate = new_rate;
-	} else if (pair.tsc > hc->anchor.tsc &&
-		   pair.mono_ns > hc->anchor.mono_ns &&
-		   pair.mono_ns - hc->anchor.mono_ns >= hc->rate_window_ns) {
-		/* Average rate over the window: follows NTP slew with that lag. */
-		dmono = pair.mono_ns - hc->anchor.mono_ns;
-		if (!pvt_rate_from_delta(dmono, pair.tsc - hc->anchor.tsc, &new_rate)) {
-			rate = new_rate;
-			err_ppb = ((pair.uncertainty_ns + hc->anchor.uncertainty_ns) *
-				   1000000000ull + dmono - 1) / dmono;
-		}
+	} else if (stepped(hc, &pair, &rate)) {
+		/* CLOCK_REALTIME was set: start a new window from here. */
 		hc->anchor = pair;
+		hc->anchor_next_valid = false;
+	} else if (pair.mono_ns - hc->anchor.mono_ns >= PVT_RATE_MIN_WINDOW_NS) {
+		uint64_t new_err;
+
+		dmono = pair.mono_ns - hc->anchor.mono_ns;
+		new_err = ((pair.uncertainty_ns + hc->anchor.uncertainty_ns) *
+			   1000000000ull + dmono - 1) / dmono;
+		/* Sharper than what we have, or a full window (follows NTP). */
+		if ((new_err < err_ppb || dmono >= hc->rate_window_ns) &&
+		    !pvt_rate_from_delta(dmono, pair.tsc - hc->anchor.tsc, &new_rate)) {
+			rate = new_rate;
+			err_ppb = new_err;
+		}
+		/* Slide: the anchor stays 1..2 windows behind. */
+		if (hc->anchor_next_valid &&
+		    pair.mono_ns - hc->anchor.mono_ns >= 2 * hc->rate_window_ns) {
+			hc->anchor = hc->anchor_next;
+			hc->anchor_next_valid = false;
+		}
+		if (!hc->anchor_next_valid &&
+		    pair.mono_ns - hc->anchor.mono_ns >= hc->rate_window_ns) {
+			hc->anchor_next = pair;
+			hc->anchor_next_valid = true;
+		}
 	}
 	publish(hc, &pair, &rate, err_ppb);
 	hc->pairings++;
@@ -204,6 +237,7 @@ int pvt_hostclock_init_ops(struct pvt_hostclock *hc,
 
 	if (initial_rate) {
 		rate = *initial_rate;
+		err_ppb = UINT64_MAX;	/* unknown: the first window replaces it */
 	} else if (!ops->rate || ops->rate(ctx, &rate, &err_ppb)) {
 		return -EINVAL;
 	}

@@ -67,6 +67,9 @@ struct pvt_hostclock_ops {
 	void (*destroy)(void *ctx);
 };
 
+/* Pairings closer than this give no rate update (2 x 21 ns / 16 ms = 2.6 ppm). */
+#define PVT_RATE_MIN_WINDOW_NS		16000000ull
+
 #define PVT_HOSTCLOCK_F_NOT_TSC		(1u << 0) /* clocksource is not tsc */
 #define PVT_HOSTCLOCK_F_REALTIME	(1u << 1) /* timer clock is CLOCK_REALTIME */
 #define PVT_HOSTCLOCK_F_EXACT		(1u << 2) /* simulated: no uncertainty */
@@ -87,11 +90,13 @@ struct pvt_hostclock {
 	unsigned flags;			/* PVT_HOSTCLOCK_F_* */
 	uint64_t refresh_ns;		/* re-pair when the pairing is older */
 	uint64_t refresh_tsc;		/* refresh_ns in TSC ticks */
-	uint64_t rate_window_ns;	/* min distance of pairings for a rate */
+	uint64_t rate_window_ns;	/* rate from pairings 1..2 windows apart */
 	struct pvt_hostclock_snap snap;	/* accessed only with __atomic */
 	int refresh_lock;		/* 0/1 spin-free trylock (atomic) */
 	/* Rate tracker state, under refresh_lock. */
 	struct pvt_clock_pair anchor;	/* older pairing of the rate window */
+	struct pvt_clock_pair anchor_next; /* next anchor, once one window old */
+	bool anchor_next_valid;
 	uint64_t pairings;		/* refreshes done (statistics) */
 };
 
@@ -173,8 +178,11 @@ uint64_t pvt_hostclock_tsc_to_mono_est(const struct pvt_hostclock *hc,
 				       uint64_t tsc);
 
 /*
- * Re-pairs now, updates the rate when the previous anchor is at least
- * rate_window_ns old, publishes. -EBUSY if another thread is refreshing.
+ * Re-pairs now and publishes. Without a backend rate, the rate is
+ * (mono, TSC) from the anchor pairing to this one once they are
+ * PVT_RATE_MIN_WINDOW_NS apart: precision improves over the first window,
+ * then the anchor moves on so the rate averages the last 1..2 windows
+ * (follows NTP with that lag). -EBUSY if another thread is refreshing.
  */
 int pvt_hostclock_refresh(struct pvt_hostclock *hc);
 
