@@ -58,11 +58,19 @@ static void kvm_destroy(void *ctx)
 	free(ctx);
 }
 
+/* CLOCK_REALTIME runs at CLOCK_MONOTONIC's NTP-corrected rate. */
+static int kvm_freq_ppb(void *ctx, int64_t *ppb)
+{
+	(void)ctx;
+	return pvt_hostclock_kernel_freq_ppb(ppb);
+}
+
 static const struct pvt_hostclock_ops kvm_ops = {
 	.name = "kvm",
 	.pair = kvm_pair,
 	.read_tsc = kvm_read_tsc,
 	.read_mono = kvm_read_mono,
+	.freq_ppb = kvm_freq_ppb,
 	.destroy = kvm_destroy,
 };
 

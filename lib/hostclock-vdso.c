@@ -146,11 +146,18 @@ static void vdso_destroy(void *ctx)
 	free(ctx);
 }
 
+static int vdso_freq_ppb(void *ctx, int64_t *ppb)
+{
+	(void)ctx;
+	return pvt_hostclock_kernel_freq_ppb(ppb);
+}
+
 static const struct pvt_hostclock_ops vdso_ops = {
 	.name = "vdso",
 	.pair = vdso_pair,
 	.read_tsc = vdso_read_tsc,
 	.read_mono = vdso_read_mono,
+	.freq_ppb = vdso_freq_ppb,
 	.destroy = vdso_destroy,
 };
 

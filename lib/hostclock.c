@@ -8,9 +8,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/timex.h>
+#include <unistd.h>
 
 #include "pvtime/hostclock.h"
-#include "muldiv.h"
+#include "ratetrack-div.h"
 
 #define DEFAULT_REFRESH_NS	10000000ull	/* 10 ms: 1 ppm rate error -> 10 ns */
 #define NOT_TSC_REFRESH_NS	1000000ull	/* 1 ms when the model is weaker */
@@ -148,18 +150,48 @@ static bool stepped(const struct pvt_hostclock *hc, const struct pvt_clock_pair 
 	return diff > want / 8 + 1000;
 }
 
+/* rate x (10^9 + to) / (10^9 + from): a kernel frequency change, applied at once. */
+static void rescale(struct pvt_rate *rate, int64_t from_ppb, int64_t to_ppb)
+{
+	pvt_u128 r = ((pvt_u128)rate->ns_int << 64) | rate->ns_frac;
+	uint64_t num = (uint64_t)(1000000000ll + to_ppb), den = (uint64_t)(1000000000ll + from_ppb);
+	uint64_t rem;
+
+	if ((int64_t)num <= 0 || (int64_t)den <= 0 || (r >> 96))
+		return;
+	/* r < 2^96 and num < 2^31: the product fits. */
+	r = pvt_div128_full(r * num, den, &rem);
+	rate->ns_int = (uint64_t)(r >> 64);
+	rate->ns_frac = (uint64_t)r;
+}
+
 /* Under refresh_lock: a fresh pairing, a new rate if the window allows. */
 static int refresh_locked(struct pvt_hostclock *hc)
 {
 	struct pvt_clock_pair pair, cur;
 	struct pvt_rate rate, new_rate;
 	uint64_t err_ppb, dmono;
+	int64_t freq;
 	int ret;
 
 	ret = hc->ops->pair(hc->ctx, &pair);
 	if (ret)
 		return ret;
 	pvt_hostclock_current(hc, &cur, &rate, &err_ppb);
+	if (hc->ops->freq_ppb && !hc->ops->freq_ppb(hc->ctx, &freq)) {
+		if (hc->freq_valid && freq != hc->freq_ppb) {
+			/* NTP changed the frequency: a window spanning it would average two rates. */
+			rescale(&rate, hc->freq_ppb, freq);
+			hc->anchor = pair;
+			hc->anchor_next_valid = false;
+			publish(hc, &pair, &rate, err_ppb);
+			hc->freq_ppb = freq;
+			hc->pairings++;
+			return 0;
+		}
+		hc->freq_ppb = freq;
+		hc->freq_valid = true;
+	}
 	if (hc->ops->rate && !hc->ops->rate(hc->ctx, &new_rate, &err_ppb)) {
 		rate = new_rate;
 	} else if (stepped(hc, &pair, &rate)) {
@@ -258,6 +290,22 @@ void pvt_hostclock_destroy(struct pvt_hostclock *hc)
 		hc->ops->destroy(hc->ctx);
 	hc->ops = NULL;
 	hc->ctx = NULL;
+}
+
+int pvt_hostclock_kernel_freq_ppb(int64_t *ppb)
+{
+	struct timex tx;
+	long user_hz = sysconf(_SC_CLK_TCK);
+
+	memset(&tx, 0, sizeof(tx));	/* modes 0: read only, never sets the clock */
+	if (adjtimex(&tx) < 0)
+		return -errno;
+	if (user_hz <= 0)
+		user_hz = 100;
+	/* freq: ppm << 16. tick: us per USER_HZ tick, nominal 10^6 / USER_HZ. */
+	*ppb = (int64_t)tx.freq * 1000 / 65536 +
+	       ((int64_t)tx.tick - 1000000 / user_hz) * user_hz * 1000;
+	return 0;
 }
 
 int pvt_hostclock_clocksource(char *buf, unsigned len)

@@ -50,6 +50,18 @@ static const struct pvt_hostclock_ops noisy_ops = {
 	.name = "noisy", .pair = noisy_pair, .read_tsc = noisy_tsc, .read_mono = noisy_mono,
 };
 
+/* What read-only adjtimex reports: the kernel's frequency correction. */
+static int sim_freq_ppb(void *ctx, int64_t *ppb)
+{
+	*ppb = ((struct noisy *)ctx)->sim->slew_ppt / 1000;
+	return 0;
+}
+
+static const struct pvt_hostclock_ops noisy_adjtimex_ops = {
+	.name = "noisy+adjtimex", .pair = noisy_pair, .read_tsc = noisy_tsc,
+	.read_mono = noisy_mono, .freq_ppb = sim_freq_ppb,
+};
+
 static uint64_t rate_error_ppb(struct pvt_hostclock *hc, struct pvt_simhost *sim)
 {
 	struct pvt_clock_pair p;
@@ -136,11 +148,55 @@ static void arming_reuses_pairing(void **state)
 	pvt_simhost_destroy(&sim);
 }
 
+static void adjtimex_frequency_changes(void **state)
+{
+	struct pvt_simhost sim;
+	struct pvt_simhost_config c = { .tsc_khz = 2596136, .max_timers = 1,
+					.start_true_ns = 1000000000ull };
+	struct noisy n = { &sim, 5, 0 };
+	struct pvt_hostclock hc;
+	struct pvt_rate guess;
+	uint64_t e;
+
+	(void)state;
+	assert_int_equal(pvt_simhost_init(&sim, &c), 0);
+	assert_int_equal(pvt_rate_from_khz(2596136, 0, &guess), 0);
+	assert_int_equal(pvt_hostclock_init_ops(&hc, &noisy_adjtimex_ops, &n, CLOCK_REALTIME,
+						0, &guess), 0);
+	run(&hc, &sim, 1500000000ull);
+	/* chrony's 8 % transient: followed at the next refresh, not a window later. */
+	assert_int_equal(pvt_simhost_set_slew(&sim, 80000 * PVT_PPT_PER_PPM), 0);
+	run(&hc, &sim, 10000000);
+	e = rate_error_ppb(&hc, &sim);
+	printf("# one refresh after an 8 %% frequency change: %" PRIu64 " ppb\n", e);
+	assert_true(e <= 100);
+	assert_int_equal(pvt_simhost_set_slew(&sim, -500 * PVT_PPT_PER_PPM), 0);
+	run(&hc, &sim, 3000000000ull);
+	e = rate_error_ppb(&hc, &sim);
+	printf("# 3 s after -500 ppm: %" PRIu64 " ppb\n", e);
+	assert_true(e <= 100);
+	pvt_hostclock_destroy(&hc);
+	pvt_simhost_destroy(&sim);
+}
+
+static void kernel_freq_reads(void **state)
+{
+	int64_t ppb;
+
+	(void)state;
+	assert_int_equal(pvt_hostclock_kernel_freq_ppb(&ppb), 0);
+	printf("# this host's kernel frequency correction: %" PRId64 " ppb\n", ppb);
+	/* Linux bounds freq to +-500 ppm and tick to +-10 %. */
+	assert_true(ppb > -110000000 && ppb < 110000000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tracks_rate),
 		cmocka_unit_test(arming_reuses_pairing),
+		cmocka_unit_test(adjtimex_frequency_changes),
+		cmocka_unit_test(kernel_freq_reads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -61,6 +61,12 @@ struct pvt_hostclock_ops {
 	 * one read from the kernel. Returns 0 and *err_ppb, or -ENODATA.
 	 */
 	int (*rate)(void *ctx, struct pvt_rate *rate, uint64_t *err_ppb);
+	/*
+	 * The kernel's current frequency correction of the timer clock in ppb
+	 * (read-only adjtimex: freq + tick), or NULL. A change restarts the
+	 * rate window and scales the rate at once.
+	 */
+	int (*freq_ppb)(void *ctx, int64_t *ppb);
 	/* Called by legacy between its two clock reads (sim inserts time). */
 	void (*preempt_point)(void *ctx);
 	/* Frees the backend's ctx (may be NULL). */
@@ -97,6 +103,8 @@ struct pvt_hostclock {
 	struct pvt_clock_pair anchor;	/* older pairing of the rate window */
 	struct pvt_clock_pair anchor_next; /* next anchor, once one window old */
 	bool anchor_next_valid;
+	int64_t freq_ppb;		/* last kernel frequency correction seen */
+	bool freq_valid;
 	uint64_t pairings;		/* refreshes done (statistics) */
 };
 
@@ -188,6 +196,13 @@ int pvt_hostclock_refresh(struct pvt_hostclock *hc);
 
 /* Refreshes only if the pairing is older than refresh_ns at now_tsc; never waits. */
 void pvt_hostclock_maybe_refresh(struct pvt_hostclock *hc, uint64_t now_tsc);
+
+/*
+ * The kernel's NTP frequency correction of CLOCK_MONOTONIC in ppb, from a
+ * read-only adjtimex (modes 0): freq plus the tick length's deviation
+ * (chrony slews with both). The PLL's offset slewing (ntpd) is not in it.
+ */
+int pvt_hostclock_kernel_freq_ppb(int64_t *ppb);
 
 /* Reads /sys/.../clocksource0/current_clocksource into buf (NUL-terminated). */
 int pvt_hostclock_clocksource(char *buf, unsigned len);
