@@ -4,6 +4,8 @@
  * timer deadlines per algorithm, programming the vCPU's host timer, and
  * handling its expiry (delivery, exact periodic grid, two-stage re-arm).
  */
+#include <errno.h>
+
 #include "pvtime/xentimer.h"
 #include "muldiv.h"
 #include "xentimer-internal.h"
