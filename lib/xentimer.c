@@ -17,6 +17,16 @@ static uint64_t sat_add(uint64_t a, int64_t d)
 	return a + (uint64_t)d < a ? UINT64_MAX : a + (uint64_t)d;
 }
 
+static uint64_t uadd_sat(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+static uint64_t usub_floor(uint64_t a, uint64_t b)
+{
+	return b > a ? 0 : a - b;
+}
+
 int xt_guest_now(struct pvt_xen_vcpu *v, uint64_t *ns)
 {
 	struct pvt_xen_vm *vm = v->vm;
@@ -164,20 +174,22 @@ static uint64_t pvtime_host_ns(struct pvt_xen_vcpu *v, const struct pvt_xen_time
 			       const struct pvt_rate *r, uint64_t now_tsc)
 {
 	const struct pvt_xen_vm_config *cfg = &v->vm->cfg;
-	uint64_t final, now_est, remaining, early;
+	uint64_t base, final, now_est, remaining, early;
 
 	if (t->target_tsc == UINT64_MAX)
 		return UINT64_MAX;
-	final = p->mono_ns + pvt_rate_apply(r, t->target_tsc - p->tsc, true) +
-		p->uncertainty_ns;
-	if (t->target_tsc < p->tsc)
-		final = p->mono_ns + p->uncertainty_ns -
-			pvt_rate_apply(r, p->tsc - t->target_tsc, false);
-	now_est = p->mono_ns + pvt_rate_apply(r, now_tsc - p->tsc, false);
-	if (now_tsc < p->tsc)
-		now_est = p->mono_ns - pvt_rate_apply(r, p->tsc - now_tsc, true);
+	/* Never early: rounded up, plus the pairing's uncertainty. */
+	base = uadd_sat(p->mono_ns, p->uncertainty_ns);
+	if (t->target_tsc >= p->tsc)
+		final = uadd_sat(base, pvt_rate_apply(r, t->target_tsc - p->tsc, true));
+	else
+		final = usub_floor(base, pvt_rate_apply(r, p->tsc - t->target_tsc, false));
+	if (now_tsc >= p->tsc)
+		now_est = uadd_sat(p->mono_ns, pvt_rate_apply(r, now_tsc - p->tsc, false));
+	else
+		now_est = usub_floor(p->mono_ns, pvt_rate_apply(r, p->tsc - now_tsc, true));
 	if (final <= now_est)
-		return now_est + 1;	/* not due yet: make progress */
+		return uadd_sat(now_est, 1);	/* not due yet: make progress */
 	remaining = final - now_est;
 	/*
 	 * The rate may change before the deadline by up to the slew bound:
@@ -185,7 +197,7 @@ static uint64_t pvtime_host_ns(struct pvt_xen_vcpu *v, const struct pvt_xen_time
 	 * that much and convert again from a fresh pairing.
 	 */
 	early = (uint64_t)(((pvt_u128)remaining * v->vm->slew_mul) >> 64) + 1;
-	if (early > cfg->final_stage_ns) {
+	if (early > cfg->final_stage_ns && early < remaining) {
 		v->stats.stages++;
 		return final - early;
 	}
