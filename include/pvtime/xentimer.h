@@ -29,6 +29,12 @@
  *    re-pair/re-convert at each wake (two-stage arming); on
  *    every wake the engine reads the TSC and re-arms if the guest clock has
  *    not reached the deadline: never early.
+ * LEGACY and KVM model in-kernel KVM and expect a CLOCK_MONOTONIC host
+ * clock; PVTIME also works on the CLOCK_REALTIME (KVM_GET_CLOCK) one, where
+ * a step wakes the timer (cancel-on-set) and it re-pairs and re-arms.
+ *
+ * Each hypercall reads the host TSC once (under the vCPU lock) and reuses
+ * that reading for "now", the conversion and the host timer deadline.
  */
 #ifndef PVTIME_XENTIMER_H
 #define PVTIME_XENTIMER_H
