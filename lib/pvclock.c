@@ -52,28 +52,34 @@ int pvt_pvclock_page_check(const struct pvt_pvclock_page *page)
 	return pvt_shift_valid(page->tsc_shift) ? 0 : -EINVAL;
 }
 
+/*
+ * A seqlock read without fences (which ThreadSanitizer cannot model): the
+ * version and every field are acquire loads, so no field load moves before
+ * the first version read and the second version read cannot move before any
+ * field load. On x86 these are plain moves.
+ */
+#define LOAD(field)	__atomic_load_n(&page->field, __ATOMIC_ACQUIRE)
+
 int pvt_pvclock_read(const volatile struct pvt_pvclock_page *page,
 		     pvt_read_tsc_fn read_tsc, void *ctx,
 		     struct pvt_pvclock_page *snap,
 		     uint64_t *tsc, uint64_t *ns)
 {
 	for (unsigned int i = 0; i < PVT_PVCLOCK_READ_RETRIES; i++) {
-		uint32_t version = page->version;
+		uint32_t version = LOAD(version);
 
 		if (version & 1)
 			continue;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		snap->version = version;
-		snap->pad0 = 0;
-		snap->tsc_timestamp = page->tsc_timestamp;
-		snap->system_time = page->system_time;
-		snap->tsc_to_system_mul = page->tsc_to_system_mul;
-		snap->tsc_shift = page->tsc_shift;
-		snap->flags = page->flags;
-		snap->pad[0] = snap->pad[1] = 0;
+		*snap = (struct pvt_pvclock_page){
+			.version = version,
+			.tsc_timestamp = LOAD(tsc_timestamp),
+			.system_time = LOAD(system_time),
+			.tsc_to_system_mul = LOAD(tsc_to_system_mul),
+			.tsc_shift = LOAD(tsc_shift),
+			.flags = LOAD(flags),
+		};
 		*tsc = read_tsc(ctx);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (page->version != version)
+		if (LOAD(version) != version)
 			continue;
 		if (pvt_pvclock_page_check(snap))
 			return -EINVAL;
@@ -82,6 +88,8 @@ int pvt_pvclock_read(const volatile struct pvt_pvclock_page *page,
 	}
 	return -EAGAIN;
 }
+
+#undef LOAD
 
 int pvt_scale_delta_inverse(uint64_t ns_delta, uint32_t mul, int8_t shift,
 			    uint64_t *tsc_delta)
