@@ -22,7 +22,7 @@ static void test_bad_requests_get_errors(void **state)
 	static const enum pvt_guest_bad_case cases[] = {
 		PVT_BAD_UNKNOWN_HC, PVT_BAD_UNKNOWN_VCPUOP, PVT_BAD_ARG_GPA,
 		PVT_BAD_PERIOD_ZERO, PVT_BAD_BLOCK_NO_TIMER, PVT_BAD_OTHER_VCPU,
-		PVT_BAD_SCHEDOP,
+		PVT_BAD_SCHEDOP, PVT_BAD_TIMER_NO_CLOCK,
 	};
 	struct vmm_config cfg;
 	struct vmm vm;

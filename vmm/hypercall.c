@@ -61,7 +61,11 @@ static int64_t block(struct vmm_vcpu *vcpu)
 		}
 		pvt_xen_vcpu_snapshot(&vcpu->xen, &single, &periodic, &period,
 				      &pending, NULL);
-		if (!single.armed && !period)
+		/*
+		 * Nothing armed, or armed but never converted to a host timer
+		 * (no guest clock registered yet): no event can ever come.
+		 */
+		if ((!single.armed && !period) || !vcpu->xen.host_armed)
 			return -PVT_XEN_EDEADLK;
 		if (__atomic_load_n(&vcpu->vm->stop, __ATOMIC_SEQ_CST))
 			return 0;	/* the run loop stops before re-entering */

@@ -36,8 +36,9 @@
  * each vCPU's timers private to its thread).
  *
  * SCHEDOP_block returns at once if an event is pending, else sleeps the vCPU
- * on its host timer until one is; with no timer armed it returns -EDEADLK
- * (Xen would hang the vCPU forever, which no test can tell from a bug).
+ * on its host timer until one is; with no timer armed, or one that cannot
+ * fire because no guest clock is registered yet, it returns -EDEADLK (Xen
+ * would hang the vCPU forever, which no test can tell from a bug).
  * Events: the VMM ORs PVT_EV_* into the vCPU page's `pending` word (Xen's
  * evtchn_upcall_pending) and counts each expiry; the guest takes them with
  * an atomic exchange.
@@ -129,6 +130,7 @@ enum pvt_guest_bad_case {
 	PVT_BAD_OTHER_VCPU,	/* singleshot for another vCPU -> -EINVAL */
 	PVT_BAD_KVMCLOCK_GPA,	/* kvmclock page outside memory -> VM stop */
 	PVT_BAD_SCHEDOP,	/* sched_op 99 -> -ENOSYS */
+	PVT_BAD_TIMER_NO_CLOCK,	/* timer before any clock, then block -> -EDEADLK */
 	PVT_BAD_CASES_END,
 };
 

@@ -186,6 +186,23 @@ void guest_bad(struct guest_cpu *g)
 	case PVT_BAD_SCHEDOP:
 		GUEST_ASSERT_EQ(hc_sched_op(99), -PVT_XEN_ENOSYS);
 		break;
+	case PVT_BAD_TIMER_NO_CLOCK:
+	{
+		int64_t ret;
+
+		/*
+		 * Accepted. Without a registered clock pvtime and kvm cannot
+		 * convert it, so blocking must refuse; legacy converts with
+		 * KVM_GET_CLOCK, so it must fire, exactly once.
+		 */
+		GUEST_ASSERT_EQ(hc_set_timer_op(1000000000), 0);
+		ret = hc_sched_op(PVT_SCHEDOP_block);
+		if (ret)
+			GUEST_ASSERT_EQ(ret, -PVT_XEN_EDEADLK);
+		else
+			GUEST_ASSERT_EQ(g->vp->singleshot_fired, 1);
+		break;
+	}
 	default:
 		ucall(PVT_UCALL_ABORT, __LINE__, g->cfg->bad_case, 0);
 	}
