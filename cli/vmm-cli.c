@@ -19,7 +19,7 @@ static const char *const scenario_names[] = {
 static const char *const bad_names[] = {
 	"unknown-hypercall", "unknown-vcpuop", "bad-gpa", "period-zero",
 	"block-no-timer", "other-vcpu", "kvmclock-outside", "unknown-schedop",
-	"timer-no-clock",
+	"timer-no-clock", "fault",
 };
 
 void vmm_cli_usage(FILE *out, const char *prog)
@@ -36,7 +36,8 @@ void vmm_cli_usage(FILE *out, const char *prog)
 		"and a reference point --uptime seconds back (default 10). The guest measures in\n"
 		"its user mode (CPL 3); --kernel-mode keeps it at CPL 0, which kvm_pvm emulates.\n"
 		"Bad cases: unknown-hypercall unknown-vcpuop bad-gpa period-zero block-no-timer\n"
-		"           other-vcpu kvmclock-outside unknown-schedop timer-no-clock\n", prog);
+		"           other-vcpu kvmclock-outside unknown-schedop timer-no-clock\n"
+		"           fault\n", prog);
 }
 
 static int bad_option(const char *prog, char **argv, int opt)
@@ -154,7 +155,7 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 			cli->cfg.scenario = (enum pvt_guest_scenario)(idx + 1);
 			break;
 		case O_BAD:
-			if ((idx = arg_choice("--bad", optarg, bad_names, 9)) < 0)
+			if ((idx = arg_choice("--bad", optarg, bad_names, 10)) < 0)
 				return PVT_EXIT_USAGE;
 			cli->cfg.bad_case = (enum pvt_guest_bad_case)(idx + 1);
 			cli->cfg.scenario = PVT_SCN_BAD;

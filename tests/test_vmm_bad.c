@@ -65,6 +65,26 @@ static void test_pvclock_outside_memory(void **state)
 	vmm_destroy(&vm);
 }
 
+/* A guest that crashes (HLT at CPL 3, no IDT: triple fault) stops the VM with a message. */
+static void test_guest_fault_stops_vm(void **state)
+{
+	struct vmm_config cfg;
+	struct vmm vm;
+	int ret;
+
+	(void)state;
+	vmm_config_default(&cfg);
+	cfg.nr_vcpus = 2;
+	cfg.scenario = PVT_SCN_BAD;
+	cfg.bad_case = PVT_BAD_FAULT;
+	assert_int_equal(vmm_create(&vm, &cfg), 0);
+	ret = vmm_run(&vm);
+	print_message("expected stop: %s\n", vm.error);
+	assert_int_equal(ret, -EFAULT);
+	assert_non_null(strstr(vm.error, "triple-faulted"));
+	vmm_destroy(&vm);
+}
+
 /* A guest that would sleep 30 s is stopped by a 300 ms watchdog, promptly. */
 static void test_watchdog_stops_hung_guest(void **state)
 {
@@ -115,6 +135,7 @@ int main(void)
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_bad_requests_get_errors),
 		cmocka_unit_test(test_pvclock_outside_memory),
+		cmocka_unit_test(test_guest_fault_stops_vm),
 		cmocka_unit_test(test_watchdog_stops_hung_guest),
 	};
 	int skip = vmm_test_require_kvm("test_vmm_bad");

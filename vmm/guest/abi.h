@@ -131,6 +131,7 @@ enum pvt_guest_bad_case {
 	PVT_BAD_KVMCLOCK_GPA,	/* kvmclock page outside memory -> VM stop */
 	PVT_BAD_SCHEDOP,	/* sched_op 99 -> -ENOSYS */
 	PVT_BAD_TIMER_NO_CLOCK,	/* timer before any clock, then block -> -EDEADLK */
+	PVT_BAD_FAULT,		/* HLT in user mode: #GP with no IDT -> VM stop */
 	PVT_BAD_CASES_END,
 };
 

@@ -186,6 +186,10 @@ void guest_bad(struct guest_cpu *g)
 	case PVT_BAD_SCHEDOP:
 		GUEST_ASSERT_EQ(hc_sched_op(99), -PVT_XEN_ENOSYS);
 		break;
+	case PVT_BAD_FAULT:
+		/* A crashing guest must stop the VM with a message, not the VMM. */
+		__asm__ volatile("hlt");
+		break;
 	case PVT_BAD_TIMER_NO_CLOCK:
 	{
 		int64_t ret;
