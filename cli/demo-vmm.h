@@ -3,7 +3,8 @@
  * The demo's real-KVM section: the same 100 us sleeps in a real guest on
  * this host through the tiny VMM, legacy vs kvm vs pvtime, on the guest's
  * own kvmclock and on a Xen vcpu_time_info the VMM publishes (advertised one
- * kHz below the TSC, reference point a day back: Bug 1 on real hardware).
+ * kHz below the TSC) with its reference point 10 s, 1 h and 1 day back: the
+ * seed's growing lateness (Bug 1) on real hardware, next to the model's error.
  */
 #ifndef PVTIME_CLI_DEMO_VMM_H
 #define PVTIME_CLI_DEMO_VMM_H
