@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* pvtime vmm: run the tiny KVM VMM's guest with the given options and print the results. */
 #include <stdio.h>
+#include <string.h>
 
 #include "args.h"
 #include "commands.h"
@@ -41,6 +42,12 @@ int cmd_vmm(int argc, char **argv)
 		vmm_cli_print(stdout, &vm);
 		if (cli.cfg.scenario == PVT_SCN_TIMERLAT)
 			timerlat_report_summary(&rep, stdout);
+	}
+	if (!ret && cli.plot && cli.cfg.scenario == PVT_SCN_TIMERLAT) {
+		int err = timerlat_report_plot(&rep, cli.plot, "pvtime vmm: guest lateness");
+
+		if (err)
+			ret = runtime_error("vmm: --plot %s: %s", cli.plot, strerror(-err));
 	}
 	if (!ret && (t.early_wakeups || t.page_mismatches || t.sample_mismatches))
 		ret = runtime_error("vmm: %llu early wake-ups, %llu page and %llu sample mismatches",

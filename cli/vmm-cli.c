@@ -29,7 +29,7 @@ void vmm_cli_usage(FILE *out, const char *prog)
 		"        [--clock kvm|xen] [--advertise-khz K] [--uptime S] [--api set_timer_op|singleshot]\n"
 		"        [--tsc-offset O] [--tsc-offset-step S] [--scenario timerlat|clockcheck|timers|bad|nullcall]\n"
 		"        [--bad CASE] [--burst N] [--no-check] [--fifo PRIO] [--watchdog MS] [--kernel-mode]\n"
-		"        [--quiet] [--json]\n"
+		"        [--plot FILE.svg] [--quiet] [--json]\n"
 		"A real KVM guest (/dev/kvm) reads its own clock and sleeps on Xen-style timers\n"
 		"served by libpvtime. --clock kvm: its kvmclock page, written by KVM; --clock xen:\n"
 		"a Xen vcpu_time_info the VMM publishes with --advertise-khz (default: TSC kHz - 1)\n"

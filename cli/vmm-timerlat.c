@@ -154,6 +154,13 @@ int timerlat_vmm(int argc, char **argv)
 		timerlat_report_summary(&m.host, stdout);
 		vmm_vs_host_table(stdout, &m);
 	}
+	if (cli.plot) {
+		int err = timerlat_report_plot(&m.guest, cli.plot,
+					       "pvtime timerlat --vmm: guest lateness");
+
+		if (err)
+			ret = runtime_error("timerlat --vmm: --plot %s: %s", cli.plot, strerror(-err));
+	}
 	if (m.totals.early_wakeups || m.totals.page_mismatches || m.totals.sample_mismatches)
 		ret = runtime_error("timerlat --vmm: %llu early wake-ups, %llu oracle mismatches",
 				    (unsigned long long)m.totals.early_wakeups,

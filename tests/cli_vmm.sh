@@ -60,10 +60,18 @@ pvt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lateness_
 "$PVTIME" vmm -n 2 --vcpus 1 --clock xen >/tmp/cli_vmm.$$ || fail "xen text"
 grep -q "guest clock: the VMM's Xen vcpu_time_info" /tmp/cli_vmm.$$ || fail "xen output does not name the clock"
 
+# --plot writes an SVG histogram of the guest's lateness.
+plot=$(mktemp --suffix=.svg)
+"$PVTIME" vmm -n 20 --vcpus 1 -q --plot "$plot" >/dev/null || fail "vmm --plot"
+grep -q "<svg" "$plot" || fail "vmm --plot wrote no SVG"
+rm -f "$plot"
+
 # A bad guest: clean stop with a message and exit 1.
 expect_rc 1 "$PVTIME" vmm --bad kvmclock-outside --vcpus 1
 grep -q "outside its" /tmp/cli_vmm.$$ || fail "no message for a pvclock page outside RAM"
 expect_rc 0 "$PVTIME" vmm --bad block-no-timer --vcpus 2
+expect_rc 1 "$PVTIME" vmm --bad fault --vcpus 2
+grep -q "triple-faulted" /tmp/cli_vmm.$$ || fail "no message for a crashing guest"
 
 # timerlat --vmm: guest lines + host baseline + difference table.
 "$PVTIME" timerlat --vmm -n 20 --vcpus 1 --json >/tmp/cli_vmm_json.$$ 2>/tmp/cli_vmm.$$ || { cat /tmp/cli_vmm.$$; fail "timerlat --vmm --json"; }
