@@ -23,7 +23,8 @@ int main(void)
 }
 C
 # Sanitizer builds need the runtime at link time; plain flags otherwise.
-extra=$(grep -o -- '-fsanitize=[a-z,]*' "$build/CMakeCache.txt" | head -1 || true)
+sanitize=$(sed -n 's/^PVT_SANITIZE:STRING=//p' "$build/CMakeCache.txt")
+extra=${sanitize:+-fsanitize=$sanitize}
 "$cc" $extra -o "$prefix/consumer-dyn" "$prefix/consumer.c" $(pkg-config --cflags --libs pvtime)
 LD_LIBRARY_PATH=$(pkg-config --variable=libdir pvtime) "$prefix/consumer-dyn"
 "$cc" $extra -o "$prefix/consumer-static" "$prefix/consumer.c" $(pkg-config --cflags pvtime) \
