@@ -8,6 +8,7 @@
 #include "args.h"
 #include "commands.h"
 #include "demo.h"
+#include "demo-vmm.h"
 #include "host-khz.h"
 #include "json.h"
 
@@ -84,10 +85,12 @@ static void print_table(FILE *out, const struct demo *d)
 		print_section(out, i, &d->sections[i]);
 }
 
-static void print_json(int argc, char **argv, const struct demo *d, char paths[][512],
-		       unsigned plots)
+/* Returns demo_vmm_section()'s code, or 1 (unavailable) when kvm_loops is 0. */
+static int print_json(int argc, char **argv, const struct demo *d, char paths[][512],
+		      unsigned plots, uint64_t kvm_loops)
 {
 	struct json j;
+	int ret;
 
 	json_begin(&j, stdout);
 	json_header(&j, argc, argv);
@@ -136,8 +139,13 @@ static void print_json(int argc, char **argv, const struct demo *d, char paths[]
 	for (unsigned i = 0; i < plots; i++)
 		json_string(&j, NULL, paths[i]);
 	json_array_end(&j);
+	ret = kvm_loops ? demo_vmm_section(NULL, &j, kvm_loops) : 1;
 	json_end(&j);
+	return ret;
 }
+
+/* Sleeps per cell in the real-KVM section: enough for a stable p50, well under a minute. */
+#define DEMO_KVM_LOOPS	200
 
 int cmd_demo(int argc, char **argv)
 {
@@ -146,6 +154,8 @@ int cmd_demo(int argc, char **argv)
 		{ "loops", required_argument, NULL, 'n' },
 		{ "host-khz", required_argument, NULL, 'H' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "kvm-loops", required_argument, NULL, 'k' },
+		{ "no-kvm", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -153,9 +163,9 @@ int cmd_demo(int argc, char **argv)
 	const char *out_dir = "results";
 	char paths[DEMO_MAX_PLOTS][512];
 	unsigned plots = 0;
-	uint64_t v;
+	uint64_t v, kvm_loops = DEMO_KVM_LOOPS;
 	bool json = false;
-	int opt, ret;
+	int opt, ret, kvm_ret = 1;
 
 	optind = 0;
 	opterr = 0;
@@ -183,10 +193,21 @@ int cmd_demo(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'k':
+			if (arg_u64("--kvm-loops", optarg, 0, 100000, &kvm_loops))
+				return PVT_EXIT_USAGE;
+			if (!kvm_loops)
+				return usage_error("--kvm-loops: must be at least 1 (use --no-kvm to skip)");
+			break;
+		case 'K':
+			kvm_loops = 0;
+			break;
 		case 'h':
-			printf("usage: pvtime demo [--out DIR] [-n LOOPS] [--host-khz H] [--json]\n"
-			       "legacy vs kvm vs pvtime in the simulator on this host's TSC frequency;\n"
-			       "plots go to DIR (default ./results). --host-khz replaces the detected rate.\n");
+			printf("usage: pvtime demo [--out DIR] [-n LOOPS] [--host-khz H] [--kvm-loops N | --no-kvm] [--json]\n"
+			       "legacy vs kvm vs pvtime in the simulator on this host's TSC frequency, then\n"
+			       "in a real KVM guest when /dev/kvm is usable (N sleeps per cell, default %d);\n"
+			       "plots go to DIR (default ./results). --host-khz replaces the detected rate.\n",
+			       DEMO_KVM_LOOPS);
 			return PVT_EXIT_OK;
 		case ':':
 			return usage_error("demo: %s: missing value", argv[optind - 1]);
@@ -208,24 +229,22 @@ int cmd_demo(int argc, char **argv)
 	if (!json)
 		print_table(stdout, &d);
 
-	/*
-	 * ---- REAL-KVM SECTION HOOK ----
-	 * The VMM helper's demo_vmm_section(FILE *out, ...) is called here: the
-	 * same 100 us sleeps in a real KVM guest on this host (legacy vs kvm vs
-	 * pvtime through the tiny VMM), printed after the simulated table and
-	 * skipped with a one-line note when /dev/kvm is unusable.
-	 */
+	/* The same sleeps in a real guest; a note only when /dev/kvm is unusable. */
+	if (!json && kvm_loops) {
+		fflush(stdout);
+		kvm_ret = demo_vmm_section(stdout, NULL, kvm_loops);
+	}
 
 	ret = demo_plots(&d, out_dir, paths, &plots);
 	if (ret)
 		return runtime_error("demo: --out %s: cannot write plots: %s", out_dir, strerror(-ret));
 	if (json) {
-		print_json(argc, argv, &d, paths, plots);
+		kvm_ret = print_json(argc, argv, &d, paths, plots, kvm_loops);
 	} else {
 		printf("\nplots written to %s/:", out_dir);
 		for (unsigned i = 0; i < plots; i++)
 			printf(" %s", strrchr(paths[i], '/') + 1);
 		printf("\n");
 	}
-	return PVT_EXIT_OK;
+	return kvm_ret == 2 ? PVT_EXIT_RUNTIME : PVT_EXIT_OK;
 }
