@@ -11,15 +11,15 @@
 
 int pvt_xen_set_timer_op(struct pvt_xen_vcpu *v, uint64_t deadline_ns)
 {
+	struct xt_saved saved;
 	uint64_t now;
 	int64_t delta;
 
 	xt_lock(v);
+	xt_save(v, &saved);
 	if (!deadline_ns) {
 		v->singleshot.armed = false;
-		xt_program(v);
-		xt_unlock(v);
-		return 0;
+		return xt_finish(v, &saved, xt_program(v));
 	}
 	/*
 	 * Linux once programmed wrapped (negative) or absurdly far deadlines;
@@ -32,17 +32,17 @@ int pvt_xen_set_timer_op(struct pvt_xen_vcpu *v, uint64_t deadline_ns)
 		    (delta > 0 && ((uint64_t)delta >> PVT_XEN_WORKAROUND_SHIFT)))
 			deadline_ns = now + PVT_XEN_WORKAROUND_DELAY_NS;
 	}
-	xt_singleshot_arm(v, deadline_ns, true);
-	xt_unlock(v);
-	return 0;
+	return xt_finish(v, &saved, xt_singleshot_arm(v, deadline_ns, true));
 }
 
 int pvt_xen_set_singleshot(struct pvt_xen_vcpu *v, uint64_t deadline_ns,
 			   uint32_t flags)
 {
+	struct xt_saved saved;
 	uint64_t now;
 
 	xt_lock(v);
+	xt_save(v, &saved);
 	/* Only the explicit old-Xen option honours VCPU_SSHOTTMR_future. */
 	if (v->vm->cfg.strict_future && (flags & PVT_XEN_VCPU_SSHOTTMR_future) &&
 	    ((int64_t)deadline_ns < 0 ||
@@ -50,46 +50,48 @@ int pvt_xen_set_singleshot(struct pvt_xen_vcpu *v, uint64_t deadline_ns,
 		xt_unlock(v);
 		return -ETIME;
 	}
-	xt_singleshot_arm(v, deadline_ns, true);
-	xt_unlock(v);
-	return 0;
+	return xt_finish(v, &saved, xt_singleshot_arm(v, deadline_ns, true));
 }
 
 int pvt_xen_stop_singleshot(struct pvt_xen_vcpu *v)
 {
+	struct xt_saved saved;
+
 	xt_lock(v);
+	xt_save(v, &saved);
 	v->singleshot.armed = false;
-	xt_program(v);
-	xt_unlock(v);
-	return 0;
+	/* Fails only if the periodic timer, now the earliest, cannot be armed. */
+	return xt_finish(v, &saved, xt_program(v));
 }
 
 int pvt_xen_set_periodic(struct pvt_xen_vcpu *v, uint64_t period_ns)
 {
+	struct xt_saved saved;
 	uint64_t now;
 
 	if (period_ns < PVT_XEN_PERIOD_MIN_NS || period_ns > PVT_XEN_STIME_DELTA_MAX)
 		return -EINVAL;
 	xt_lock(v);
+	xt_save(v, &saved);
 	v->period_ns = period_ns;
 	v->periodic.armed = true;
 	v->periodic.converted = false;
 	/* 0 = not phased yet: set_guest_clock starts it at now + period. */
 	v->periodic.deadline_ns = xt_guest_now(v, &now) ? 0 : now + period_ns;
-	xt_settle(v, true);
-	xt_unlock(v);
-	return 0;
+	return xt_finish(v, &saved, xt_settle(v, true));
 }
 
 int pvt_xen_stop_periodic(struct pvt_xen_vcpu *v)
 {
+	struct xt_saved saved;
+
 	xt_lock(v);
+	xt_save(v, &saved);
 	v->period_ns = 0;
 	v->periodic.armed = false;
 	v->periodic.deadline_ns = 0;
-	xt_program(v);
-	xt_unlock(v);
-	return 0;
+	/* Fails only if the singleshot, now the earliest, cannot be armed. */
+	return xt_finish(v, &saved, xt_program(v));
 }
 
 int pvt_xen_vcpu_op(struct pvt_xen_vcpu *caller, struct pvt_xen_vcpu *target,

@@ -94,6 +94,7 @@ int pvt_xen_vcpu_save(struct pvt_xen_vcpu *v, void *buf, size_t len)
 int pvt_xen_vcpu_restore(struct pvt_xen_vcpu *v, const void *buf, size_t len)
 {
 	const uint8_t *b = buf;
+	struct xt_saved saved;
 	uint32_t flags;
 	uint64_t ss, period, next;
 
@@ -121,6 +122,7 @@ int pvt_xen_vcpu_restore(struct pvt_xen_vcpu *v, const void *buf, size_t len)
 	}
 
 	xt_lock(v);
+	xt_save(v, &saved);
 	v->port = get32(b + 40);
 	v->priority = get32(b + 44);
 	v->pending = flags & F_PENDING;
@@ -132,9 +134,7 @@ int pvt_xen_vcpu_restore(struct pvt_xen_vcpu *v, const void *buf, size_t len)
 	v->periodic.converted = false;
 	v->period_ns = period;
 	/* No Linux workaround: the deadline is what the guest had. */
-	xt_settle(v, false);
-	xt_unlock(v);
-	return 0;
+	return xt_finish(v, &saved, xt_settle(v, false));
 }
 
 void pvt_xen_vcpu_export_kvm(struct pvt_xen_vcpu *v,
@@ -150,15 +150,18 @@ void pvt_xen_vcpu_export_kvm(struct pvt_xen_vcpu *v,
 int pvt_xen_vcpu_import_kvm(struct pvt_xen_vcpu *v,
 			    const struct pvt_xen_kvm_timer_attr *attr)
 {
+	struct xt_saved saved;
+	int ret;
+
 	xt_lock(v);
+	xt_save(v, &saved);
 	v->port = attr->port;
 	v->priority = attr->priority;
 	if (attr->expires_ns) {
-		xt_singleshot_arm(v, attr->expires_ns, false);
+		ret = xt_singleshot_arm(v, attr->expires_ns, false);
 	} else {
 		v->singleshot.armed = false;
-		xt_program(v);
+		ret = xt_program(v);
 	}
-	xt_unlock(v);
-	return 0;
+	return xt_finish(v, &saved, ret);
 }

@@ -73,6 +73,61 @@ uint64_t xt_tsc(struct pvt_xen_vcpu *v)
 	return v->call_tsc;
 }
 
+void xt_save(const struct pvt_xen_vcpu *v, struct xt_saved *s)
+{
+	s->singleshot = v->singleshot;
+	s->periodic = v->periodic;
+	s->period_ns = v->period_ns;
+	s->clock = v->clock;
+	s->clock_valid = v->clock_valid;
+	s->port = v->port;
+	s->priority = v->priority;
+}
+
+int xt_finish(struct pvt_xen_vcpu *v, const struct xt_saved *s, int ret)
+{
+	if (ret) {
+		/*
+		 * The host timer could not be armed for the new state: keep
+		 * the old one, whose conversions are still valid, and arm for
+		 * it again (host_armed is false now, so this really arms). If
+		 * even that fails, host_error keeps saying so.
+		 */
+		v->singleshot = s->singleshot;
+		v->periodic = s->periodic;
+		v->period_ns = s->period_ns;
+		v->clock = s->clock;
+		v->clock_valid = s->clock_valid;
+		v->port = s->port;
+		v->priority = s->priority;
+		(void)xt_program(v);
+	}
+	xt_unlock(v);
+	return ret;
+}
+
+int pvt_xen_vcpu_host_error(struct pvt_xen_vcpu *v)
+{
+	int ret;
+
+	xt_lock(v);
+	ret = v->host_error;
+	v->host_error = 0;
+	xt_unlock(v);
+	return ret;
+}
+
+bool pvt_xen_vcpu_host_deadline(struct pvt_xen_vcpu *v, uint64_t *deadline_ns)
+{
+	bool armed;
+
+	xt_lock(v);
+	armed = v->host_armed;
+	*deadline_ns = v->host_armed_ns;
+	xt_unlock(v);
+	return armed;
+}
+
 static void on_fire(void *ctx)
 {
 	pvt_xen_vcpu_timer_fired(ctx);
@@ -116,20 +171,20 @@ void pvt_xen_vcpu_destroy(struct pvt_xen_vcpu *vcpu)
 int pvt_xen_vcpu_set_guest_clock(struct pvt_xen_vcpu *v,
 				 const struct pvt_guest_clock *clock)
 {
+	struct xt_saved saved;
 	uint64_t now;
 
 	if (pvt_guest_clock_check(clock))
 		return -EINVAL;
 	xt_lock(v);
+	xt_save(v, &saved);
 	v->clock = *clock;
 	v->clock_valid = true;
 	/* A periodic timer set before the clock was known starts now. */
 	if (v->periodic.armed && !v->periodic.converted &&
 	    !v->periodic.deadline_ns && !xt_guest_now(v, &now))
 		v->periodic.deadline_ns = now + v->period_ns;
-	xt_settle(v, false);
-	xt_unlock(v);
-	return 0;
+	return xt_finish(v, &saved, xt_settle(v, false));
 }
 
 int pvt_xen_vcpu_guest_now(struct pvt_xen_vcpu *v, uint64_t *guest_ns)

@@ -146,7 +146,7 @@ static void periodic_fire(struct pvt_xen_vcpu *v, bool immediate)
 	}
 }
 
-void xt_singleshot_arm(struct pvt_xen_vcpu *v, uint64_t deadline_ns, bool immediate)
+int xt_singleshot_arm(struct pvt_xen_vcpu *v, uint64_t deadline_ns, bool immediate)
 {
 	v->singleshot.armed = true;
 	v->singleshot.deadline_ns = deadline_ns;
@@ -154,10 +154,10 @@ void xt_singleshot_arm(struct pvt_xen_vcpu *v, uint64_t deadline_ns, bool immedi
 		v->singleshot.armed = false;
 		deliver(v, PVT_XEN_EXPIRY_SINGLESHOT, immediate);
 	}
-	xt_program(v);
+	return xt_program(v);
 }
 
-void xt_settle(struct pvt_xen_vcpu *v, bool immediate)
+int xt_settle(struct pvt_xen_vcpu *v, bool immediate)
 {
 	if (v->singleshot.armed && convert(v, &v->singleshot)) {
 		v->singleshot.armed = false;
@@ -165,7 +165,7 @@ void xt_settle(struct pvt_xen_vcpu *v, bool immediate)
 	}
 	if (v->periodic.armed && convert(v, &v->periodic))
 		periodic_fire(v, immediate);
-	xt_program(v);
+	return xt_program(v);
 }
 
 /* PVTIME: timer-clock deadline for t, early by remaining x slew bound when far. */
@@ -204,7 +204,7 @@ static uint64_t pvtime_host_ns(struct pvt_xen_vcpu *v, const struct pvt_xen_time
 	return final;
 }
 
-void xt_program(struct pvt_xen_vcpu *v)
+int xt_program(struct pvt_xen_vcpu *v)
 {
 	struct pvt_xen_timer *timers[2] = { &v->singleshot, &v->periodic };
 	struct pvt_hostclock *hc = v->vm->hostclock;
@@ -213,6 +213,7 @@ void xt_program(struct pvt_xen_vcpu *v)
 	struct pvt_rate r;
 	uint64_t best = UINT64_MAX, now_tsc = 0, h;
 	bool any = false;
+	int ret;
 
 	if (pvtime) {
 		now_tsc = xt_tsc(v);
@@ -229,15 +230,23 @@ void xt_program(struct pvt_xen_vcpu *v)
 			best = h;
 	}
 	if (!any) {
+		/*
+		 * A failed disarm only risks a spurious wake, which
+		 * timer_fired tolerates (it re-checks what is due).
+		 */
 		if (v->host_armed)
-			pvt_hosttimer_disarm(v->timer);
+			(void)pvt_hosttimer_disarm(v->timer);
 		v->host_armed = false;
-		return;
+		return 0;
 	}
 	if (v->host_armed && v->host_armed_ns == best)
-		return;
-	v->host_armed = !pvt_hosttimer_arm(v->timer, best);
+		return 0;
+	ret = pvt_hosttimer_arm(v->timer, best);
+	v->host_armed = !ret;
 	v->host_armed_ns = best;
+	if (ret)
+		v->host_error = ret;
+	return ret;
 }
 
 /* Whether t is due at this wake-up (now_tsc for PVTIME, now_mono otherwise). */
@@ -284,6 +293,7 @@ void pvt_xen_vcpu_timer_fired(struct pvt_xen_vcpu *v)
 		v->stats.early_wakes++;
 		(void)pvt_hostclock_refresh(hc);
 	}
-	xt_program(v);
+	/* No caller to tell: a failure stays in host_error, the timers stay armed. */
+	(void)xt_program(v);
 	xt_unlock(v);
 }

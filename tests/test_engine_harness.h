@@ -31,6 +31,7 @@ struct h_cfg {
 	int64_t slew_ppt;
 	uint64_t wake_latency_ns;
 	unsigned vcpus;
+	uint32_t max_timers;		/* simulated queue capacity; 0 = H_MAX_VCPUS */
 	struct pvt_xen_vm_config vm;
 };
 
@@ -80,7 +81,7 @@ static inline int h_init(struct harness *h, const struct h_cfg *c)
 		.start_mono_ns = c->uptime_s * 1000000000ull,
 		.slew_ppt = c->slew_ppt,
 		.wake_latency_ns = c->wake_latency_ns,
-		.max_timers = H_MAX_VCPUS,
+		.max_timers = c->max_timers ? c->max_timers : H_MAX_VCPUS,
 	};
 	struct pvt_tsc_scaling tsc;
 	int ret;

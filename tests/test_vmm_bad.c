@@ -4,7 +4,9 @@
  * gets a Xen error code the guest checks, or a clean VM stop with a
  * message; a guest that never finishes is stopped by the watchdog.
  */
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vmm_harness.h"
 
@@ -85,6 +87,41 @@ static void test_guest_fault_stops_vm(void **state)
 	vmm_destroy(&vm);
 }
 
+/*
+ * The host side fails: vCPU 1's timerfd is swapped for an eventfd, so
+ * timerfd_settime fails with EINVAL when its first timer is armed. That is
+ * not the guest's error: the VM stops with a message naming the host timer,
+ * and the guest never sees a result for the call (it made no progress and
+ * did not abort on a strange return code).
+ */
+static void test_host_timer_failure_stops_vm(void **state)
+{
+	struct vmm_config cfg;
+	struct vmm vm;
+	int ret;
+
+	(void)state;
+	for (int api = PVT_API_SET_TIMER_OP; api <= PVT_API_SINGLESHOT; api++) {
+		vmm_config_default(&cfg);
+		cfg.nr_vcpus = 2;
+		cfg.loops = 20;
+		cfg.timer_api = (enum pvt_guest_timer_api)api;
+		cfg.watchdog_ms = 10000;
+		assert_int_equal(vmm_create(&vm, &cfg), 0);
+		close(vm.vcpus[1].timer.fd);
+		vm.vcpus[1].timer.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		assert_true(vm.vcpus[1].timer.fd >= 0);
+		ret = vmm_run(&vm);
+		print_message("expected stop: %s\n", vm.error);
+		assert_int_equal(ret, -EINVAL);
+		assert_non_null(strstr(vm.error, "vCPU 1: the host timer of vCPU 1 could not be armed"));
+		assert_int_equal(vm.vcpus[1].res.status, -EINVAL);
+		assert_int_equal(vm.vcpus[1].res.loops_done, 0);
+		assert_int_equal(vm.vcpus[1].res.singleshot_fired, 0);
+		vmm_destroy(&vm);
+	}
+}
+
 /* A guest that would sleep 30 s is stopped by a 300 ms watchdog, promptly. */
 static void test_watchdog_stops_hung_guest(void **state)
 {
@@ -136,6 +173,7 @@ int main(void)
 		cmocka_unit_test(test_bad_requests_get_errors),
 		cmocka_unit_test(test_pvclock_outside_memory),
 		cmocka_unit_test(test_guest_fault_stops_vm),
+		cmocka_unit_test(test_host_timer_failure_stops_vm),
 		cmocka_unit_test(test_watchdog_stops_hung_guest),
 	};
 	int skip = vmm_test_require_kvm("test_vmm_bad");

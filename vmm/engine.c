@@ -107,11 +107,25 @@ static struct pvt_guest_clock guest_clock(const struct vmm_vcpu *vcpu,
 	};
 }
 
+int vcpu__check_host_timer(struct vmm_vcpu *vcpu, struct vmm_vcpu *owner)
+{
+	int err = pvt_xen_vcpu_host_error(&owner->xen);
+
+	if (!err)
+		return 0;
+	return vcpu__fail(vcpu, err,
+			  "the host timer of vCPU %u could not be armed (%s): VM stopped, "
+			  "the guest's timer would never fire",
+			  owner->id, strerror(-err));
+}
+
 static int set_clock(struct vmm_vcpu *vcpu, const struct pvt_pvclock_page *page)
 {
 	struct pvt_guest_clock clock = guest_clock(vcpu, page);
 	int ret = pvt_xen_vcpu_set_guest_clock(&vcpu->xen, &clock);
 
+	if (ret && vcpu__check_host_timer(vcpu, vcpu))
+		return ret;
 	if (ret)
 		return vcpu__fail(vcpu, ret, "the guest's clock page is unusable (shift %d, mul %u)",
 				  page->tsc_shift, page->tsc_to_system_mul);
@@ -204,16 +218,16 @@ int vcpu__sync_guest_clock(struct vmm_vcpu *vcpu)
 	return set_clock(vcpu, &page);
 }
 
-void vcpu__poll_timer(struct vmm_vcpu *vcpu)
+int vcpu__poll_timer(struct vmm_vcpu *vcpu)
 {
 	struct timespec ts;
-	uint64_t now;
+	uint64_t now, deadline;
 
-	/* Only this vCPU's thread arms its timer, so reading these is safe here. */
-	if (!vcpu->xen.host_armed)
-		return;
+	if (!pvt_xen_vcpu_host_deadline(&vcpu->xen, &deadline))
+		return vcpu__check_host_timer(vcpu, vcpu);
 	clock_gettime(vcpu->timer.clockid, &ts);
 	now = (uint64_t)ts.tv_sec * PVT_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-	if (now >= vcpu->xen.host_armed_ns)
+	if (now >= deadline)
 		pvt_hosttimer_handle(&vcpu->timer);
+	return vcpu__check_host_timer(vcpu, vcpu);
 }

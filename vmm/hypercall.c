@@ -21,6 +21,7 @@ static int64_t vcpu_op(struct vmm_vcpu *vcpu, uint64_t cmd, uint64_t target_id,
 	size_t len = 0;
 	const void *arg = NULL;
 	uint8_t copy[sizeof(struct pvt_xen_singleshot_arg)];
+	int ret;
 
 	if (cmd == PVT_VCPUOP_set_singleshot_timer)
 		len = sizeof(struct pvt_xen_singleshot_arg);
@@ -43,14 +44,18 @@ static int64_t vcpu_op(struct vmm_vcpu *vcpu, uint64_t cmd, uint64_t target_id,
 		memcpy(copy, src, len);
 		arg = copy;
 	}
-	return pvt_xen_vcpu_op(&vcpu->xen, target, (int)cmd, arg, len);
+	ret = pvt_xen_vcpu_op(&vcpu->xen, target, (int)cmd, arg, len);
+	/* A host timer that cannot be armed is the VMM's failure: the VM stops. */
+	if (vcpu__check_host_timer(vcpu, &vm->vcpus[target_id]))
+		return 0;
+	return ret;
 }
 
 /* SCHEDOP_block: sleep on this vCPU's own timerfd until an event is pending. */
 static int64_t block(struct vmm_vcpu *vcpu)
 {
 	struct pvt_xen_timer single, periodic;
-	uint64_t period;
+	uint64_t period, deadline;
 	bool pending;
 	int ret;
 
@@ -65,8 +70,12 @@ static int64_t block(struct vmm_vcpu *vcpu)
 		 * Nothing armed, or armed but never converted to a host timer
 		 * (no guest clock registered yet): no event can ever come.
 		 */
-		if ((!single.armed && !period) || !vcpu->xen.host_armed)
+		if ((!single.armed && !period) ||
+		    !pvt_xen_vcpu_host_deadline(&vcpu->xen, &deadline)) {
+			if (vcpu__check_host_timer(vcpu, vcpu))
+				return 0;	/* the VM stops */
 			return -PVT_XEN_EDEADLK;
+		}
 		if (__atomic_load_n(&vcpu->vm->stop, __ATOMIC_SEQ_CST))
 			return 0;	/* the run loop stops before re-entering */
 		ret = pvt_hosttimer_wait(&vcpu->timer, BLOCK_SLICE_NS);
@@ -75,6 +84,9 @@ static int64_t block(struct vmm_vcpu *vcpu)
 			vcpu__fail(vcpu, ret, "waiting on the host timer: %s", strerror(-ret));
 			return 0;
 		}
+		/* The expiry's re-arm (periodic, two-stage) may have failed. */
+		if (vcpu__check_host_timer(vcpu, vcpu))
+			return 0;
 	}
 }
 
@@ -84,12 +96,14 @@ int vcpu__hypercall(struct vmm_vcpu *vcpu)
 	int64_t ret;
 
 	/* Expiries due by now reach the guest before it changes its timers. */
-	vcpu__poll_timer(vcpu);
+	if (vcpu__poll_timer(vcpu))
+		return vcpu->res.status;
 	switch (regs->rax) {
 	case PVT_XEN_set_timer_op:
 		if (vcpu__sync_guest_clock(vcpu))
 			return -EFAULT;
 		ret = pvt_xen_set_timer_op(&vcpu->xen, regs->rdi);
+		(void)vcpu__check_host_timer(vcpu, vcpu);
 		break;
 	case PVT_XEN_vcpu_op:
 		if (vcpu__sync_guest_clock(vcpu))
@@ -118,6 +132,8 @@ int vcpu__hypercall(struct vmm_vcpu *vcpu)
 		ret = -PVT_XEN_ENOSYS;
 		break;
 	}
+	if (vcpu->res.status)
+		return vcpu->res.status;	/* stopped: the guest gets no result */
 	regs->rax = (uint64_t)ret;
 	vcpu->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
 	return vcpu->res.status;

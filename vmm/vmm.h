@@ -175,8 +175,14 @@ int vcpu__engine_init(struct vmm_vcpu *vcpu);
 int vcpu__read_guest_page(struct vmm_vcpu *vcpu, struct pvt_pvclock_page *page);
 /* Hands the guest's current clock page to the engine if it changed. */
 int vcpu__sync_guest_clock(struct vmm_vcpu *vcpu);
-/* Delivers expiries that are already due (at an exit, before dispatch). */
-void vcpu__poll_timer(struct vmm_vcpu *vcpu);
+/* Delivers expiries that are already due (at an exit, before dispatch). 0 or -errno (VM stopped). */
+int vcpu__poll_timer(struct vmm_vcpu *vcpu);
+/*
+ * If the engine could not arm owner's host timer, stops the VM (as vcpu's
+ * failure) with a message and returns the -errno; else 0. Host errors are
+ * never returned to the guest: they are not Xen's.
+ */
+int vcpu__check_host_timer(struct vmm_vcpu *vcpu, struct vmm_vcpu *owner);
 
 /* The VMM's own Xen vcpu_time_info pages (PVT_CLK_XEN). */
 int vmm__xenclock_publish(struct vmm *vm);

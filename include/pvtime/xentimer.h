@@ -35,6 +35,19 @@
  *
  * Each hypercall reads the host TSC once (under the vCPU lock) and reuses
  * that reading for "now", the conversion and the host timer deadline.
+ *
+ * Host timer failures (pvt_hosttimer_arm: a full simulated queue -ENOSPC,
+ * a timerfd_settime error) are never silent. A call that changes the timers
+ * (set_timer_op, set/stop_singleshot, set/stop_periodic, vcpu_op,
+ * set_guest_clock, restore, import_kvm) and cannot arm the host timer for
+ * its new state returns that -errno and keeps the previous state: timers,
+ * period, phase, clock, port/priority are put back and the host timer is
+ * armed for them again (an expiry the call already delivered stays
+ * delivered). Host errors are not Xen errors: a VMM must not hand them to
+ * the guest (tell them apart with pvt_xen_vcpu_host_error()). Where there
+ * is no caller (pvt_xen_vcpu_timer_fired re-arming), the timers stay armed
+ * in guest time with no host timer behind them, and the error waits in
+ * pvt_xen_vcpu_host_error(); the next call re-tries arming.
  */
 #ifndef PVTIME_XENTIMER_H
 #define PVTIME_XENTIMER_H
@@ -162,6 +175,7 @@ struct pvt_xen_vcpu {
 	struct pvt_xen_vcpu_stats stats;
 	uint64_t call_tsc;		/* the one TSC read of the current call */
 	bool call_tsc_valid;
+	int host_error;			/* last host timer failure not yet taken, -errno */
 };
 
 /* Defaults: PVTIME, workaround on, strict off, exact grid, 1000 ppm, 1000 ns. */
@@ -189,7 +203,7 @@ void pvt_xen_vcpu_destroy(struct pvt_xen_vcpu *vcpu);
 /*
  * The clock the guest registered for this vCPU (a snapshot of its pvclock
  * page + TSC scaling). Re-converts armed timers; delivers those now due.
- * -EINVAL for an unusable clock (state unchanged).
+ * -EINVAL for an unusable clock, or a host -errno (state unchanged).
  */
 int pvt_xen_vcpu_set_guest_clock(struct pvt_xen_vcpu *vcpu,
 				 const struct pvt_guest_clock *clock);
@@ -197,27 +211,31 @@ int pvt_xen_vcpu_set_guest_clock(struct pvt_xen_vcpu *vcpu,
 /* The guest clock now (exact, one TSC read). -ENODATA before set_guest_clock. */
 int pvt_xen_vcpu_guest_now(struct pvt_xen_vcpu *vcpu, uint64_t *guest_ns);
 
-/* __HYPERVISOR_set_timer_op(deadline) from vcpu's own thread; 0 stops. Returns 0. */
+/*
+ * __HYPERVISOR_set_timer_op(deadline) from vcpu's own thread; 0 stops.
+ * 0, or a host timer -errno (state unchanged; see the top of this file).
+ */
 int pvt_xen_set_timer_op(struct pvt_xen_vcpu *vcpu, uint64_t deadline_ns);
 
-/* VCPUOP_set_singleshot_timer on the caller itself. 0, or -ETIME (strict only). */
+/* VCPUOP_set_singleshot_timer on the caller itself. 0, -ETIME (strict only) or a host -errno. */
 int pvt_xen_set_singleshot(struct pvt_xen_vcpu *vcpu, uint64_t deadline_ns,
 			   uint32_t flags);
 
-/* VCPUOP_stop_singleshot_timer on the caller itself. */
+/* VCPUOP_stop_singleshot_timer on the caller itself. 0 or a host -errno (periodic re-armed). */
 int pvt_xen_stop_singleshot(struct pvt_xen_vcpu *vcpu);
 
-/* VCPUOP_set_periodic_timer: first tick at now + period. -EINVAL if out of range. */
+/* VCPUOP_set_periodic_timer: first tick at now + period. -EINVAL if out of range, or a host -errno. */
 int pvt_xen_set_periodic(struct pvt_xen_vcpu *vcpu, uint64_t period_ns);
 
-/* VCPUOP_stop_periodic_timer. */
+/* VCPUOP_stop_periodic_timer. 0 or a host -errno (singleshot re-armed). */
 int pvt_xen_stop_periodic(struct pvt_xen_vcpu *vcpu);
 
 /*
  * __HYPERVISOR_vcpu_op(cmd, target, arg) for the timer commands, with
  * Xen's errors: target NULL -> -ENOENT, singleshot on another vCPU ->
  * -EINVAL, arg shorter than the command's struct -> -EFAULT, other cmds
- * -> -ENOSYS. arg is the argument already copied from guest memory.
+ * -> -ENOSYS; or the command's host -errno. arg is the argument already
+ * copied from guest memory.
  */
 int pvt_xen_vcpu_op(struct pvt_xen_vcpu *caller, struct pvt_xen_vcpu *target,
 		    int cmd, const void *arg, size_t arg_len);
@@ -228,6 +246,18 @@ int pvt_xen_vcpu_op(struct pvt_xen_vcpu *caller, struct pvt_xen_vcpu *target,
  * Also the hosttimer's on_fire.
  */
 void pvt_xen_vcpu_timer_fired(struct pvt_xen_vcpu *vcpu);
+
+/*
+ * The last host timer failure (-errno) since the previous call, 0 if none;
+ * clears it. Set by any arming that failed, including timer_fired's.
+ */
+int pvt_xen_vcpu_host_error(struct pvt_xen_vcpu *vcpu);
+
+/*
+ * Whether the host timer is armed and, if so, its timer-clock deadline
+ * (read under the lock: another thread may be re-arming it).
+ */
+bool pvt_xen_vcpu_host_deadline(struct pvt_xen_vcpu *vcpu, uint64_t *deadline_ns);
 
 /* Returns and clears the pending flag (the VMM took the event). */
 bool pvt_xen_vcpu_take_pending(struct pvt_xen_vcpu *vcpu);
@@ -245,7 +275,7 @@ void pvt_xen_vcpu_export_kvm(struct pvt_xen_vcpu *vcpu,
 
 /*
  * Imports KVM's form: expires_ns 0 stops the singleshot timer, else arms
- * it (no Linux workaround; a past deadline fires at once).
+ * it (no Linux workaround; a past deadline fires at once). 0 or a host -errno.
  */
 int pvt_xen_vcpu_import_kvm(struct pvt_xen_vcpu *vcpu,
 			    const struct pvt_xen_kvm_timer_attr *attr);
@@ -268,7 +298,8 @@ int pvt_xen_vcpu_save(struct pvt_xen_vcpu *vcpu, void *buf, size_t len);
  * set_guest_clock the deadlines are kept in guest time and converted (or
  * fired) when the clock arrives. Safe to repeat and while armed.
  * Errors: -EMSGSIZE (length), -EPROTO (magic/version), -EBADMSG (checksum),
- * -EINVAL (flags, reserved bits or values out of range).
+ * -EINVAL (flags, reserved bits or values out of range), a host -errno
+ * (state unchanged).
  */
 int pvt_xen_vcpu_restore(struct pvt_xen_vcpu *vcpu, const void *buf, size_t len);
 
