@@ -165,28 +165,35 @@ static bool same_page(const struct pvt_pvclock_page *a, const struct pvt_pvclock
 	       a->tsc_shift == b->tsc_shift && a->flags == b->flags;
 }
 
-/* A consistent copy of a page KVM may rewrite (only while this vCPU enters). */
+/*
+ * A consistent copy of a page KVM may rewrite (only while this vCPU enters).
+ * Acquire loads instead of fences, as in lib/pvclock.c: ThreadSanitizer
+ * cannot model fences (gcc's -Wtsan), and no field load may move before the
+ * first version read nor the second version read before any field load.
+ */
+#define LOAD(field)	__atomic_load_n(&src->field, __ATOMIC_ACQUIRE)
+
 static int read_page(const volatile struct pvt_pvclock_page *src,
 		     struct pvt_pvclock_page *dst)
 {
 	for (int i = 0; i < 100; i++) {
-		uint32_t v = src->version;
+		uint32_t v = LOAD(version);
 
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		dst->version = v;
-		dst->tsc_timestamp = src->tsc_timestamp;
-		dst->system_time = src->system_time;
-		dst->tsc_to_system_mul = src->tsc_to_system_mul;
-		dst->tsc_shift = src->tsc_shift;
-		dst->flags = src->flags;
-		dst->pad0 = 0;
-		dst->pad[0] = dst->pad[1] = 0;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (!(v & 1) && src->version == v)
+		*dst = (struct pvt_pvclock_page){
+			.version = v,
+			.tsc_timestamp = LOAD(tsc_timestamp),
+			.system_time = LOAD(system_time),
+			.tsc_to_system_mul = LOAD(tsc_to_system_mul),
+			.tsc_shift = LOAD(tsc_shift),
+			.flags = LOAD(flags),
+		};
+		if (!(v & 1) && LOAD(version) == v)
 			return 0;
 	}
 	return -EAGAIN;
 }
+
+#undef LOAD
 
 int vcpu__read_guest_page(struct vmm_vcpu *vcpu, struct pvt_pvclock_page *page)
 {
