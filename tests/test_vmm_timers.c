@@ -106,6 +106,37 @@ static void test_timer_semantics(void **state)
 }
 
 /*
+ * vCPU 0 programs vCPU 1's periodic timer (allowed by Xen's do_vcpu_op)
+ * and is refused vCPU 1's singleshot ops: the ticks arrive on vCPU 1 only,
+ * never early, and stop when vCPU 0 stops them (checked in the guest).
+ */
+static void test_periodic_on_other_vcpu(void **state)
+{
+	struct vmm_config cfg;
+	struct vmm vm;
+
+	(void)state;
+	for (int algo = PVT_ALGO_LEGACY; algo <= PVT_ALGO_PVTIME; algo++) {
+		vmm_config_default(&cfg);
+		cfg.nr_vcpus = 2;
+		cfg.scenario = PVT_SCN_CROSS;
+		cfg.algo = (enum pvt_timer_algo)algo;
+		cfg.watchdog_ms = 20000;
+		assert_int_equal(vmm_test_run(&vm, &cfg), 0);
+		for (unsigned c = 0; c < 2; c++) {
+			assert_int_equal(vm.vcpus[c].res.status, 0);
+			assert_int_equal(vm.vcpus[c].res.loops_done, 1);
+		}
+		assert_int_equal(vm.vcpus[0].res.periodic_fired, 0);
+		assert_int_equal(vm.vcpus[0].res.singleshot_fired, 0);
+		assert_true(vm.vcpus[1].res.periodic_fired >= 5);
+		assert_int_equal(vm.vcpus[1].res.singleshot_fired, 1);
+		vmm_test_assert_exact(&vm);
+		vmm_destroy(&vm);
+	}
+}
+
+/*
  * Bug 1 on real KVM: the guest reads the VMM's Xen page, advertised one kHz
  * below the TSC with its reference 10 hours back. Legacy's one-step "now"
  * trails the guest's clock by E, so every sleep is E late; pvtime is not.
@@ -193,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_never_early_kvm),
 		cmocka_unit_test(test_never_early_pvtime),
 		cmocka_unit_test(test_timer_semantics),
+		cmocka_unit_test(test_periodic_on_other_vcpu),
 		cmocka_unit_test(test_bug1_legacy_late_pvtime_not),
 		cmocka_unit_test(test_bug1_early_detected),
 	};

@@ -13,29 +13,35 @@
 /* Slices of a block's sleep, so a stopping VM is noticed promptly. */
 #define BLOCK_SLICE_NS	100000000ull
 
+/*
+ * Xen's do_vcpu_op: the periodic commands may name any vCPU of the domain,
+ * the singleshot ones only the caller (-EINVAL, before the argument is
+ * read). The engine takes the target's lock, so another vCPU's thread may
+ * program its timers; its expiries still reach its own page and timerfd.
+ */
 static int64_t vcpu_op(struct vmm_vcpu *vcpu, uint64_t cmd, uint64_t target_id,
 		       uint64_t arg_gpa)
 {
 	struct vmm *vm = vcpu->vm;
-	struct pvt_xen_vcpu *target;
+	struct vmm_vcpu *owner;
 	size_t len = 0;
 	const void *arg = NULL;
 	uint8_t copy[sizeof(struct pvt_xen_singleshot_arg)];
+	bool singleshot = cmd == PVT_VCPUOP_set_singleshot_timer ||
+			  cmd == PVT_VCPUOP_stop_singleshot_timer;
 	int ret;
 
 	if (cmd == PVT_VCPUOP_set_singleshot_timer)
 		len = sizeof(struct pvt_xen_singleshot_arg);
 	else if (cmd == PVT_VCPUOP_set_periodic_timer)
 		len = sizeof(struct pvt_xen_periodic_arg);
-	else if (cmd != PVT_VCPUOP_stop_periodic_timer &&
-		 cmd != PVT_VCPUOP_stop_singleshot_timer)
+	else if (cmd != PVT_VCPUOP_stop_periodic_timer && !singleshot)
 		return -PVT_XEN_ENOSYS;
 	if (target_id >= vm->nr_vcpus)
 		return -PVT_XEN_ENOENT;
-	/* Each vCPU's timers belong to its own thread (see abi.h). */
-	if (target_id != vcpu->id)
+	owner = &vm->vcpus[target_id];
+	if (singleshot && owner != vcpu)
 		return -PVT_XEN_EINVAL;
-	target = &vm->vcpus[target_id].xen;
 	if (len) {
 		const void *src = vmm__gpa(vm, arg_gpa, len);
 
@@ -44,9 +50,9 @@ static int64_t vcpu_op(struct vmm_vcpu *vcpu, uint64_t cmd, uint64_t target_id,
 		memcpy(copy, src, len);
 		arg = copy;
 	}
-	ret = pvt_xen_vcpu_op(&vcpu->xen, target, (int)cmd, arg, len);
+	ret = pvt_xen_vcpu_op(&vcpu->xen, &owner->xen, (int)cmd, arg, len);
 	/* A host timer that cannot be armed is the VMM's failure: the VM stops. */
-	if (vcpu__check_host_timer(vcpu, &vm->vcpus[target_id]))
+	if (vcpu__check_host_timer(vcpu, owner))
 		return 0;
 	return ret;
 }

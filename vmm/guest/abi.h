@@ -31,9 +31,10 @@
  * project's hosts: KVM without VMX/SVM) guest CPL 0 is emulated instruction
  * by instruction (~0.4 us each, RDTSC ~3 us) while CPL 3 runs natively.
  *
- * vcpu_op on a vCPU id that does not exist returns -ENOENT; on another
- * existing vCPU -EINVAL (Xen allows the periodic ops there; this VMM keeps
- * each vCPU's timers private to its thread).
+ * vcpu_op on a vCPU id that does not exist returns -ENOENT. As in Xen's
+ * do_vcpu_op, set/stop_periodic_timer may name any existing vCPU (its ticks
+ * go to that vCPU's page and wake it), set/stop_singleshot_timer only the
+ * calling one (-EINVAL otherwise, before the argument is read).
  *
  * SCHEDOP_block returns at once if an event is pending, else sleeps the vCPU
  * on its host timer until one is; with no timer armed, or one that cannot
@@ -107,6 +108,7 @@ enum pvt_guest_scenario {
 	PVT_SCN_TIMERS,		/* stop-before-fire, re-arm-while-pending, periodic */
 	PVT_SCN_BAD,		/* one bad request, chosen by config.bad_case */
 	PVT_SCN_NULLCALL,	/* bare exits (yield to an empty handler) for the bench */
+	PVT_SCN_CROSS,		/* vCPU 0 programs vCPU 1's periodic timer (2+ vCPUs) */
 };
 
 /* Which clock the guest reads (and asks its timers on). */
@@ -173,6 +175,8 @@ struct pvt_guest_vcpu {
 	uint64_t loops_done;
 	uint64_t early_wakeups;		/* woke before its deadline on its own clock */
 	uint64_t kvmclock_gpa;		/* page currently registered (0: none) */
+	uint64_t peer;			/* written by another vCPU (PVT_SCN_CROSS handshake) */
+	uint64_t peer_ns;		/* another vCPU's clock reading (PVT_SCN_CROSS) */
 };
 
 enum pvt_ucall {

@@ -53,5 +53,6 @@ void guest_clockcheck(struct guest_cpu *g);
 void guest_timers(struct guest_cpu *g);
 void guest_bad(struct guest_cpu *g);
 void guest_nullcall(struct guest_cpu *g);
+void guest_cross(struct guest_cpu *g);
 
 #endif

@@ -87,6 +87,9 @@ static void guest_user_main(struct guest_cpu *g)
 	case PVT_SCN_BAD:
 		guest_bad(g);
 		break;
+	case PVT_SCN_CROSS:
+		guest_cross(g);
+		break;
 	default:
 		ucall(PVT_UCALL_ABORT, __LINE__, g->cfg->scenario, 0);
 	}

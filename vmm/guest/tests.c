@@ -146,6 +146,75 @@ void guest_timers(struct guest_cpu *g)
 	g->vp->loops_done = 1;
 }
 
+#define CROSS_TICKS	5
+#define PEER_TICKED	1	/* vCPU 1 -> vCPU 0: saw its ticks */
+#define PEER_STOPPED	2	/* vCPU 0 -> vCPU 1: stopped them */
+
+static volatile struct pvt_guest_vcpu *vcpu_page(uint32_t id)
+{
+	return (volatile struct pvt_guest_vcpu *)PVT_GPA_VCPU_PAGE(id);
+}
+
+/* Polls (yield exits deliver what is due) until another vCPU writes value. */
+static void wait_peer(struct guest_cpu *g, uint64_t value)
+{
+	while (__atomic_load_n(&g->vp->peer, __ATOMIC_ACQUIRE) != value)
+		GUEST_ASSERT_EQ(hc_sched_op(PVT_SCHEDOP_yield), 0);
+}
+
+/*
+ * Xen's do_vcpu_op lets a vCPU program another's periodic timer, not its
+ * singleshot. vCPU 0 sets vCPU 1's periodic timer and gets -EINVAL for
+ * vCPU 1's singleshot ops; the ticks reach vCPU 1 (never early on its
+ * clock), not vCPU 0; after vCPU 0 stops it, vCPU 1 gets no more.
+ */
+void guest_cross(struct guest_cpu *g)
+{
+	uint64_t period = 2 * MS, ticks, t;
+	struct sshot_arg arg;
+
+	if (g->id == 0) {
+		t = now_ns(g);
+		arg = (struct sshot_arg){ t + 50 * MS, 0 };
+		vcpu_page(1)->peer_ns = t;
+		GUEST_ASSERT_EQ(hc_vcpu_op(PVT_VCPUOP_set_periodic_timer, 1, &period), 0);
+		GUEST_ASSERT_EQ(hc_vcpu_op(PVT_VCPUOP_set_singleshot_timer, 1, &arg),
+				-PVT_XEN_EINVAL);
+		GUEST_ASSERT_EQ(hc_vcpu_op(PVT_VCPUOP_stop_singleshot_timer, 1, 0),
+				-PVT_XEN_EINVAL);
+		wait_peer(g, PEER_TICKED);
+		GUEST_ASSERT_EQ(hc_vcpu_op(PVT_VCPUOP_stop_periodic_timer, 1, 0), 0);
+		__atomic_store_n(&vcpu_page(1)->peer, PEER_STOPPED, __ATOMIC_RELEASE);
+		GUEST_ASSERT_EQ(g->vp->periodic_fired, 0);
+		GUEST_ASSERT_EQ(g->vp->singleshot_fired, 0);
+	} else if (g->id == 1) {
+		/* Until vCPU 0 has armed it, a block would find nothing armed: poll. */
+		while (!g->vp->periodic_fired)
+			GUEST_ASSERT_EQ(hc_sched_op(PVT_SCHEDOP_yield), 0);
+		for (;;) {
+			ticks = g->vp->periodic_fired;
+			/* The k-th event is due k periods after the arming at the earliest. */
+			t = now_ns(g);
+			if ((int64_t)(t - g->vp->peer_ns - ticks * period) < 0)
+				ucall(PVT_UCALL_ABORT, __LINE__, t, g->vp->peer_ns + ticks * period);
+			if (ticks >= CROSS_TICKS)
+				break;
+			guest_wait_event(g, PVT_EV_PERIODIC);
+		}
+		__atomic_store_n(&vcpu_page(0)->peer, PEER_TICKED, __ATOMIC_RELEASE);
+		wait_peer(g, PEER_STOPPED);
+		ticks = g->vp->periodic_fired;
+		guest_take_events(g);
+		/* Stopped from vCPU 0: no tick during a 10 ms sleep. */
+		singleshot(g, now_ns(g) + 10 * MS, 0);
+		guest_wait_event(g, PVT_EV_SINGLESHOT);
+		GUEST_ASSERT_EQ(g->vp->periodic_fired, ticks);
+		GUEST_ASSERT_EQ(guest_take_events(g) & PVT_EV_PERIODIC, 0);
+		GUEST_ASSERT_EQ(g->vp->singleshot_fired, 1);
+	}
+	g->vp->loops_done = 1;
+}
+
 void guest_bad(struct guest_cpu *g)
 {
 	uint64_t outside = g->cfg->mem_size + 0x1000, period = 0;
