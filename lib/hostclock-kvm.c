@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "pvtime/hostclock.h"
+#include "hostclock-internal.h"
 
 #if defined(__x86_64__) && __has_include(<linux/kvm.h>)
 #include <linux/kvm.h>
@@ -53,25 +54,13 @@ static int kvm_pair(void *ctx, struct pvt_clock_pair *out)
 	return 0;
 }
 
-static void kvm_destroy(void *ctx)
-{
-	free(ctx);
-}
-
-/* CLOCK_REALTIME runs at CLOCK_MONOTONIC's NTP-corrected rate. */
-static int kvm_freq_ppb(void *ctx, int64_t *ppb)
-{
-	(void)ctx;
-	return pvt_hostclock_kernel_freq_ppb(ppb);
-}
-
 static const struct pvt_hostclock_ops kvm_ops = {
 	.name = "kvm",
 	.pair = kvm_pair,
 	.read_tsc = kvm_read_tsc,
 	.read_mono = kvm_read_mono,
-	.freq_ppb = kvm_freq_ppb,
-	.destroy = kvm_destroy,
+	.freq_ppb = hc_kernel_freq_ppb,
+	.destroy = hc_free_ctx,
 };
 
 int pvt_hostclock_init_kvm(struct pvt_hostclock *hc, int vm_fd, uint64_t calib_ns)

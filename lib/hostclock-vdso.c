@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "pvtime/hostclock.h"
+#include "hostclock-internal.h"
 
 #define SANDWICH_TRIES		5
 #define DEFAULT_CALIB_NS	2000000ull
@@ -141,24 +142,13 @@ static int vdso_pair(void *ctx, struct pvt_clock_pair *out)
 	return 0;
 }
 
-static void vdso_destroy(void *ctx)
-{
-	free(ctx);
-}
-
-static int vdso_freq_ppb(void *ctx, int64_t *ppb)
-{
-	(void)ctx;
-	return pvt_hostclock_kernel_freq_ppb(ppb);
-}
-
 static const struct pvt_hostclock_ops vdso_ops = {
 	.name = "vdso",
 	.pair = vdso_pair,
 	.read_tsc = vdso_read_tsc,
 	.read_mono = vdso_read_mono,
-	.freq_ppb = vdso_freq_ppb,
-	.destroy = vdso_destroy,
+	.freq_ppb = hc_kernel_freq_ppb,
+	.destroy = hc_free_ctx,
 };
 
 int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns)

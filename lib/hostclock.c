@@ -7,11 +7,13 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/timex.h>
 #include <unistd.h>
 
 #include "pvtime/hostclock.h"
+#include "hostclock-internal.h"
 #include "ratetrack-div.h"
 
 #define DEFAULT_REFRESH_NS	10000000ull	/* 10 ms: 1 ppm rate error -> 10 ns */
@@ -290,6 +292,18 @@ void pvt_hostclock_destroy(struct pvt_hostclock *hc)
 		hc->ops->destroy(hc->ctx);
 	hc->ops = NULL;
 	hc->ctx = NULL;
+}
+
+void hc_free_ctx(void *ctx)
+{
+	free(ctx);
+}
+
+/* The real backends' CLOCK_MONOTONIC and CLOCK_REALTIME both run at this rate. */
+int hc_kernel_freq_ppb(void *ctx, int64_t *ppb)
+{
+	(void)ctx;
+	return pvt_hostclock_kernel_freq_ppb(ppb);
 }
 
 int pvt_hostclock_kernel_freq_ppb(int64_t *ppb)

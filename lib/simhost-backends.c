@@ -61,6 +61,37 @@ int pvt_hostclock_init_sim(struct pvt_hostclock *hc, struct pvt_simhost *sim)
 				      PVT_HOSTCLOCK_F_EXACT, NULL);
 }
 
+/* KVM_GET_CLOCK's pairing: CLOCK_REALTIME at the TSC, truncated to the ns. */
+static int sim_rt_pair(void *ctx, struct pvt_clock_pair *out)
+{
+	const struct pvt_simhost *sim = ctx;
+
+	sim_pair(ctx, out);
+	out->mono_ns += (uint64_t)sim->realtime_offset_ns;	/* as pvt_simhost_realtime */
+	out->uncertainty_ns = 1;
+	return 0;
+}
+
+static uint64_t sim_read_realtime(void *ctx)
+{
+	return pvt_simhost_realtime(ctx);
+}
+
+static const struct pvt_hostclock_ops sim_rt_clock_ops = {
+	.name = "sim-realtime",
+	.pair = sim_rt_pair,
+	.read_tsc = sim_read_tsc,
+	.read_mono = sim_read_realtime,
+	.rate = sim_rate,
+	.preempt_point = sim_preempt_point,
+};
+
+int pvt_hostclock_init_sim_realtime(struct pvt_hostclock *hc, struct pvt_simhost *sim)
+{
+	return pvt_hostclock_init_ops(hc, &sim_rt_clock_ops, sim, CLOCK_REALTIME,
+				      PVT_HOSTCLOCK_F_REALTIME, NULL);
+}
+
 static int sim_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
 {
 	int ret;

@@ -22,39 +22,6 @@
 
 #define MS	1000000ull
 
-static int rt_pair(void *ctx, struct pvt_clock_pair *out)
-{
-	const struct pvt_simhost *sim = ctx;
-
-	out->tsc = pvt_simhost_tsc(sim);
-	out->mono_ns = pvt_simhost_realtime(sim);
-	out->uncertainty_ns = 1;	/* as KVM_GET_CLOCK: ns truncation */
-	return 0;
-}
-
-static uint64_t rt_tsc(void *ctx)
-{
-	return pvt_simhost_tsc(ctx);
-}
-
-static uint64_t rt_read(void *ctx)
-{
-	return pvt_simhost_realtime(ctx);
-}
-
-static int rt_rate(void *ctx, struct pvt_rate *rate, uint64_t *err_ppb)
-{
-	const struct pvt_simhost *sim = ctx;
-
-	*err_ppb = 0;
-	return pvt_rate_from_khz(sim->tsc_khz, sim->slew_ppt, rate);
-}
-
-static const struct pvt_hostclock_ops rt_ops = {
-	.name = "sim-realtime", .pair = rt_pair, .read_tsc = rt_tsc,
-	.read_mono = rt_read, .rate = rt_rate,
-};
-
 /* A realtime timer: a sim (monotonic) timer at deadline - realtime offset. */
 struct rt_timer {
 	struct pvt_hosttimer t;		/* what the engine sees */
@@ -115,8 +82,7 @@ static void step(void **state, int64_t delta)
 	h_cfg_default(&c);
 	assert_int_equal(h_init(&h, &c), 0);
 	h.sim.realtime_offset_ns = 1700000000000000000ll;
-	assert_int_equal(pvt_hostclock_init_ops(&rt, &rt_ops, &h.sim, CLOCK_REALTIME,
-						PVT_HOSTCLOCK_F_REALTIME, NULL), 0);
+	assert_int_equal(pvt_hostclock_init_sim_realtime(&rt, &h.sim), 0);
 	memset(&r, 0, sizeof(r));
 	r.t.ops = &rt_timer_ops;
 	r.t.fd = -1;

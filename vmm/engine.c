@@ -165,47 +165,31 @@ static bool same_page(const struct pvt_pvclock_page *a, const struct pvt_pvclock
 	       a->tsc_shift == b->tsc_shift && a->flags == b->flags;
 }
 
-/*
- * A consistent copy of a page KVM may rewrite (only while this vCPU enters).
- * Acquire loads instead of fences, as in lib/pvclock.c: ThreadSanitizer
- * cannot model fences (gcc's -Wtsan), and no field load may move before the
- * first version read nor the second version read before any field load.
- */
-#define LOAD(field)	__atomic_load_n(&src->field, __ATOMIC_ACQUIRE)
-
-static int read_page(const volatile struct pvt_pvclock_page *src,
-		     struct pvt_pvclock_page *dst)
+/* A page copy needs no TSC read between the two version reads. */
+static uint64_t no_tsc(void *ctx)
 {
-	for (int i = 0; i < 100; i++) {
-		uint32_t v = LOAD(version);
-
-		*dst = (struct pvt_pvclock_page){
-			.version = v,
-			.tsc_timestamp = LOAD(tsc_timestamp),
-			.system_time = LOAD(system_time),
-			.tsc_to_system_mul = LOAD(tsc_to_system_mul),
-			.tsc_shift = LOAD(tsc_shift),
-			.flags = LOAD(flags),
-		};
-		if (!(v & 1) && LOAD(version) == v)
-			return 0;
-	}
-	return -EAGAIN;
+	(void)ctx;
+	return 0;
 }
-
-#undef LOAD
 
 int vcpu__read_guest_page(struct vmm_vcpu *vcpu, struct pvt_pvclock_page *page)
 {
 	const volatile struct pvt_pvclock_page *src =
 		vmm__gpa(vcpu->vm, vcpu->clock_gpa, sizeof(*page));
+	uint64_t tsc, ns;
+	int ret;
 
 	if (!src)
 		return vcpu__fail(vcpu, -EFAULT,
 				  "the guest registered its pvclock page at GPA 0x%llx, outside its RAM",
 				  (unsigned long long)vcpu->clock_gpa);
-	if (read_page(src, page))
-		return vcpu__fail(vcpu, -EAGAIN, "pvclock page at 0x%llx stays odd (torn)",
+	/* The library's seqlock read (acquire loads): KVM rewrites it while this vCPU enters. */
+	ret = pvt_pvclock_read(src, no_tsc, NULL, page, &tsc, &ns);
+	if (ret == -EAGAIN)
+		return vcpu__fail(vcpu, ret, "pvclock page at 0x%llx stays odd (torn)",
+				  (unsigned long long)vcpu->clock_gpa);
+	if (ret)
+		return vcpu__fail(vcpu, ret, "the guest's pvclock page at 0x%llx has an invalid tsc_shift",
 				  (unsigned long long)vcpu->clock_gpa);
 	return 0;
 }

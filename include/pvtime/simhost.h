@@ -124,6 +124,12 @@ uint64_t pvt_simhost_run_until(struct pvt_simhost *sim, uint64_t until_true_ns);
 /* A host clock backed by sim: exact pairs (uncertainty 0), exact current rate. */
 int pvt_hostclock_init_sim(struct pvt_hostclock *hc, struct pvt_simhost *sim);
 
+/*
+ * A host clock like the KVM_GET_CLOCK backend over sim: pairs the TSC with
+ * CLOCK_REALTIME (which pvt_simhost_step_realtime steps), uncertainty 1 ns.
+ */
+int pvt_hostclock_init_sim_realtime(struct pvt_hostclock *hc, struct pvt_simhost *sim);
+
 /* A host timer in sim's queue (CLOCK_MONOTONIC). */
 int pvt_hosttimer_init_sim(struct pvt_hosttimer *t, struct pvt_simhost *sim);
 
