@@ -46,45 +46,34 @@ static void test_bad_requests_get_errors(void **state)
 	}
 }
 
-/* A kvmclock page outside RAM: the VMM stops the VM and says why. */
-static void test_pvclock_outside_memory(void **state)
+/* A bad case that must stop the VM (not get an error code): err and a message saying why. */
+static void bad_case_stops_vm(enum pvt_guest_bad_case bad, unsigned vcpus, int err,
+			      const char *why)
 {
 	struct vmm_config cfg;
 	struct vmm vm;
-	int ret;
 
-	(void)state;
 	vmm_config_default(&cfg);
-	cfg.nr_vcpus = 1;
+	cfg.nr_vcpus = vcpus;
 	cfg.scenario = PVT_SCN_BAD;
-	cfg.bad_case = PVT_BAD_KVMCLOCK_GPA;
-	ret = vmm_create(&vm, &cfg);
-	assert_int_equal(ret, 0);
-	ret = vmm_run(&vm);
-	print_message("expected stop: %s\n", vm.error);
-	assert_int_equal(ret, -EFAULT);
-	assert_non_null(strstr(vm.error, "outside its"));
+	cfg.bad_case = bad;
+	assert_int_equal(vmm_create(&vm, &cfg), 0);
+	vmm_test_expect_stop(&vm, err, why);
 	vmm_destroy(&vm);
+}
+
+/* A kvmclock page outside RAM: the VMM stops the VM and says why. */
+static void test_pvclock_outside_memory(void **state)
+{
+	(void)state;
+	bad_case_stops_vm(PVT_BAD_KVMCLOCK_GPA, 1, -EFAULT, "outside its");
 }
 
 /* A guest that crashes (HLT at CPL 3, no IDT: triple fault) stops the VM with a message. */
 static void test_guest_fault_stops_vm(void **state)
 {
-	struct vmm_config cfg;
-	struct vmm vm;
-	int ret;
-
 	(void)state;
-	vmm_config_default(&cfg);
-	cfg.nr_vcpus = 2;
-	cfg.scenario = PVT_SCN_BAD;
-	cfg.bad_case = PVT_BAD_FAULT;
-	assert_int_equal(vmm_create(&vm, &cfg), 0);
-	ret = vmm_run(&vm);
-	print_message("expected stop: %s\n", vm.error);
-	assert_int_equal(ret, -EFAULT);
-	assert_non_null(strstr(vm.error, "triple-faulted"));
-	vmm_destroy(&vm);
+	bad_case_stops_vm(PVT_BAD_FAULT, 2, -EFAULT, "triple-faulted");
 }
 
 /*
@@ -98,7 +87,6 @@ static void test_host_timer_failure_stops_vm(void **state)
 {
 	struct vmm_config cfg;
 	struct vmm vm;
-	int ret;
 
 	(void)state;
 	for (int api = PVT_API_SET_TIMER_OP; api <= PVT_API_SINGLESHOT; api++) {
@@ -111,10 +99,8 @@ static void test_host_timer_failure_stops_vm(void **state)
 		close(vm.vcpus[1].timer.fd);
 		vm.vcpus[1].timer.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		assert_true(vm.vcpus[1].timer.fd >= 0);
-		ret = vmm_run(&vm);
-		print_message("expected stop: %s\n", vm.error);
-		assert_int_equal(ret, -EINVAL);
-		assert_non_null(strstr(vm.error, "vCPU 1: the host timer of vCPU 1 could not be armed"));
+		vmm_test_expect_stop(&vm, -EINVAL,
+				     "vCPU 1: the host timer of vCPU 1 could not be armed");
 		assert_int_equal(vm.vcpus[1].res.status, -EINVAL);
 		assert_int_equal(vm.vcpus[1].res.loops_done, 0);
 		assert_int_equal(vm.vcpus[1].res.singleshot_fired, 0);
@@ -128,7 +114,6 @@ static void test_watchdog_stops_hung_guest(void **state)
 	struct vmm_config cfg;
 	struct vmm vm;
 	uint64_t t0;
-	int ret;
 
 	(void)state;
 	vmm_config_default(&cfg);
@@ -138,10 +123,8 @@ static void test_watchdog_stops_hung_guest(void **state)
 	cfg.watchdog_ms = 300;
 	assert_int_equal(vmm_create(&vm, &cfg), 0);
 	t0 = now_ms();
-	ret = vmm_run(&vm);
-	assert_int_equal(ret, -ETIMEDOUT);
+	vmm_test_expect_stop(&vm, -ETIMEDOUT, "watchdog");
 	assert_true(now_ms() - t0 < 5000);
-	assert_non_null(strstr(vm.error, "watchdog"));
 	vmm_destroy(&vm);
 }
 
@@ -176,9 +159,5 @@ int main(void)
 		cmocka_unit_test(test_host_timer_failure_stops_vm),
 		cmocka_unit_test(test_watchdog_stops_hung_guest),
 	};
-	int skip = vmm_test_require_kvm("test_vmm_bad");
-
-	if (skip)
-		return skip;
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vmm_test_main("test_vmm_bad", tests, sizeof(tests) / sizeof(tests[0]));
 }

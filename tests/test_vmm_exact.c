@@ -166,9 +166,5 @@ int main(void)
 		cmocka_unit_test(test_nonzero_offset),
 		cmocka_unit_test(test_per_vcpu_offsets),
 	};
-	int skip = vmm_test_require_kvm("test_vmm_exact");
-
-	if (skip)
-		return skip;
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vmm_test_main("test_vmm_exact", tests, sizeof(tests) / sizeof(tests[0]));
 }

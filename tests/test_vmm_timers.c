@@ -77,32 +77,51 @@ static void test_never_early_pvtime(void **state)
 	run_timerlat(PVT_ALGO_PVTIME, PVT_API_SINGLESHOT);
 }
 
-/* Stop-before-fire, re-arm while armed / pending, past deadline, polling, periodic. */
-static void test_timer_semantics(void **state)
+/* Runs a guest scenario on 2 vCPUs with each algorithm; check() asserts on the results. */
+static void run_each_algo(enum pvt_guest_scenario scenario, void (*check)(const struct vmm *vm))
 {
 	struct vmm_config cfg;
 	struct vmm vm;
 
-	(void)state;
 	for (int algo = PVT_ALGO_LEGACY; algo <= PVT_ALGO_PVTIME; algo++) {
 		vmm_config_default(&cfg);
 		cfg.nr_vcpus = 2;
-		cfg.scenario = PVT_SCN_TIMERS;
+		cfg.scenario = scenario;
 		cfg.algo = (enum pvt_timer_algo)algo;
 		assert_int_equal(vmm_test_run(&vm, &cfg), 0);
 		for (unsigned c = 0; c < vm.nr_vcpus; c++) {
-			const struct vmm_vcpu_result *r = &vm.vcpus[c].res;
-
-			assert_int_equal(r->status, 0);
-			assert_int_equal(r->loops_done, 1);
-			/* 1 + 2 + 2 + 1 + 1 singleshots, 1 during the periodic check. */
-			assert_int_equal(r->singleshot_fired, 8);
-			assert_true(r->periodic_fired >= 5);
-			assert_int_equal(r->early_wakeups, 0);
+			assert_int_equal(vm.vcpus[c].res.status, 0);
+			assert_int_equal(vm.vcpus[c].res.loops_done, 1);
+			assert_int_equal(vm.vcpus[c].res.early_wakeups, 0);
 		}
+		check(&vm);
 		vmm_test_assert_exact(&vm);
 		vmm_destroy(&vm);
 	}
+}
+
+static void check_semantics(const struct vmm *vm)
+{
+	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
+		/* 1 + 2 + 2 + 1 + 1 singleshots, 1 during the periodic check. */
+		assert_int_equal(vm->vcpus[c].res.singleshot_fired, 8);
+		assert_true(vm->vcpus[c].res.periodic_fired >= 5);
+	}
+}
+
+/* Stop-before-fire, re-arm while armed / pending, past deadline, polling, periodic. */
+static void test_timer_semantics(void **state)
+{
+	(void)state;
+	run_each_algo(PVT_SCN_TIMERS, check_semantics);
+}
+
+static void check_cross(const struct vmm *vm)
+{
+	assert_int_equal(vm->vcpus[0].res.periodic_fired, 0);
+	assert_int_equal(vm->vcpus[0].res.singleshot_fired, 0);
+	assert_true(vm->vcpus[1].res.periodic_fired >= 5);
+	assert_int_equal(vm->vcpus[1].res.singleshot_fired, 1);
 }
 
 /*
@@ -112,28 +131,8 @@ static void test_timer_semantics(void **state)
  */
 static void test_periodic_on_other_vcpu(void **state)
 {
-	struct vmm_config cfg;
-	struct vmm vm;
-
 	(void)state;
-	for (int algo = PVT_ALGO_LEGACY; algo <= PVT_ALGO_PVTIME; algo++) {
-		vmm_config_default(&cfg);
-		cfg.nr_vcpus = 2;
-		cfg.scenario = PVT_SCN_CROSS;
-		cfg.algo = (enum pvt_timer_algo)algo;
-		cfg.watchdog_ms = 20000;
-		assert_int_equal(vmm_test_run(&vm, &cfg), 0);
-		for (unsigned c = 0; c < 2; c++) {
-			assert_int_equal(vm.vcpus[c].res.status, 0);
-			assert_int_equal(vm.vcpus[c].res.loops_done, 1);
-		}
-		assert_int_equal(vm.vcpus[0].res.periodic_fired, 0);
-		assert_int_equal(vm.vcpus[0].res.singleshot_fired, 0);
-		assert_true(vm.vcpus[1].res.periodic_fired >= 5);
-		assert_int_equal(vm.vcpus[1].res.singleshot_fired, 1);
-		vmm_test_assert_exact(&vm);
-		vmm_destroy(&vm);
-	}
+	run_each_algo(PVT_SCN_CROSS, check_cross);
 }
 
 /*
@@ -228,9 +227,5 @@ int main(void)
 		cmocka_unit_test(test_bug1_legacy_late_pvtime_not),
 		cmocka_unit_test(test_bug1_early_detected),
 	};
-	int skip = vmm_test_require_kvm("test_vmm_timers");
-
-	if (skip)
-		return skip;
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vmm_test_main("test_vmm_timers", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -29,6 +29,27 @@ static inline int vmm_test_require_kvm(const char *test)
 	return 0;
 }
 
+/* main(): skips (with why) without a usable /dev/kvm, else runs the n tests. */
+static inline int vmm_test_main(const char *test, const struct CMUnitTest *tests, size_t n)
+{
+	int skip = vmm_test_require_kvm(test);
+
+	if (skip)
+		return skip;
+	return _cmocka_run_group_tests(test, tests, n, NULL, NULL);
+}
+
+/* Runs a created VM that must stop: vmm_run() returns err and the VM's error says why. */
+static inline void vmm_test_expect_stop(struct vmm *vm, int err, const char *why)
+{
+	int ret = vmm_run(vm);
+
+	print_message("expected stop: %s\n", vm->error);
+	assert_int_equal(ret, err);
+	if (!strstr(vm->error, why))
+		fail_msg("the VM's error \"%s\" does not say \"%s\"", vm->error, why);
+}
+
 /* Creates and runs; prints the VM's error when it fails. Returns vmm_run()'s result. */
 static inline int vmm_test_run(struct vmm *vm, const struct vmm_config *cfg)
 {
