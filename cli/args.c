@@ -90,6 +90,22 @@ int arg_u64(const char *opt, const char *text, int allow_hex, uint64_t max,
 	return 0;
 }
 
+int arg_u64_range(const char *opt, const char *text, uint64_t min, uint64_t max,
+		  uint64_t *out)
+{
+	uint64_t v;
+
+	if (arg_u64(opt, text, 0, max, &v))
+		return -1;
+	if (v < min) {
+		usage_error("%s: must be %llu..%llu", opt, (unsigned long long)min,
+			    (unsigned long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 int arg_i64(const char *opt, const char *text, int64_t min, int64_t max,
 	    int64_t *out)
 {

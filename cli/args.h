@@ -24,6 +24,13 @@ int runtime_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int arg_u64(const char *opt, const char *text, int allow_hex, uint64_t max,
 	    uint64_t *out);
 
+/*
+ * As arg_u64 (decimal) for a value within [min, max], e.g. a count that
+ * must be at least 1: "<opt>: must be <min>..<max>" below min.
+ */
+int arg_u64_range(const char *opt, const char *text, uint64_t min, uint64_t max,
+		  uint64_t *out);
+
 /* As arg_u64 for a signed decimal within [min, max]. */
 int arg_i64(const char *opt, const char *text, int64_t min, int64_t max,
 	    int64_t *out);

@@ -59,22 +59,16 @@ static int parse(int argc, char **argv, struct bench_vmm *b)
 	while ((opt = getopt_long(argc, argv, ":n:i:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
-			if (arg_u64("--loops", optarg, 0, 1000000, &b->loops))
+			if (arg_u64_range("--loops", optarg, 1, 1000000, &b->loops))
 				return PVT_EXIT_USAGE;
-			if (!b->loops)
-				return usage_error("--loops: must be at least 1");
 			break;
 		case 'i':
-			if (arg_u64("--interval", optarg, 0, 1000000000, &b->interval_ns))
+			if (arg_u64_range("--interval", optarg, 1, 1000000000, &b->interval_ns))
 				return PVT_EXIT_USAGE;
-			if (!b->interval_ns)
-				return usage_error("--interval: must be at least 1 ns");
 			break;
 		case O_REPEAT:
-			if (arg_u64("--repeat", optarg, 0, BENCH_MAX_REPEAT, &v))
+			if (arg_u64_range("--repeat", optarg, 1, BENCH_MAX_REPEAT, &v))
 				return PVT_EXIT_USAGE;
-			if (!v)
-				return usage_error("--repeat: must be 1..%d", BENCH_MAX_REPEAT);
 			b->repeat = (unsigned)v;
 			break;
 		case O_FIFO:
@@ -83,10 +77,8 @@ static int parse(int argc, char **argv, struct bench_vmm *b)
 			b->fifo = (int)v;
 			break;
 		case O_VCPUS:
-			if (arg_u64("--vcpus", optarg, 0, PVT_GUEST_MAX_VCPUS, &v))
+			if (arg_u64_range("--vcpus", optarg, 1, PVT_GUEST_MAX_VCPUS, &v))
 				return PVT_EXIT_USAGE;
-			if (!v)
-				return usage_error("--vcpus: must be 1..%d", PVT_GUEST_MAX_VCPUS);
 			b->vcpus = (unsigned)v;
 			break;
 		case O_JSON:

@@ -70,6 +70,20 @@ static void run_cell(const struct vmm_config *cfg, struct demo_vmm_cell *c, uint
 	vmm_destroy(&vm);
 }
 
+/* Why the section has no table: in the JSON, or as one line of text (pre reason post). */
+static void not_shown(FILE *out, struct json *j, const char *pre, const char *reason,
+		      const char *post)
+{
+	if (j) {
+		json_object_begin(j, "real_kvm");
+		json_bool(j, "available", false);
+		json_string(j, "reason", reason);
+		json_object_end(j);
+	} else {
+		fprintf(out, "\nReal KVM guest: %s%s%s\n", pre, reason, post);
+	}
+}
+
 int demo_vmm_section(FILE *out, struct json *j, uint64_t loops)
 {
 	struct demo_vmm_cell cells[DEMO_VMM_ROWS][3];
@@ -77,14 +91,7 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops)
 	uint32_t khz = 0;
 
 	if (vmm_probe(msg, sizeof(msg))) {
-		if (j) {
-			json_object_begin(j, "real_kvm");
-			json_bool(j, "available", false);
-			json_string(j, "reason", msg);
-			json_object_end(j);
-		} else {
-			fprintf(out, "\nReal KVM guest: skipped (/dev/kvm is not usable: %s)\n", msg);
-		}
+		not_shown(out, j, "skipped (/dev/kvm is not usable: ", msg, ")");
 		return 1;
 	}
 	for (int k = 0; k < DEMO_VMM_ROWS; k++) {
@@ -166,13 +173,6 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops)
 		"   sleeps that much longer, growing with uptime, while kvm and pvtime do not)\n");
 	return 0;
 fail:
-	if (j) {
-		json_object_begin(j, "real_kvm");
-		json_bool(j, "available", false);
-		json_string(j, "reason", err);
-		json_object_end(j);
-	} else {
-		fprintf(out, "\nReal KVM guest: run failed: %s\n", err);
-	}
+	not_shown(out, j, "run failed: ", err, "");
 	return 2;
 }

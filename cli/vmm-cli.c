@@ -98,23 +98,17 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 			cli->cfg.algo = (enum pvt_timer_algo)idx;
 			break;
 		case O_VCPUS:
-			if (arg_u64("--vcpus", optarg, 0, PVT_GUEST_MAX_VCPUS, &v))
+			if (arg_u64_range("--vcpus", optarg, 1, PVT_GUEST_MAX_VCPUS, &v))
 				return PVT_EXIT_USAGE;
-			if (!v)
-				return usage_error("--vcpus: must be 1..%d", PVT_GUEST_MAX_VCPUS);
 			cli->cfg.nr_vcpus = (unsigned)v;
 			break;
 		case 'n':
-			if (arg_u64("-n", optarg, 0, VMM_MAX_LOOPS, &cli->cfg.loops))
+			if (arg_u64_range("-n", optarg, 1, VMM_MAX_LOOPS, &cli->cfg.loops))
 				return PVT_EXIT_USAGE;
-			if (!cli->cfg.loops)
-				return usage_error("-n: must be at least 1");
 			break;
 		case 'i':
-			if (arg_u64("-i", optarg, 0, VMM_MAX_INTERVAL, &cli->cfg.interval_ns))
+			if (arg_u64_range("-i", optarg, 1, VMM_MAX_INTERVAL, &cli->cfg.interval_ns))
 				return PVT_EXIT_USAGE;
-			if (!cli->cfg.interval_ns)
-				return usage_error("-i: interval must be at least 1 ns");
 			break;
 		case O_CLOCK:
 			if ((idx = arg_choice("--clock", optarg, clock_names, 2)) < 0)
@@ -122,10 +116,8 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 			cli->cfg.clock_src = idx ? PVT_CLK_XEN : PVT_CLK_KVM;
 			break;
 		case O_ADV:
-			if (arg_u64("--advertise-khz", optarg, 0, UINT32_MAX, &v))
+			if (arg_u64_range("--advertise-khz", optarg, 1000, UINT32_MAX, &v))
 				return PVT_EXIT_USAGE;
-			if (v < 1000)
-				return usage_error("--advertise-khz: must be at least 1000 (1 MHz)");
 			cli->cfg.advertise_khz = (uint32_t)v;
 			adv_set = true;
 			break;
@@ -161,10 +153,8 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 			cli->cfg.scenario = PVT_SCN_BAD;
 			break;
 		case O_BURST:
-			if (arg_u64("--burst", optarg, 0, 100000, &cli->cfg.burst))
+			if (arg_u64_range("--burst", optarg, 1, 100000, &cli->cfg.burst))
 				return PVT_EXIT_USAGE;
-			if (!cli->cfg.burst)
-				return usage_error("--burst: must be at least 1");
 			break;
 		case O_NOCHECK:
 			cli->cfg.check_samples = false;
