@@ -14,7 +14,7 @@ static const char *const algo_names[] = { "legacy", "kvm", "pvtime" };
 static const char *const clock_names[] = { "kvm", "xen" };
 static const char *const api_names[] = { "set_timer_op", "singleshot" };
 static const char *const scenario_names[] = {
-	"timerlat", "clockcheck", "timers", "bad", "nullcall"
+	"timerlat", "clockcheck", "timers", "bad", "nullcall", "cross"
 };
 static const char *const bad_names[] = {
 	"unknown-hypercall", "unknown-vcpuop", "bad-gpa", "period-zero",
@@ -27,7 +27,7 @@ void vmm_cli_usage(FILE *out, const char *prog)
 	fprintf(out,
 		"usage: pvtime %s [--algo legacy|kvm|pvtime] [--vcpus N] [-n LOOPS] [-i NS]\n"
 		"        [--clock kvm|xen] [--advertise-khz K] [--uptime S] [--api set_timer_op|singleshot]\n"
-		"        [--tsc-offset O] [--tsc-offset-step S] [--scenario timerlat|clockcheck|timers|bad|nullcall]\n"
+		"        [--tsc-offset O] [--tsc-offset-step S] [--scenario timerlat|clockcheck|timers|bad|nullcall|cross]\n"
 		"        [--bad CASE] [--burst N] [--no-check] [--fifo PRIO] [--watchdog MS] [--kernel-mode]\n"
 		"        [--plot FILE.svg] [--quiet] [--json]\n"
 		"A real KVM guest (/dev/kvm) reads its own clock and sleeps on Xen-style timers\n"
@@ -142,7 +142,8 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 			cli->cfg.set_tsc_offset = true;
 			break;
 		case O_SCN:
-			if ((idx = arg_choice("--scenario", optarg, scenario_names, 5)) < 0)
+			if ((idx = arg_choice("--scenario", optarg, scenario_names,
+					       (int)(sizeof(scenario_names) / sizeof(scenario_names[0])))) < 0)
 				return PVT_EXIT_USAGE;
 			cli->cfg.scenario = (enum pvt_guest_scenario)(idx + 1);
 			break;
@@ -194,6 +195,8 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 		return usage_error("%s: unexpected argument '%s'", prog, argv[optind]);
 	if (cli->cfg.scenario == PVT_SCN_BAD && !cli->cfg.bad_case)
 		return usage_error("%s: --scenario bad needs --bad CASE", prog);
+	if (cli->cfg.scenario == PVT_SCN_CROSS && cli->cfg.nr_vcpus < 2)
+		return usage_error("%s: --scenario cross needs --vcpus 2 or more", prog);
 	if ((adv_set || uptime_set) && cli->cfg.clock_src != PVT_CLK_XEN)
 		return usage_error("%s: --advertise-khz/--uptime need --clock xen", prog);
 	return 0;
