@@ -94,6 +94,8 @@ static void test_host_timer_failure_stops_vm(void **state)
 		cfg.nr_vcpus = 2;
 		cfg.loops = 20;
 		cfg.timer_api = (enum pvt_guest_timer_api)api;
+		/* Far enough that no deadline is already past (delivered with no arming). */
+		cfg.interval_ns = 50000000;
 		cfg.watchdog_ms = 10000;
 		assert_int_equal(vmm_create(&vm, &cfg), 0);
 		close(vm.vcpus[1].timer.fd);
