@@ -13,4 +13,19 @@ if(CMAKE_C_COMPILER_ID STREQUAL "Clang")
     set_tests_properties(${name} PROPERTIES TIMEOUT 300 LABELS fuzz)
   endfunction()
   pvt_fuzz_test(fuzz_guestclock 300000 fuzz_guestclock.c)
+
+  # The engine fuzzers compile the whole library in (coverage everywhere) and
+  # run on the simulated host; -timeout turns a hang into a failure.
+  file(GLOB PVT_FUZZ_LIB_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/lib/*.c)
+  function(pvt_fuzz_engine_test name runs max_len)
+    add_executable(${name} ${ARGN} ${PVT_FUZZ_LIB_SOURCES})
+    target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests
+      ${CMAKE_SOURCE_DIR}/lib ${CMAKE_SOURCE_DIR}/include)
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+    target_link_libraries(${name} PRIVATE pthread)
+    add_test(NAME ${name} COMMAND ${name} -runs=${runs} -seed=1 -max_len=${max_len} -timeout=10)
+    set_tests_properties(${name} PROPERTIES TIMEOUT 120 LABELS fuzz)
+  endfunction()
+  pvt_fuzz_engine_test(fuzz_xentimer_restore 50000 256 fuzz_xentimer_restore.c)
 endif()

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared by the xentimer fuzzers: an input cursor and a simulated VM (2
+ * vCPUs) whose setup is itself decoded from the input, cleaned up exactly
+ * so LeakSanitizer stays quiet on every path.
+ */
+#ifndef PVTIME_FUZZ_XENTIMER_VM_H
+#define PVTIME_FUZZ_XENTIMER_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvtime/guestclock.h"
+#include "pvtime/simhost.h"
+#include "pvtime/xentimer.h"
+
+#define FZ_VCPUS	2
+
+struct fz_in {
+	const uint8_t *p;
+	size_t left;
+};
+
+static inline uint64_t fz_take(struct fz_in *in, unsigned bytes)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < bytes && in->left; i++, in->left--)
+		v |= (uint64_t)*in->p++ << (8 * i);
+	return v;
+}
+
+/* Copies up to n bytes (zero-filled past the end of the input). */
+static inline void fz_bytes(struct fz_in *in, void *dst, size_t n)
+{
+	size_t k = in->left < n ? in->left : n;
+
+	memset(dst, 0, n);
+	memcpy(dst, in->p, k);
+	in->p += k;
+	in->left -= k;
+}
+
+static inline uint8_t fz_u8(struct fz_in *in)
+{
+	return (uint8_t)fz_take(in, 1);
+}
+
+static inline uint64_t fz_u64(struct fz_in *in)
+{
+	return fz_take(in, 8);
+}
+
+struct fz_vm {
+	struct pvt_simhost sim;
+	struct pvt_hostclock hc;
+	struct pvt_kvm_clock kvm;
+	struct pvt_guest_clock clock;	/* the clock KVM would give: a sane start */
+	struct pvt_xen_vm vm;
+	struct pvt_hosttimer timers[FZ_VCPUS];
+	struct pvt_xen_vcpu vcpus[FZ_VCPUS];
+	bool sim_up, hc_up;
+	unsigned vcpus_up;
+};
+
+static inline void fz_vm_destroy(struct fz_vm *f)
+{
+	for (unsigned i = 0; i < f->vcpus_up; i++) {
+		pvt_xen_vcpu_destroy(&f->vcpus[i]);
+		pvt_hosttimer_destroy(&f->timers[i]);
+	}
+	if (f->hc_up)
+		pvt_hostclock_destroy(&f->hc);
+	if (f->sim_up)
+		pvt_simhost_destroy(&f->sim);
+}
+
+/*
+ * Decodes a VM from the input: algorithm, options, host/guest kHz, uptime,
+ * wake latency; whether the vCPUs start with a clock. 0 or -errno (then
+ * everything is already torn down).
+ */
+static inline int fz_vm_init(struct fz_vm *f, struct fz_in *in,
+			     pvt_xen_expiry_fn expiry, void *ctx)
+{
+	static const uint32_t khz[] = { 2596136, 3000000, 1000000, 2200000, 4000000, 999 };
+	uint8_t sel = fz_u8(in), opt = fz_u8(in);
+	struct pvt_xen_vm_config cfg;
+	struct pvt_simhost_config sc;
+	struct pvt_tsc_scaling tsc;
+	uint64_t uptime_s = fz_u8(in);
+	int ret;
+
+	memset(f, 0, sizeof(*f));
+	pvt_xen_vm_config_default(&cfg);
+	cfg.algo = (enum pvt_timer_algo)(sel % 3);
+	cfg.linux_workaround = !(opt & 1);
+	cfg.strict_future = opt & 2;
+	cfg.periodic_rephase = opt & 4;
+	if (opt & 8)
+		cfg.slew_bound_ppm = fz_u8(in) * 1000ull;	/* 0..255000 */
+	if (opt & 16)
+		cfg.final_stage_ns = fz_take(in, 3);
+	memset(&sc, 0, sizeof(sc));
+	sc.tsc_khz = khz[(sel >> 2) % 6];
+	sc.start_true_ns = uptime_s * 1000000000ull;
+	sc.start_mono_ns = sc.start_true_ns;
+	sc.wake_latency_ns = (opt & 32) ? fz_take(in, 2) : 0;
+	sc.max_timers = FZ_VCPUS;
+	if ((ret = pvt_simhost_init(&f->sim, &sc)))
+		return ret;
+	f->sim_up = true;
+	if ((ret = pvt_hostclock_init_sim(&f->hc, &f->sim)))
+		goto fail;
+	f->hc_up = true;
+	if ((ret = pvt_kvm_clock_init(&f->kvm, sc.tsc_khz, (sel & 0x80) ? 32 : 48)) ||
+	    (ret = pvt_kvm_tsc_scaling(&f->kvm, khz[(sel >> 4) % 6], fz_u8(in) ? 0 : fz_u64(in),
+				       &tsc)) ||
+	    (ret = pvt_kvm_guest_clock(&f->kvm, &tsc, &f->clock)) ||
+	    (ret = pvt_xen_vm_init(&f->vm, &cfg, &f->hc, &f->kvm)))
+		goto fail;
+	for (unsigned i = 0; i < FZ_VCPUS; i++) {
+		if ((ret = pvt_hosttimer_init_sim(&f->timers[i], &f->sim)))
+			goto fail;
+		ret = pvt_xen_vcpu_init(&f->vcpus[i], &f->vm, i, &f->timers[i], expiry, ctx);
+		if (ret) {
+			pvt_hosttimer_destroy(&f->timers[i]);
+			goto fail;
+		}
+		f->vcpus_up++;
+	}
+	return 0;
+fail:
+	fz_vm_destroy(f);
+	return ret;
+}
+
+/* FNV-1a over bytes 0..55 into 56..63, as the blob format documents it. */
+static inline void fz_reseal(uint8_t *b)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (int i = 0; i < 56; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	for (int i = 0; i < 8; i++)
+		b[56 + i] = (uint8_t)(h >> (8 * i));
+}
+
+/* A blob with a valid header (magic, version, length) and checksum over fuzzed fields. */
+static inline void fz_forge_header(uint8_t *b)
+{
+	static const uint8_t hdr[12] = { 'P', 'V', 'T', 'X', 1, 0, 0, 0, 64, 0, 0, 0 };
+
+	memcpy(b, hdr, sizeof(hdr));
+}
+
+/* Everything observable about a vCPU's timer state, for "unchanged" checks. */
+struct fz_state {
+	struct pvt_xen_timer ss, per;
+	uint64_t period;
+	bool pending;
+	struct pvt_xen_vcpu_stats stats;
+	uint8_t blob[PVT_XEN_BLOB_SIZE];
+};
+
+static inline void fz_get_state(struct pvt_xen_vcpu *v, struct fz_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	pvt_xen_vcpu_snapshot(v, &s->ss, &s->per, &s->period, &s->pending, &s->stats);
+	if (pvt_xen_vcpu_save(v, s->blob, sizeof(s->blob)) != PVT_XEN_BLOB_SIZE)
+		abort();
+}
+
+static inline bool fz_timer_same(const struct pvt_xen_timer *a, const struct pvt_xen_timer *b)
+{
+	return a->armed == b->armed && a->deadline_ns == b->deadline_ns &&
+	       a->target_tsc == b->target_tsc && a->host_ns == b->host_ns &&
+	       a->converted == b->converted;
+}
+
+static inline bool fz_state_same(const struct fz_state *a, const struct fz_state *b)
+{
+	return fz_timer_same(&a->ss, &b->ss) && fz_timer_same(&a->per, &b->per) &&
+	       a->period == b->period && a->pending == b->pending &&
+	       !memcmp(&a->stats, &b->stats, sizeof(a->stats)) &&
+	       !memcmp(a->blob, b->blob, sizeof(a->blob));
+}
+
+#endif
