@@ -222,11 +222,14 @@ int bench_conversion(int argc, char **argv)
 	if (o[2].set) {
 		int op = arg_choice("--op", o[3].set ? o[3].s : "forward", op_names, OPS);
 
-		if (op >= 0)
-			loops[op](b, o[2].u);
+		if (op < 0) {
+			free(b);
+			return PVT_EXIT_USAGE;
+		}
+		loops[op](b, o[2].u);
 		printf("sink=%" PRIu64 "\n", b->sink);
 		free(b);
-		return op < 0 ? PVT_EXIT_USAGE : PVT_EXIT_OK;
+		return PVT_EXIT_OK;
 	}
 	if (o[3].set) {
 		free(b);

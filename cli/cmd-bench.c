@@ -21,13 +21,13 @@ int cmd_bench(int argc, char **argv)
 {
 	size_t n = sizeof(benches) / sizeof(benches[0]);
 
-	if (argc < 2 || !strcmp(argv[1], "--help")) {
-		FILE *out = argc < 2 ? stderr : stdout;
-
-		fprintf(out, "usage: pvtime bench <what> [--json] [options]\n\n");
+	if (argc < 2)
+		return usage_error("bench: missing what to benchmark (pvtime bench --help)");
+	if (!strcmp(argv[1], "--help")) {
+		printf("usage: pvtime bench <what> [--json] [options]\n\n");
 		for (size_t i = 0; i < n; i++)
-			fprintf(out, "  %-11s %s\n", benches[i].name, benches[i].summary);
-		return argc < 2 ? PVT_EXIT_USAGE : PVT_EXIT_OK;
+			printf("  %-11s %s\n", benches[i].name, benches[i].summary);
+		return PVT_EXIT_OK;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(argv[1], benches[i].name))

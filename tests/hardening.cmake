@@ -1,0 +1,4 @@
+# Bad input never crashes, hangs or half-runs: every subcommand's bad
+# arguments exit 2 with one line naming the argument (the engine's hostile
+# guest and saved-state fuzzers are in fuzz.cmake).
+pvt_cli_test(cli_badinput cli_badinput.sh)
