@@ -21,7 +21,7 @@
 
 #define MAX_OPS		96
 #define MAX_ADVANCE_NS	(1ull << 32)	/* ~4.3 s per step */
-#define MAX_WAKES	20000		/* per advance: then the step ends early */
+#define MAX_WAKES	20000		/* per input: then steps end early */
 #define MAX_STUCK	1000		/* wake-ups at one instant: a livelock */
 
 struct ctx {
@@ -29,6 +29,11 @@ struct ctx {
 	bool ss_live[FZ_VCPUS];		/* the guest may see a singleshot expiry */
 	bool per_live[FZ_VCPUS];	/* ... a periodic one */
 	uint64_t pre_tsc;		/* host TSC when the current step began */
+	uint64_t pre_true;		/* ... and true time */
+	/* Host TSC at or before each timer's last conversion (arm, clock, tick). */
+	uint64_t conv_ss[FZ_VCPUS], conv_per[FZ_VCPUS];
+	uint64_t wakes;			/* host timer wake-ups so far */
+	bool wild_slew;			/* a slew beyond what the engine is told to expect */
 	uint64_t delivered;
 };
 
@@ -72,6 +77,7 @@ static void on_expiry(void *cp, struct pvt_xen_vcpu *v, enum pvt_xen_expiry kind
 		if (!x->per_live[v->id])
 			abort();	/* periodic after stop */
 		t = &v->periodic;
+		x->conv_per[v->id] = pvt_simhost_tsc(&x->f->sim);	/* the next tick */
 	} else {
 		abort();
 	}
@@ -186,12 +192,16 @@ static void op_vcpu_op(struct ctx *x, struct fz_in *in)
 	memcpy(ss_prev, x->ss_live, sizeof(ss_prev));
 	memcpy(per_prev, x->per_live, sizeof(per_prev));
 	/* Before the call: an immediate expiry is delivered from inside it. */
-	if (target && cmd == PVT_XEN_VCPUOP_set_singleshot_timer)
+	if (target && cmd == PVT_XEN_VCPUOP_set_singleshot_timer) {
 		x->ss_live[ti] = true;
+		x->conv_ss[ti] = x->pre_tsc;
+	}
 	if (target && cmd == PVT_XEN_VCPUOP_stop_singleshot_timer && caller == target)
 		x->ss_live[ti] = false;
-	if (target && cmd == PVT_XEN_VCPUOP_set_periodic_timer)
+	if (target && cmd == PVT_XEN_VCPUOP_set_periodic_timer) {
 		x->per_live[ti] = true;
+		x->conv_per[ti] = x->pre_tsc;
+	}
 	if (target && cmd == PVT_XEN_VCPUOP_stop_periodic_timer)
 		x->per_live[ti] = false;
 	ret = pvt_xen_vcpu_op(caller, target, cmd, (sel & 0x40) ? NULL : arg, len);
@@ -228,21 +238,22 @@ static void dump_livelock(const struct ctx *x)
 /*
  * Lets simulated time pass (or skips it: a preemption). Many wake-ups are
  * legitimate (a guest whose clock runs 10^4 x fast ticks its 1 ms periodic
- * timer every host TSC tick), so the step stops after a budget; what is
+ * timer every host TSC tick), so steps stop after a budget; what is
  * never legitimate is many wake-ups without time moving: a livelock.
  */
 static void advance(struct ctx *x, struct fz_in *in, bool preempt)
 {
 	struct pvt_simhost *sim = &x->f->sim;
 	uint64_t dt = fz_take(in, 5) % MAX_ADVANCE_NS, until = sim->true_ns + dt;
-	uint64_t wakes = 0, stuck = 0, last = sim->true_ns;
+	uint64_t stuck = 0, last = sim->true_ns;
 
 	x->pre_tsc = pvt_simhost_tsc(sim);
 	if (preempt) {
 		pvt_simhost_skip(sim, dt);	/* time passes, timers wait */
 		return;
 	}
-	while (wakes++ < MAX_WAKES && pvt_simhost_step(sim, until)) {
+	while (x->wakes < MAX_WAKES && pvt_simhost_step(sim, until)) {
+		x->wakes++;
 		stuck = sim->true_ns == last ? stuck + 1 : 0;
 		last = sim->true_ns;
 		if (stuck > MAX_STUCK) {
@@ -278,6 +289,8 @@ static void op_restore(struct ctx *x, struct pvt_xen_vcpu *v, struct fz_in *in)
 	x->ss_live[v->id] = blob[12] & 1;
 	x->per_live[v->id] = blob[12] & 2;
 	ret = pvt_xen_vcpu_restore(v, blob, sizeof(blob));
+	if (!ret)
+		x->conv_ss[v->id] = x->conv_per[v->id] = x->pre_tsc;
 	if (ret) {
 		if (ret != -EPROTO && ret != -EBADMSG && ret != -EINVAL && ret != -EMSGSIZE)
 			abort();
@@ -286,6 +299,49 @@ static void op_restore(struct ctx *x, struct pvt_xen_vcpu *v, struct fz_in *in)
 		fz_get_state(v, &after);
 		if (!fz_state_same(&before, &after) || x->delivered != delivered)
 			abort();	/* lost state */
+	}
+}
+
+/* Whether t, converted at conv_tsc, was due by host TSC ck_tsc (sane clock only). */
+static bool reached(const struct pvt_xen_vcpu *v, const struct pvt_xen_timer *t,
+		    uint64_t conv_tsc, uint64_t ck_tsc)
+{
+	uint64_t g_c, g_ck;
+
+	if ((int64_t)t->deadline_ns < 0 || !clock_sane(&v->clock, conv_tsc, ck_tsc))
+		return false;
+	g_c = pvt_guest_clock_ns(&v->clock, conv_tsc);
+	g_ck = pvt_guest_clock_ns(&v->clock, ck_tsc);
+	return (int64_t)(t->deadline_ns - g_c) <= 0 || g_ck - g_c >= t->deadline_ns - g_c;
+}
+
+/*
+ * PVTIME never loses a timer: after time passed, one whose guest deadline
+ * was reached a wake latency + the final stage (+ 10 us of rounding)
+ * before now has fired. Its promise holds while the host rate changes by
+ * at most the configured slew bound: not after a wilder slew.
+ */
+static void check_not_lost(const struct ctx *x, const struct pvt_xen_vcpu *v)
+{
+	const struct pvt_simhost *sim = &x->f->sim;
+	uint64_t slack = sim->wake_latency_ns + v->vm->cfg.final_stage_ns + 10000, ck_tsc;
+
+	if (v->vm->cfg.algo != PVT_ALGO_PVTIME || !v->clock_valid || x->wild_slew ||
+	    sim->true_ns < x->pre_true + slack)
+		return;
+	ck_tsc = pvt_simhost_tsc_at(sim, sim->true_ns - slack);
+	if ((x->ss_live[v->id] && reached(v, &v->singleshot, x->conv_ss[v->id], ck_tsc)) ||
+	    (x->per_live[v->id] && reached(v, &v->periodic, x->conv_per[v->id], ck_tsc))) {
+		fprintf(stderr, "lost timer on vCPU %u: ss %d/%" PRIu64 "/%" PRIu64 " per %d/%"
+			PRIu64 "/%" PRIu64 " conv %" PRIu64 "/%" PRIu64 " host %d/%" PRIu64
+			" true %" PRIu64 " mono %" PRIu64 " tsc %" PRIu64 " guest %" PRIu64
+			" step began %" PRIu64 "\n", v->id, v->singleshot.armed,
+			v->singleshot.deadline_ns, v->singleshot.target_tsc, v->periodic.armed,
+			v->periodic.deadline_ns, v->periodic.target_tsc, x->conv_ss[v->id],
+			x->conv_per[v->id], v->host_armed, v->host_armed_ns, sim->true_ns,
+			pvt_simhost_mono(sim), pvt_simhost_tsc(sim),
+			pvt_guest_clock_ns(&v->clock, pvt_simhost_tsc(sim)), x->pre_true);
+		abort();
 	}
 }
 
@@ -317,10 +373,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t d;
 
 		x.pre_tsc = pvt_simhost_tsc(&f.sim);
+		x.pre_true = f.sim.true_ns;
 		switch (op & 15) {
 		case 0:
 			d = deadline_from(v, &in);
 			x.ss_live[id] = d != 0;
+			x.conv_ss[id] = x.pre_tsc;
 			if (pvt_xen_set_timer_op(v, d))
 				abort();
 			break;
@@ -330,6 +388,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			d = deadline_from(v, &in);
 			x.ss_live[id] = true;
+			x.conv_ss[id] = x.pre_tsc;
 			ret = pvt_xen_set_singleshot(v, d, flags);
 			if (ret == -ETIME && v->vm->cfg.strict_future)
 				x.ss_live[id] = prev;
@@ -347,6 +406,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint64_t p = period_from(&in);
 
 			x.per_live[id] = true;
+			x.conv_per[id] = x.pre_tsc;
 			ret = pvt_xen_set_periodic(v, p);
 			if (ret == -EINVAL && (p < PVT_XEN_PERIOD_MIN_NS || p > PVT_XEN_STIME_DELTA_MAX))
 				x.per_live[id] = prev;
@@ -370,19 +430,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			if ((ret == 0) != (pvt_guest_clock_check(&clock) == 0))
 				abort();
+			if (!ret)
+				x.conv_ss[id] = x.conv_per[id] = x.pre_tsc;
 			break;
 		case 8:
 		case 9:
 			advance(&x, &in, false);
+			for (unsigned i = 0; i < FZ_VCPUS; i++)
+				check_not_lost(&x, &f.vcpus[i]);
 			break;
 		case 10:
 			advance(&x, &in, true);
 			break;
 		case 11:
-			ret = pvt_simhost_set_slew(&f.sim, (int64_t)fz_u64(&in) %
-						   (2 * PVT_PPT_ONE));
+		{
+			int64_t ppt = (int64_t)fz_u64(&in) % (2 * PVT_PPT_ONE);
+			uint64_t mag;
+
+			if (fz_u8(&in) & 1)	/* mostly NTP-sized: within +-512 ppm */
+				ppt %= 512 * PVT_PPT_PER_PPM;
+			mag = ppt < 0 ? -(uint64_t)ppt : (uint64_t)ppt;
+			ret = pvt_simhost_set_slew(&f.sim, ppt);
 			if (ret != 0 && ret != -EINVAL)
 				abort();
+			if (!ret && 2 * mag > f.vm.cfg.slew_bound_ppm * PVT_PPT_PER_PPM)
+				x.wild_slew = true;
+		}
 			break;
 		case 12:
 			(void)pvt_xen_vcpu_take_pending(v);
@@ -395,6 +468,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			attr.priority = 0;
 			attr.expires_ns = (fz_u8(&in) & 1) ? 0 : deadline_from(v, &in);
 			x.ss_live[id] = attr.expires_ns != 0;
+			x.conv_ss[id] = x.pre_tsc;
 			if (pvt_xen_vcpu_import_kvm(v, &attr))
 				abort();
 			break;
@@ -403,6 +477,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pvt_simhost_step_realtime(&f.sim, (int64_t)fz_u64(&in) >> 16);
 			break;
 		}
+		/* The engine's armed flags are exactly what the guest asked for. */
+		for (unsigned i = 0; i < FZ_VCPUS; i++)
+			if (f.vcpus[i].singleshot.armed != x.ss_live[i] ||
+			    f.vcpus[i].periodic.armed != x.per_live[i])
+				abort();
 	}
 	fz_vm_destroy(&f);
 	return 0;
