@@ -257,5 +257,27 @@ num uz --kvm-loops demo -n 1
 bad "--out" demo -n 1 --no-kvm --out
 bad "--out" demo -n 1 --no-kvm --out ""
 
+# ---- combinations: inconsistent options, and --json never turns an
+# error into JSON on stdout ----
+bad "--op" bench conversion --op empty
+bad "--bad" vmm -n 1 --scenario bad
+bad "--vcpus" vmm -n 1 --vcpus 1 --scenario cross
+bad "--vmm" timerlat --sim --vmm
+bad "--sim" timerlat --vmm --sim -n 1
+bad "--guest-khz" sim --algo pvtime --host-khz 4294967295 --guest-khz 1 -n 1
+bad "--guest-khz" calc page --host-khz 1 --guest-khz 4294967295
+bad "--guest-khz" calc deadline --host-khz 1 --guest-khz 4294967295 --now-tsc 0 --deadline-ns 5
+bad "--tsc-timestamp" calc read --json
+bad "--base-hz" calc scale --json --base-hz 0 --scaled-hz 1
+bad "--step" tsdrift --json "${H[@]}" --step 0
+bad "--algo" sim --json "${H[@]}" --algo x
+bad "-n|--loops" timerlat --json -n 0
+bad "--bogus" vmm --json --bogus
+bad "--iterations" bench conversion --json --iterations 0
+bad "--iterations" bench timer --json --iterations 0
+bad "-n|--loops" bench sim --json -n 0
+bad "-n|--loops" bench vmm --json -n 0
+bad "-n|--loops" demo --json -n 0 --no-kvm
+
 echo "cli_badinput: $cases cases, $failed failed"
 [ "$failed" -eq 0 ]
