@@ -85,8 +85,12 @@ static bool convert(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
 	uint64_t now_tsc;
 
 	t->converted = false;
-	/* Signed deadlines: >= 2^63 is in the past, whatever the clock says. */
-	if ((int64_t)t->deadline_ns < 0)
+	/*
+	 * Signed guest deadlines: >= 2^63 is in the past, whatever the clock
+	 * says. Not the periodic grid, which the engine keeps ahead of now:
+	 * near 2^63 its ticks would all be due at once, forever.
+	 */
+	if (t == &v->singleshot && (int64_t)t->deadline_ns < 0)
 		return true;
 	if (v->vm->cfg.algo != PVT_ALGO_LEGACY && !v->clock_valid)
 		return false;
@@ -255,7 +259,7 @@ static bool due(const struct pvt_xen_vcpu *v, const struct pvt_xen_timer *t,
 {
 	if (!t->armed)
 		return false;
-	if ((int64_t)t->deadline_ns < 0)
+	if (t == &v->singleshot && (int64_t)t->deadline_ns < 0)
 		return true;
 	if (!t->converted)
 		return false;

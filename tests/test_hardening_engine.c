@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Regressions found by fuzz_xentimer_hypercalls. A guest whose clock reads
+ * just below 2^63 ns (a hostile pvclock page) with a periodic timer: its
+ * next ticks lie at or past 2^63, which the signed-deadline rule for guest
+ * deadlines ("negative = in the past") must not apply to, or every tick is
+ * due at once, forever: a VIRQ storm, and with a staged singleshot armed
+ * from a stale pairing, host wake-ups without time moving (a livelock).
+ * The ticks must come once per period, at their guest deadlines.
+ */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "test_engine_harness.h"
+
+#define MS	1000000ull
+
+static void periodic_across_2_63(void **state)
+{
+	struct harness h;
+	struct h_cfg c;
+	struct pvt_guest_clock clock;
+	struct pvt_xen_vcpu_stats st;
+	uint64_t g0;
+
+	(void)state;
+	h_cfg_default(&c);
+	assert_int_equal(h_init(&h, &c), 0);
+	/* The same clock, 5 ms short of 2^63 ns now. */
+	clock = h.clock;
+	clock.page.system_time += (1ull << 63) - 5 * MS - h_guest_now(&h);
+	h.clock = clock;
+	assert_int_equal(pvt_xen_vcpu_set_guest_clock(&h.vcpus[0], &clock), 0);
+	g0 = h_guest_now(&h);
+	assert_true(g0 < (1ull << 63) && g0 > (1ull << 63) - 6 * MS);
+	/* A far singleshot (staged) and a 2 ms periodic crossing 2^63 at its 3rd tick. */
+	assert_int_equal(pvt_xen_set_singleshot(&h.vcpus[0], g0 + 40 * MS, 0), 0);
+	assert_int_equal(pvt_xen_set_periodic(&h.vcpus[0], 2 * MS), 0);
+	assert_int_equal(h.logs[0].periodic, 0);	/* nothing due at arming */
+	pvt_simhost_run_until(&h.sim, h_first_true_at(&h, h.sim.true_ns, g0 + 2 * MS) - 1);
+	assert_int_equal(h.logs[0].periodic, 0);
+	for (uint64_t k = 1; k <= 10; k++) {
+		uint64_t due = h_first_true_at(&h, h.sim.true_ns, g0 + 2 * k * MS);
+
+		/* Rounded up to the host clock: up to 2 ns late, never early. */
+		pvt_simhost_run_until(&h.sim, due + 2);
+		if (h.logs[0].periodic != k)
+			fail_msg("tick %" PRIu64 " (deadline %s 2^63): %" PRIu64 " periodic expiries",
+				 k, g0 + 2 * k * MS < (1ull << 63) ? "below" : "at or past",
+				 h.logs[0].periodic);
+		if (h.logs[0].last_true_ns < due || h.logs[0].last_true_ns > due + 2)
+			fail_msg("tick %" PRIu64 " at %" PRIu64 ", due at %" PRIu64, k,
+				 h.logs[0].last_true_ns, due);
+	}
+	pvt_xen_vcpu_snapshot(&h.vcpus[0], NULL, NULL, NULL, NULL, &st);
+	if (st.host_fires > 100)
+		fail_msg("%" PRIu64 " host wake-ups for 10 ticks", st.host_fires);
+	h_destroy(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(periodic_across_2_63),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
