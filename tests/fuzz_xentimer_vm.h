@@ -53,6 +53,47 @@ static inline uint64_t fz_u64(struct fz_in *in)
 	return fz_take(in, 8);
 }
 
+/*
+ * A CLOCK_REALTIME host timer (the KVM_GET_CLOCK backend's): a sim
+ * (monotonic) timer at deadline - realtime offset, cancelled (fired at
+ * once) when realtime is stepped, as a CANCEL_ON_SET timerfd is.
+ */
+struct fz_rt_timer {
+	struct pvt_hosttimer t;		/* what the engine sees */
+	struct pvt_hosttimer inner;	/* in the sim queue */
+};
+
+static inline void fz_rt_fire(void *ctx)
+{
+	struct fz_rt_timer *r = ctx;
+
+	r->t.armed = false;
+	if (r->t.on_fire)
+		r->t.on_fire(r->t.on_fire_ctx);
+}
+
+static inline int fz_rt_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
+{
+	struct fz_rt_timer *r = (struct fz_rt_timer *)t;
+	/* The offset stays positive (about 1.7e18): realtime = mono + off. */
+	uint64_t off = (uint64_t)r->inner.sim->realtime_offset_ns;
+	uint64_t mono = deadline_ns > off ? deadline_ns - off : 1;
+
+	t->armed = true;
+	t->deadline_ns = deadline_ns;
+	return pvt_hosttimer_arm(&r->inner, mono);
+}
+
+static inline int fz_rt_disarm(struct pvt_hosttimer *t)
+{
+	struct fz_rt_timer *r = (struct fz_rt_timer *)t;
+
+	t->armed = false;
+	return pvt_hosttimer_disarm(&r->inner);
+}
+
+static const struct pvt_hosttimer_ops fz_rt_ops = { .arm = fz_rt_arm, .disarm = fz_rt_disarm };
+
 struct fz_vm {
 	struct pvt_simhost sim;
 	struct pvt_hostclock hc;
@@ -60,7 +101,9 @@ struct fz_vm {
 	struct pvt_guest_clock clock;	/* the clock KVM would give: a sane start */
 	struct pvt_xen_vm vm;
 	struct pvt_hosttimer timers[FZ_VCPUS];
+	struct fz_rt_timer rt[FZ_VCPUS];	/* used instead when realtime */
 	struct pvt_xen_vcpu vcpus[FZ_VCPUS];
+	bool realtime;		/* host clock = CLOCK_REALTIME (PVTIME only), steppable */
 	bool sim_up, hc_up;
 	unsigned vcpus_up;
 };
@@ -69,7 +112,7 @@ static inline void fz_vm_destroy(struct fz_vm *f)
 {
 	for (unsigned i = 0; i < f->vcpus_up; i++) {
 		pvt_xen_vcpu_destroy(&f->vcpus[i]);
-		pvt_hosttimer_destroy(&f->timers[i]);
+		pvt_hosttimer_destroy(f->realtime ? &f->rt[i].inner : &f->timers[i]);
 	}
 	if (f->hc_up)
 		pvt_hostclock_destroy(&f->hc);
@@ -112,7 +155,12 @@ static inline int fz_vm_init(struct fz_vm *f, struct fz_in *in,
 	if ((ret = pvt_simhost_init(&f->sim, &sc)))
 		return ret;
 	f->sim_up = true;
-	if ((ret = pvt_hostclock_init_sim(&f->hc, &f->sim)))
+	/* LEGACY and KVM expect CLOCK_MONOTONIC; PVTIME also runs on REALTIME. */
+	f->realtime = (opt & 64) && cfg.algo == PVT_ALGO_PVTIME;
+	if (f->realtime)
+		f->sim.realtime_offset_ns = 1700000000000000000ll;
+	if ((ret = f->realtime ? pvt_hostclock_init_sim_realtime(&f->hc, &f->sim) :
+				 pvt_hostclock_init_sim(&f->hc, &f->sim)))
 		goto fail;
 	f->hc_up = true;
 	if ((ret = pvt_kvm_clock_init(&f->kvm, sc.tsc_khz, (sel & 0x80) ? 32 : 48)) ||
@@ -122,11 +170,24 @@ static inline int fz_vm_init(struct fz_vm *f, struct fz_in *in,
 	    (ret = pvt_xen_vm_init(&f->vm, &cfg, &f->hc, &f->kvm)))
 		goto fail;
 	for (unsigned i = 0; i < FZ_VCPUS; i++) {
-		if ((ret = pvt_hosttimer_init_sim(&f->timers[i], &f->sim)))
+		struct pvt_hosttimer *t = &f->timers[i];
+
+		if (f->realtime) {
+			t = &f->rt[i].inner;
+			f->rt[i].t.ops = &fz_rt_ops;
+			f->rt[i].t.fd = -1;
+			f->rt[i].t.clockid = CLOCK_REALTIME;
+		}
+		if ((ret = pvt_hosttimer_init_sim(t, &f->sim)))
 			goto fail;
-		ret = pvt_xen_vcpu_init(&f->vcpus[i], &f->vm, i, &f->timers[i], expiry, ctx);
+		if (f->realtime) {
+			t->on_fire = fz_rt_fire;
+			t->on_fire_ctx = &f->rt[i];
+		}
+		ret = pvt_xen_vcpu_init(&f->vcpus[i], &f->vm, i,
+					f->realtime ? &f->rt[i].t : t, expiry, ctx);
 		if (ret) {
-			pvt_hosttimer_destroy(&f->timers[i]);
+			pvt_hosttimer_destroy(t);
 			goto fail;
 		}
 		f->vcpus_up++;
@@ -135,6 +196,18 @@ static inline int fz_vm_init(struct fz_vm *f, struct fz_in *in,
 fail:
 	fz_vm_destroy(f);
 	return ret;
+}
+
+/* settimeofday as the host sees it: armed CANCEL_ON_SET timers wake up. */
+static inline void fz_step_realtime(struct fz_vm *f, int64_t delta_ns)
+{
+	pvt_simhost_step_realtime(&f->sim, delta_ns);
+	for (unsigned i = 0; f->realtime && i < f->vcpus_up; i++) {
+		if (f->rt[i].t.armed) {
+			pvt_hosttimer_disarm(&f->rt[i].inner);
+			fz_rt_fire(&f->rt[i]);	/* read() says ECANCELED: the owner re-arms */
+		}
+	}
 }
 
 /* FNV-1a over bytes 0..55 into 56..63, as the blob format documents it. */
