@@ -221,7 +221,16 @@ int xt_program(struct pvt_xen_vcpu *v)
 
 	if (pvtime) {
 		now_tsc = xt_tsc(v);
-		pvt_hostclock_maybe_refresh(hc, now_tsc);
+		/*
+		 * CLOCK_REALTIME: a step while this vCPU had no host timer
+		 * armed woke nothing (cancel-on-set needs an armed timer), so
+		 * the published pairing may predate it: re-pair before arming.
+		 */
+		if (hc->clockid == CLOCK_REALTIME && !v->host_armed &&
+		    (v->singleshot.armed || v->periodic.armed))
+			(void)pvt_hostclock_refresh(hc);
+		else
+			pvt_hostclock_maybe_refresh(hc, now_tsc);
 		pvt_hostclock_current(hc, &p, &r, NULL);
 	}
 	for (int i = 0; i < 2; i++) {

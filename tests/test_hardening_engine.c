@@ -7,6 +7,11 @@
  * due at once, forever: a VIRQ storm, and with a staged singleshot armed
  * from a stale pairing, host wake-ups without time moving (a livelock).
  * The ticks must come once per period, at their guest deadlines.
+ *
+ * On the CLOCK_REALTIME host clock (KVM_GET_CLOCK), a step while no host
+ * timer is armed wakes nothing (cancel-on-set needs an armed timer): a
+ * timer armed right after must not use the pairing from before the step
+ * (it fired late by the step, an hour here).
  */
 #include <inttypes.h>
 #include <setjmp.h>
@@ -18,6 +23,7 @@
 #include <cmocka.h>
 
 #include "test_engine_harness.h"
+#include "fuzz_xentimer_vm.h"	/* fz_rt_timer: a cancel-on-set realtime timer */
 
 #define MS	1000000ull
 
@@ -64,10 +70,67 @@ static void periodic_across_2_63(void **state)
 	h_destroy(&h);
 }
 
+static void realtime_step_while_idle(void **state, int64_t step_ns)
+{
+	struct harness h;
+	struct h_cfg c;
+	struct pvt_hostclock rt;
+	struct fz_rt_timer r;
+	struct pvt_xen_vm vm;
+	struct pvt_xen_vcpu v;
+	uint64_t deadline, first;
+
+	(void)state;
+	h_cfg_default(&c);
+	assert_int_equal(h_init(&h, &c), 0);
+	h.sim.realtime_offset_ns = 1700000000000000000ll;
+	assert_int_equal(pvt_hostclock_init_sim_realtime(&rt, &h.sim), 0);
+	memset(&r, 0, sizeof(r));
+	r.t.ops = &fz_rt_ops;
+	r.t.fd = -1;
+	r.t.clockid = CLOCK_REALTIME;
+	assert_int_equal(pvt_hosttimer_init_sim(&r.inner, &h.sim), 0);
+	r.inner.on_fire = fz_rt_fire;
+	r.inner.on_fire_ctx = &r;
+	assert_int_equal(pvt_xen_vm_init(&vm, NULL, &rt, &h.kvm), 0);
+	assert_int_equal(pvt_xen_vcpu_init(&v, &vm, 0, &r.t, h_expiry, &h), 0);
+	assert_int_equal(pvt_xen_vcpu_set_guest_clock(&v, &h.clock), 0);
+	/* A fresh pairing (arming pairs when idle), then nothing armed. */
+	assert_int_equal(pvt_xen_set_timer_op(&v, h_guest_now(&h) + 100000), 0);
+	pvt_simhost_run_until(&h.sim, h.sim.true_ns + 200000);
+	assert_int_equal(h.logs[0].singleshot, 1);
+	/* The host's wall clock steps while idle: no timer to cancel. */
+	h.sim.realtime_offset_ns += step_ns;
+	deadline = h_guest_now(&h) + 1000000;
+	first = h_first_true_at(&h, h.sim.true_ns, deadline);
+	assert_int_equal(pvt_xen_set_timer_op(&v, deadline), 0);
+	pvt_simhost_run_until(&h.sim, first + 1000000);
+	assert_int_equal(h.logs[0].singleshot, 2);
+	if (h.logs[0].last_true_ns < first || h.logs[0].last_true_ns > first + 2)
+		fail_msg("step %" PRId64 ": fired at %" PRIu64 ", due at %" PRIu64, step_ns,
+			 h.logs[0].last_true_ns, first);
+	pvt_xen_vcpu_destroy(&v);
+	pvt_hosttimer_destroy(&r.inner);
+	pvt_hostclock_destroy(&rt);
+	h_destroy(&h);
+}
+
+static void realtime_back_while_idle(void **state)
+{
+	realtime_step_while_idle(state, -3600ll * 1000000000ll);
+}
+
+static void realtime_forward_while_idle(void **state)
+{
+	realtime_step_while_idle(state, 3600ll * 1000000000ll);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(periodic_across_2_63),
+		cmocka_unit_test(realtime_back_while_idle),
+		cmocka_unit_test(realtime_forward_while_idle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
