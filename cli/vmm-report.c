@@ -56,9 +56,27 @@ void vmm_cli_totals(const struct vmm *vm, struct vmm_totals *t)
 	}
 }
 
+/* Oracle (a) checks voided by a master-clock re-snapshot, over vCPUs. */
+static uint64_t total_resnapshots(const struct vmm *vm, const char **first)
+{
+	uint64_t n = 0;
+
+	*first = NULL;
+	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
+		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
+
+		n += r->resnapshots;
+		if (!*first && r->resnapshot[0])
+			*first = r->resnapshot;
+	}
+	return n;
+}
+
 void vmm_cli_print(FILE *out, const struct vmm *vm)
 {
 	struct vmm_totals t;
+	const char *resnap;
+	uint64_t resnapshots = total_resnapshots(vm, &resnap);
 
 	vmm_cli_totals(vm, &t);
 	fprintf(out, "# guest clock: %s\n", vmm_cli_clock_name(&vm->cfg));
@@ -84,8 +102,12 @@ void vmm_cli_print(FILE *out, const struct vmm *vm)
 			(unsigned long long)r->exits, (long long)r->tsc_offset,
 			r->master_clock ? "yes" : "no");
 	}
-	fprintf(out, "oracle (a) KVM page vs model: %llu checks, %llu mismatches\n",
-		(unsigned long long)t.page_checks, (unsigned long long)t.page_mismatches);
+	fprintf(out, "oracle (a) KVM page vs model: %llu checks, %llu mismatches, "
+		"%llu voided by a master-clock re-snapshot\n",
+		(unsigned long long)t.page_checks, (unsigned long long)t.page_mismatches,
+		(unsigned long long)resnapshots);
+	if (resnap)
+		fprintf(out, "first re-snapshot: %s\n", resnap);
 	fprintf(out, "oracle (b) guest samples vs host bracket + model ns: %llu checks, %llu mismatches\n",
 		(unsigned long long)t.sample_checks, (unsigned long long)t.sample_mismatches);
 	if (t.first_mismatch)
@@ -115,6 +137,8 @@ void vmm_cli_print(FILE *out, const struct vmm *vm)
 void vmm_cli_json(struct json *j, const struct vmm *vm)
 {
 	struct vmm_totals t;
+	const char *resnap;
+	uint64_t resnapshots = total_resnapshots(vm, &resnap);
 
 	vmm_cli_totals(vm, &t);
 	json_string(j, "guest_clock", vm->cfg.clock_src == PVT_CLK_XEN ? "xen" : "kvm");
@@ -133,6 +157,9 @@ void vmm_cli_json(struct json *j, const struct vmm *vm)
 	json_object_begin(j, "oracle");
 	json_u64(j, "page_checks", t.page_checks);
 	json_u64(j, "page_mismatches", t.page_mismatches);
+	json_u64(j, "resnapshots", resnapshots);
+	if (resnap)
+		json_string(j, "first_resnapshot", resnap);
 	json_u64(j, "sample_checks", t.sample_checks);
 	json_u64(j, "sample_mismatches", t.sample_mismatches);
 	if (t.first_mismatch)
@@ -152,6 +179,7 @@ void vmm_cli_json(struct json *j, const struct vmm *vm)
 		json_bool(j, "master_clock", r->master_clock);
 		json_u64(j, "page_checks", r->page_checks);
 		json_u64(j, "page_mismatches", r->page_mismatches);
+		json_u64(j, "resnapshots", r->resnapshots);
 		json_u64(j, "sample_checks", r->sample_checks);
 		json_u64(j, "sample_mismatches", r->sample_mismatches);
 		json_object_end(j);

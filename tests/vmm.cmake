@@ -7,3 +7,6 @@ foreach(t test_vmm_exact test_vmm_timers test_vmm_bad)
 endforeach()
 pvt_cli_test(cli_vmm cli_vmm.sh)
 set_tests_properties(cli_vmm PROPERTIES TIMEOUT 120 RUN_SERIAL TRUE LABELS kvm)
+# Oracle (a)'s confirm/void/mismatch rule as a pure function: no /dev/kvm needed.
+pvt_unit_test(test_vmm_confirm test_vmm_confirm.c)
+target_link_libraries(test_vmm_confirm PRIVATE pvtime_vmm)

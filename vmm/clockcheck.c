@@ -12,6 +12,11 @@
  *     mul/shift are KVM's. mul, shift and flags are predicted outright.
  *     Without a master clock (per-vCPU TSC offsets) KVM stamps each page at
  *     its own update, so only mul/shift/flags can be predicted.
+ *     KVM can re-snapshot its master clock (KVM_REQ_MASTERCLOCK_UPDATE) after
+ *     it wrote the page and before KVM_GET_CLOCK; the page follows only at
+ *     the vCPU's next entry. So a disagreement is confirmed at the next exit:
+ *     a page still unchanged is a mismatch, a rewritten one voids the check
+ *     (counted in resnapshots) and is checked anew.
  * (b) Every guest (TSC, ns) sample must lie between the host TSC read
  *     before KVM_RUN and after it returned (plus the TSC offset), and its ns
  *     must equal vmm__oracle_ns() of the validated page to the nanosecond.
@@ -103,21 +108,88 @@ int vcpu__check_page(struct vmm_vcpu *vcpu)
 	vcpu->res.kvm_page = page;
 	vcpu->res.model_page = model;
 	vcpu->res.clock_data = data;
-	if (!pages_equal(&page, &model)) {
-		vcpu->res.page_mismatches++;
-		mismatch(vcpu,
-			 "oracle (a) page mismatch: KVM {tsc_timestamp %llu system_time %llu mul %u shift %d flags %u} "
-			 "model {tsc_timestamp %llu system_time %llu mul %u shift %d flags %u}",
-			 (unsigned long long)page.tsc_timestamp,
-			 (unsigned long long)page.system_time, page.tsc_to_system_mul,
-			 page.tsc_shift, page.flags,
-			 (unsigned long long)model.tsc_timestamp,
-			 (unsigned long long)model.system_time, model.tsc_to_system_mul,
-			 model.tsc_shift, model.flags);
+	/*
+	 * A disagreement is only suspect: KVM may have re-snapshotted its master
+	 * clock after it wrote this page (which it rewrites at the vCPU's next
+	 * entry) and before KVM_GET_CLOCK. The first suspect stands until then.
+	 */
+	if (vmm__page_verdict(&page, &model, NULL) != VMM_PAGE_OK && !vcpu->page_suspect) {
+		vcpu->page_suspect = true;
+		vcpu->suspect_page = page;
+		vcpu->suspect_model = model;
 	}
 	vcpu->model_page = model;
 	vcpu->model_valid = true;
 	return 0;
+}
+
+enum vmm_page_verdict vmm__page_verdict(const struct pvt_pvclock_page *seen,
+					const struct pvt_pvclock_page *model,
+					const struct pvt_pvclock_page *after)
+{
+	if (pages_equal(seen, model))
+		return VMM_PAGE_OK;
+	if (!after)
+		return VMM_PAGE_SUSPECT;
+	return pages_equal(seen, after) ? VMM_PAGE_MISMATCH : VMM_PAGE_VOID;
+}
+
+static void page_mismatch(struct vmm_vcpu *vcpu, const char *why)
+{
+	const struct pvt_pvclock_page *page = &vcpu->suspect_page, *model = &vcpu->suspect_model;
+
+	vcpu->res.page_mismatches++;
+	mismatch(vcpu,
+		 "oracle (a) page mismatch%s: KVM {tsc_timestamp %llu system_time %llu mul %u shift %d flags %u} "
+		 "model {tsc_timestamp %llu system_time %llu mul %u shift %d flags %u}",
+		 why, (unsigned long long)page->tsc_timestamp,
+		 (unsigned long long)page->system_time, page->tsc_to_system_mul,
+		 page->tsc_shift, page->flags,
+		 (unsigned long long)model->tsc_timestamp,
+		 (unsigned long long)model->system_time, model->tsc_to_system_mul,
+		 model->tsc_shift, model->flags);
+}
+
+int vcpu__confirm_page(struct vmm_vcpu *vcpu)
+{
+	struct pvt_pvclock_page now;
+	const struct pvt_pvclock_page *old = &vcpu->suspect_page;
+	int ret;
+
+	if (!vcpu->page_suspect)
+		return 0;
+	ret = vcpu__read_guest_page(vcpu, &now);
+	if (ret)
+		return ret;
+	vcpu->page_suspect = false;
+	switch (vmm__page_verdict(old, &vcpu->suspect_model, &now)) {
+	case VMM_PAGE_VOID:
+		vcpu->res.resnapshots++;
+		if (!vcpu->res.resnapshot[0])
+			snprintf(vcpu->res.resnapshot, sizeof(vcpu->res.resnapshot),
+				 "page {tsc_timestamp %llu system_time %llu} vs model system_time %llu: "
+				 "KVM rewrote it at the next entry as {tsc_timestamp %llu system_time %llu}",
+				 (unsigned long long)old->tsc_timestamp,
+				 (unsigned long long)old->system_time,
+				 (unsigned long long)vcpu->suspect_model.system_time,
+				 (unsigned long long)now.tsc_timestamp,
+				 (unsigned long long)now.system_time);
+		/* The rewritten page gets its own check (it may be suspect in turn). */
+		return vcpu__check_page(vcpu);
+	case VMM_PAGE_MISMATCH:
+		page_mismatch(vcpu, " (confirmed: unchanged after the vCPU ran again)");
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+void vcpu__page_unsettled(struct vmm_vcpu *vcpu)
+{
+	if (!vcpu->page_suspect)
+		return;
+	vcpu->page_suspect = false;
+	page_mismatch(vcpu, " (unconfirmed: the vCPU never ran again)");
 }
 
 /* The page the samples must follow: re-validated if KVM rewrote it since. */

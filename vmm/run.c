@@ -13,6 +13,9 @@
 
 #include "vmm.h"
 
+/* Extra entries after DONE to settle a suspect oracle (a) check. */
+#define VMM_SETTLE_RUNS	4
+
 enum cost_kind { COST_NONE, COST_TIMER, COST_BLOCK, COST_NULL };
 
 static bool stopping(struct vmm *vm)
@@ -102,6 +105,7 @@ static void vcpu_loop(struct vmm_vcpu *vcpu)
 	struct vmm *vm = vcpu->vm;
 	struct kvm_run *run = vcpu->run;
 	enum cost_kind kind = COST_NONE;
+	unsigned settle_runs = 0;
 	int ret;
 
 	run->kvm_valid_regs = KVM_SYNC_X86_REGS;
@@ -127,9 +131,19 @@ static void vcpu_loop(struct vmm_vcpu *vcpu)
 		}
 		vcpu->res.exits++;
 		vcpu->wake_tsc = vcpu->exit_tsc;
+		/* KVM_EXIT_INTR may come back without the vCPU having entered. */
+		if (run->exit_reason != KVM_EXIT_INTR && vcpu__confirm_page(vcpu))
+			return;
 		if (vm->cfg.check_samples && vcpu__check_samples(vcpu))
 			return;
 		ret = handle_exit(vcpu, &kind);
+		/*
+		 * A suspect page check is settled by one more entry: the guest
+		 * repeats DONE. A page KVM rewrites at every entry stays unsettled
+		 * and counts as a mismatch (vcpu__page_unsettled).
+		 */
+		if (ret > 0 && vcpu->page_suspect && settle_runs++ < VMM_SETTLE_RUNS)
+			continue;
 		if (ret > 0)
 			return;
 		if (ret < 0) {
@@ -179,6 +193,7 @@ void *vcpu__thread(void *arg)
 		}
 	}
 	vcpu_loop(vcpu);
+	vcpu__page_unsettled(vcpu);
 	return NULL;
 }
 

@@ -59,6 +59,13 @@ struct vmm_vcpu_result {
 	uint64_t tsc_offset;
 	/* oracles */
 	uint64_t page_checks, page_mismatches;
+	/*
+	 * Oracle (a) disagreements voided because KVM re-snapshotted its master
+	 * clock between writing the page and KVM_GET_CLOCK (the page changed at
+	 * the vCPU's next entry); resnapshot[] describes the first one.
+	 */
+	uint64_t resnapshots;
+	char resnapshot[VMM_ERROR_LEN];
 	uint64_t sample_checks, sample_mismatches;
 	char mismatch[VMM_ERROR_LEN];	/* the first mismatch, both values */
 	struct pvt_pvclock_page kvm_page, model_page;	/* last oracle (a) pair */
@@ -93,6 +100,9 @@ struct vmm_vcpu {
 	bool clock_set;
 	struct pvt_pvclock_page model_page;	/* oracle (a)'s validated page */
 	bool model_valid;
+	/* Oracle (a) disagreed; decided at the vCPU's next exit (vcpu__confirm_page). */
+	bool page_suspect;
+	struct pvt_pvclock_page suspect_page, suspect_model;
 	uint64_t entry_tsc, exit_tsc;	/* host TSC around the last KVM_RUN */
 	uint64_t samples_checked;
 	bool block_measured;		/* the last exit was a block that slept */
@@ -189,6 +199,24 @@ int vmm__xenclock_publish(struct vmm *vm);
 
 /* Oracle (a): KVM's page vs the model from TSC kHz, KVM_GET_CLOCK, TSC offset. */
 int vcpu__check_page(struct vmm_vcpu *vcpu);
+/*
+ * Oracle (a)'s verdict on a page checked against its model. seen == model:
+ * OK. Otherwise, without the page read after the vCPU next ran (after ==
+ * NULL): SUSPECT; KVM rewrote it since (after != seen): VOID, the check used
+ * a KVM_GET_CLOCK from a newer master clock than the page's; after == seen:
+ * MISMATCH. The version field is ignored (KVM bumps it on every rewrite).
+ */
+enum vmm_page_verdict { VMM_PAGE_OK, VMM_PAGE_SUSPECT, VMM_PAGE_VOID, VMM_PAGE_MISMATCH };
+enum vmm_page_verdict vmm__page_verdict(const struct pvt_pvclock_page *seen,
+					const struct pvt_pvclock_page *model,
+					const struct pvt_pvclock_page *after);
+/*
+ * At an exit, after the vCPU ran: settles a suspect oracle (a) check (counts
+ * a mismatch or a resnapshot, then re-checks the rewritten page). 0 or -errno.
+ */
+int vcpu__confirm_page(struct vmm_vcpu *vcpu);
+/* At the end of a vCPU's run: a suspect check that was never settled counts as a mismatch. */
+void vcpu__page_unsettled(struct vmm_vcpu *vcpu);
 /* Oracle (b): new guest samples vs host TSC bracket and the model's ns. */
 int vcpu__check_samples(struct vmm_vcpu *vcpu);
 /* Independent guest ns for a TSC (no shared code with pvclock.h). */
