@@ -31,10 +31,8 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return PVT_EXIT_USAGE;
-	}
+	if (argc < 2)
+		return usage_error("missing command (try pvtime --help)");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;

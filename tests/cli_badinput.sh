@@ -104,6 +104,7 @@ common() {
 }
 
 # ---- top level ----
+bad "command" 			# no command at all
 bad "bogus" bogus
 bad "--bogus" --bogus
 bad "calc" calc
