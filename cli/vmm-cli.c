@@ -193,6 +193,8 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 	}
 	if (optind < argc)
 		return usage_error("%s: unexpected argument '%s'", prog, argv[optind]);
+	if (cli->cfg.bad_case && cli->cfg.scenario != PVT_SCN_BAD)
+		return usage_error("%s: --bad: only with --scenario bad", prog);
 	if (cli->cfg.scenario == PVT_SCN_BAD && !cli->cfg.bad_case)
 		return usage_error("%s: --scenario bad needs --bad CASE", prog);
 	if (cli->cfg.scenario == PVT_SCN_CROSS && cli->cfg.nr_vcpus < 2)

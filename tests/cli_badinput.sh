@@ -262,6 +262,7 @@ bad "--out" demo -n 1 --no-kvm --out ""
 # error into JSON on stdout ----
 bad "--op" bench conversion --op empty
 bad "--bad" vmm -n 1 --scenario bad
+bad "--bad" vmm -n 1 --bad bad-gpa --scenario timerlat
 bad "--vcpus" vmm -n 1 --vcpus 1 --scenario cross
 bad "--vmm" timerlat --sim --vmm
 bad "--sim" timerlat --vmm --sim -n 1
