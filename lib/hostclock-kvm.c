@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pvtime/hostclock.h"
 #include "hostclock-internal.h"
@@ -17,9 +19,60 @@
 #if defined(__x86_64__) && __has_include(<linux/kvm.h>)
 #include <linux/kvm.h>
 
+/*
+ * Step watch: a CLOCK_REALTIME timerfd armed (absolute) for a date no host
+ * reaches, with TFD_TIMER_CANCEL_ON_SET, so it never fires but every set of
+ * the clock makes its read() fail with ECANCELED, even while no vCPU has a
+ * host timer armed. Whoever polls it first counts the step; steps is an
+ * atomic so the arm path's staleness check stays one load.
+ */
 struct kvm_ctx {
 	int vm_fd;
+	int watch_fd;
+	uint64_t steps;		/* atomic */
+	int poll_lock;		/* atomic: read + count as one step */
 };
+
+#define WATCH_SEC	(1ll << 40)	/* about 34 800 years from 1970 */
+
+static int watch_arm(int fd)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = WATCH_SEC } };
+
+	if (timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL))
+		return -errno;
+	return 0;
+}
+
+static uint64_t kvm_steps(void *ctx, bool poll)
+{
+	struct kvm_ctx *k = ctx;
+	uint64_t ticks;
+
+	if (poll) {
+		/*
+		 * Serialised: a poller that saw EAGAIN while another was
+		 * between its ECANCELED and the count would miss the step.
+		 */
+		while (__atomic_exchange_n(&k->poll_lock, 1, __ATOMIC_ACQUIRE))
+			__builtin_ia32_pause();
+		if (read(k->watch_fd, &ticks, sizeof(ticks)) < 0 && errno == ECANCELED) {
+			__atomic_fetch_add(&k->steps, 1, __ATOMIC_RELEASE);
+			(void)watch_arm(k->watch_fd);	/* stay armed for the next */
+		}
+		__atomic_store_n(&k->poll_lock, 0, __ATOMIC_RELEASE);
+	}
+	return __atomic_load_n(&k->steps, __ATOMIC_ACQUIRE);
+}
+
+static void kvm_destroy(void *ctx)
+{
+	struct kvm_ctx *k = ctx;
+
+	if (k && k->watch_fd >= 0)
+		close(k->watch_fd);
+	free(k);
+}
 
 static uint64_t kvm_read_tsc(void *ctx)
 {
@@ -60,7 +113,8 @@ static const struct pvt_hostclock_ops kvm_ops = {
 	.read_tsc = kvm_read_tsc,
 	.read_mono = kvm_read_mono,
 	.freq_ppb = hc_kernel_freq_ppb,
-	.destroy = hc_free_ctx,
+	.destroy = kvm_destroy,
+	.steps = kvm_steps,
 };
 
 int pvt_hostclock_init_kvm(struct pvt_hostclock *hc, int vm_fd, uint64_t calib_ns)
@@ -76,7 +130,15 @@ int pvt_hostclock_init_kvm(struct pvt_hostclock *hc, int vm_fd, uint64_t calib_n
 	if (!k)
 		return -ENOMEM;
 	k->vm_fd = vm_fd;
-	ret = kvm_pair(k, &a);
+	k->watch_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (k->watch_fd < 0) {
+		ret = -errno;
+		free(k);
+		return ret;
+	}
+	ret = watch_arm(k->watch_fd);
+	if (!ret)
+		ret = kvm_pair(k, &a);
 	while (!ret) {
 		ret = kvm_pair(k, &b);
 		if (!ret && b.mono_ns > a.mono_ns && b.tsc > a.tsc &&
@@ -89,7 +151,7 @@ int pvt_hostclock_init_kvm(struct pvt_hostclock *hc, int vm_fd, uint64_t calib_n
 		ret = pvt_hostclock_init_ops(hc, &kvm_ops, k, CLOCK_REALTIME,
 					     PVT_HOSTCLOCK_F_REALTIME, &rate);
 	if (ret)
-		free(k);
+		kvm_destroy(k);
 	return ret;
 }
 #else

@@ -29,7 +29,7 @@
 #define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
 static void publish(struct pvt_hostclock *hc, const struct pvt_clock_pair *pair,
-		    const struct pvt_rate *rate, uint64_t err_ppb)
+		    const struct pvt_rate *rate, uint64_t err_ppb, uint64_t gen)
 {
 	struct pvt_hostclock_snap *s = &hc->snap;
 	uint64_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
@@ -41,6 +41,7 @@ static void publish(struct pvt_hostclock *hc, const struct pvt_clock_pair *pair,
 	STORE(&s->rate_int, rate->ns_int);
 	STORE(&s->rate_frac, rate->ns_frac);
 	STORE(&s->rate_err_ppb, err_ppb);
+	STORE(&s->step_gen, gen);
 	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
@@ -48,8 +49,15 @@ void pvt_hostclock_current(const struct pvt_hostclock *hc,
 			   struct pvt_clock_pair *pair, struct pvt_rate *rate,
 			   uint64_t *err_ppb)
 {
+	pvt_hostclock_current_gen(hc, pair, rate, err_ppb, NULL);
+}
+
+void pvt_hostclock_current_gen(const struct pvt_hostclock *hc,
+			       struct pvt_clock_pair *pair, struct pvt_rate *rate,
+			       uint64_t *err_ppb, uint64_t *gen)
+{
 	const struct pvt_hostclock_snap *s = &hc->snap;
-	uint64_t seq, err;
+	uint64_t seq, err, g;
 
 	for (;;) {
 		seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
@@ -59,6 +67,7 @@ void pvt_hostclock_current(const struct pvt_hostclock *hc,
 		rate->ns_int = LOAD(&s->rate_int);
 		rate->ns_frac = LOAD(&s->rate_frac);
 		err = LOAD(&s->rate_err_ppb);
+		g = LOAD(&s->step_gen);
 		if (!(seq & 1) && __atomic_load_n(&s->seq, __ATOMIC_RELAXED) == seq)
 			break;
 #if defined(__x86_64__)
@@ -67,6 +76,8 @@ void pvt_hostclock_current(const struct pvt_hostclock *hc,
 	}
 	if (err_ppb)
 		*err_ppb = err;
+	if (gen)
+		*gen = g;
 }
 
 /* mono at tsc from one pairing; late rounds up and adds the uncertainty. */
@@ -175,6 +186,8 @@ static int refresh_locked(struct pvt_hostclock *hc)
 	uint64_t err_ppb, dmono;
 	int64_t freq;
 	int ret;
+	/* Before pairing: a step racing the pairing leaves it marked stale. */
+	uint64_t gen = pvt_hostclock_steps(hc, false);
 
 	ret = hc->ops->pair(hc->ctx, &pair);
 	if (ret)
@@ -186,7 +199,7 @@ static int refresh_locked(struct pvt_hostclock *hc)
 			rescale(&rate, hc->freq_ppb, freq);
 			hc->anchor = pair;
 			hc->anchor_next_valid = false;
-			publish(hc, &pair, &rate, err_ppb);
+			publish(hc, &pair, &rate, err_ppb, gen);
 			hc->freq_ppb = freq;
 			hc->pairings++;
 			return 0;
@@ -224,7 +237,7 @@ static int refresh_locked(struct pvt_hostclock *hc)
 			hc->anchor_next_valid = true;
 		}
 	}
-	publish(hc, &pair, &rate, err_ppb);
+	publish(hc, &pair, &rate, err_ppb, gen);
 	hc->pairings++;
 	return 0;
 }
@@ -248,6 +261,32 @@ void pvt_hostclock_maybe_refresh(struct pvt_hostclock *hc, uint64_t now_tsc)
 		(void)pvt_hostclock_refresh(hc);
 }
 
+uint64_t pvt_hostclock_pair_gen(const struct pvt_hostclock *hc)
+{
+	return LOAD(&hc->snap.step_gen);
+}
+
+void pvt_hostclock_sync(struct pvt_hostclock *hc, uint64_t now_tsc,
+			struct pvt_clock_pair *pair, struct pvt_rate *rate,
+			uint64_t *gen)
+{
+	uint64_t steps = pvt_hostclock_steps(hc, false);
+
+	if (pvt_hostclock_pair_gen(hc) == steps)
+		pvt_hostclock_maybe_refresh(hc, now_tsc);
+	else if (pvt_hostclock_refresh(hc) == -EBUSY) {
+		/*
+		 * Another thread is re-pairing, maybe from before the step:
+		 * do not wait for it, pair privately (rate from the snapshot).
+		 */
+		pvt_hostclock_current_gen(hc, pair, rate, NULL, gen);
+		if (!hc->ops->pair(hc->ctx, pair))
+			*gen = steps;
+		return;
+	}
+	pvt_hostclock_current_gen(hc, pair, rate, NULL, gen);
+}
+
 int pvt_hostclock_init_ops(struct pvt_hostclock *hc,
 			   const struct pvt_hostclock_ops *ops, void *ctx,
 			   clockid_t clockid, unsigned flags,
@@ -255,7 +294,7 @@ int pvt_hostclock_init_ops(struct pvt_hostclock *hc,
 {
 	struct pvt_clock_pair pair;
 	struct pvt_rate rate;
-	uint64_t err_ppb = 0;
+	uint64_t err_ppb = 0, gen;
 	int ret;
 
 	if (!ops || !ops->pair || !ops->read_tsc || !ops->read_mono)
@@ -277,11 +316,12 @@ int pvt_hostclock_init_ops(struct pvt_hostclock *hc,
 	}
 	if (!rate.ns_int && !rate.ns_frac)
 		return -EINVAL;
+	gen = pvt_hostclock_steps(hc, true);
 	ret = ops->pair(ctx, &pair);
 	if (ret)
 		return ret;
 	hc->anchor = pair;
-	publish(hc, &pair, &rate, err_ppb);
+	publish(hc, &pair, &rate, err_ppb, gen);
 	hc->refresh_tsc = ns_to_ticks(&rate, hc->refresh_ns);
 	return 0;
 }

@@ -77,6 +77,15 @@ static uint64_t sim_read_realtime(void *ctx)
 	return pvt_simhost_realtime(ctx);
 }
 
+/* The watch fd's count, exact: the simulation is single-threaded. */
+static uint64_t sim_rt_steps(void *ctx, bool poll)
+{
+	const struct pvt_simhost *sim = ctx;
+
+	(void)poll;
+	return sim->realtime_steps;
+}
+
 static const struct pvt_hostclock_ops sim_rt_clock_ops = {
 	.name = "sim-realtime",
 	.pair = sim_rt_pair,
@@ -84,6 +93,7 @@ static const struct pvt_hostclock_ops sim_rt_clock_ops = {
 	.read_mono = sim_read_realtime,
 	.rate = sim_rate,
 	.preempt_point = sim_preempt_point,
+	.steps = sim_rt_steps,
 };
 
 int pvt_hostclock_init_sim_realtime(struct pvt_hostclock *hc, struct pvt_simhost *sim)

@@ -131,6 +131,7 @@ int pvt_simhost_set_slew(struct pvt_simhost *sim, int64_t slew_ppt)
 void pvt_simhost_step_realtime(struct pvt_simhost *sim, int64_t delta_ns)
 {
 	sim->realtime_offset_ns += delta_ns;
+	sim->realtime_steps++;
 }
 
 void pvt_simhost_set_preempt(struct pvt_simhost *sim, pvt_simhost_preempt_fn fn,

@@ -208,58 +208,90 @@ static uint64_t pvtime_host_ns(struct pvt_xen_vcpu *v, const struct pvt_xen_time
 	return final;
 }
 
-int xt_program(struct pvt_xen_vcpu *v)
+/*
+ * Arms after a step seen in the post-arm poll, at most this often per call:
+ * steps faster than that still each cancel the armed CANCEL_ON_SET timer,
+ * whose wake-up programs again.
+ */
+#define STEP_REARMS	4
+
+/* The earliest host deadline of v's converted timers; false if none. */
+static bool earliest(struct pvt_xen_vcpu *v, const struct pvt_clock_pair *p,
+		     const struct pvt_rate *r, uint64_t now_tsc, uint64_t *best)
 {
 	struct pvt_xen_timer *timers[2] = { &v->singleshot, &v->periodic };
-	struct pvt_hostclock *hc = v->vm->hostclock;
 	bool pvtime = v->vm->cfg.algo == PVT_ALGO_PVTIME;
-	struct pvt_clock_pair p;
-	struct pvt_rate r;
-	uint64_t best = UINT64_MAX, now_tsc = 0, h;
 	bool any = false;
-	int ret;
+	uint64_t h;
 
-	if (pvtime) {
-		now_tsc = xt_tsc(v);
-		/*
-		 * CLOCK_REALTIME: a step while this vCPU had no host timer
-		 * armed woke nothing (cancel-on-set needs an armed timer), so
-		 * the published pairing may predate it: re-pair before arming.
-		 */
-		if (hc->clockid == CLOCK_REALTIME && !v->host_armed &&
-		    (v->singleshot.armed || v->periodic.armed))
-			(void)pvt_hostclock_refresh(hc);
-		else
-			pvt_hostclock_maybe_refresh(hc, now_tsc);
-		pvt_hostclock_current(hc, &p, &r, NULL);
-	}
+	*best = UINT64_MAX;
 	for (int i = 0; i < 2; i++) {
 		if (!timers[i]->armed || !timers[i]->converted)
 			continue;
-		h = pvtime ? pvtime_host_ns(v, timers[i], &p, &r, now_tsc) :
+		h = pvtime ? pvtime_host_ns(v, timers[i], p, r, now_tsc) :
 			     timers[i]->host_ns;
 		any = true;
-		if (h < best)
-			best = h;
+		if (h < *best)
+			*best = h;
 	}
-	if (!any) {
-		/*
-		 * A failed disarm only risks a spurious wake, which
-		 * timer_fired tolerates (it re-checks what is due).
-		 */
-		if (v->host_armed)
-			(void)pvt_hosttimer_disarm(v->timer);
-		v->host_armed = false;
-		return 0;
+	return any;
+}
+
+/*
+ * A steppable host clock (CLOCK_REALTIME): the pairing must not predate a
+ * step. pvt_hostclock_sync() re-pairs when a step is already known (one
+ * atomic load otherwise; a private pairing if the refresh is busy). A step
+ * landing after that check but before the timerfd is armed cancels nothing, so after each timerfd arm the step
+ * count is polled once (one non-blocking read of the watch fd, ~300 ns, next
+ * to the ~550 ns timerfd_settime it follows) and, if it moved past the
+ * pairing used, the deadline is converted and armed again. Steps after the
+ * arm cancel the armed timer, whose wake-up re-programs. A VMM loop may
+ * poll the same fd, but only this synchronous read closes the window.
+ * CLOCK_MONOTONIC has no step count: no extra work at all.
+ */
+int xt_program(struct pvt_xen_vcpu *v)
+{
+	struct pvt_hostclock *hc = v->vm->hostclock;
+	bool pvtime = v->vm->cfg.algo == PVT_ALGO_PVTIME;
+	bool steppable = pvtime && hc->ops->steps;
+	struct pvt_clock_pair p = { 0 };
+	struct pvt_rate r = { 0 };
+	uint64_t best, now_tsc = 0, gen = 0;
+	int ret;
+
+	for (int round = 0;; round++) {
+		bool armed_now = false;
+
+		if (pvtime) {
+			now_tsc = xt_tsc(v);
+			pvt_hostclock_sync(hc, now_tsc, &p, &r, &gen);
+		}
+		if (!earliest(v, &p, &r, now_tsc, &best)) {
+			/*
+			 * A failed disarm only risks a spurious wake, which
+			 * timer_fired tolerates (it re-checks what is due).
+			 */
+			if (v->host_armed)
+				(void)pvt_hosttimer_disarm(v->timer);
+			v->host_armed = false;
+			return 0;
+		}
+		if (!v->host_armed || v->host_armed_ns != best) {
+			ret = pvt_hosttimer_arm(v->timer, best);
+			armed_now = true;
+			v->host_armed = !ret;
+			v->host_armed_ns = best;
+			if (ret) {
+				v->host_error = ret;
+				return ret;
+			}
+		}
+		/* An arming kept from before was checked when it was made. */
+		if (!steppable || !armed_now || round >= STEP_REARMS ||
+		    pvt_hostclock_steps(hc, true) == gen)
+			return 0;
+		v->stats.step_rearms++;
 	}
-	if (v->host_armed && v->host_armed_ns == best)
-		return 0;
-	ret = pvt_hosttimer_arm(v->timer, best);
-	v->host_armed = !ret;
-	v->host_armed_ns = best;
-	if (ret)
-		v->host_error = ret;
-	return ret;
 }
 
 /* Whether t is due at this wake-up (now_tsc for PVTIME, now_mono otherwise). */

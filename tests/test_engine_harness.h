@@ -154,6 +154,83 @@ static inline uint64_t h_first_true_at(const struct harness *h, uint64_t from,
 	return hi;
 }
 
+/*
+ * A CLOCK_REALTIME host timer (the KVM_GET_CLOCK backend's CANCEL_ON_SET
+ * timerfd) over the simulated host: a sim (monotonic) timer at deadline -
+ * realtime offset. A deadline no realtime reaches (UINT64_MAX) never fires;
+ * h_rt_step() cancels an armed one as the kernel does: it wakes (at once,
+ * through the queue, like a read() returning ECANCELED) and the owner re-arms.
+ */
+struct h_rt_timer {
+	struct pvt_hosttimer t;		/* what the engine sees */
+	struct pvt_hosttimer inner;	/* in the sim queue */
+};
+
+static inline void h_rt_fire(void *ctx)
+{
+	struct h_rt_timer *r = ctx;
+
+	r->t.armed = false;
+	if (r->t.on_fire)
+		r->t.on_fire(r->t.on_fire_ctx);
+}
+
+static inline int h_rt_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
+{
+	struct h_rt_timer *r = (struct h_rt_timer *)t;
+	int64_t off = r->inner.sim->realtime_offset_ns;
+	uint64_t mono;
+
+	if (deadline_ns == UINT64_MAX)
+		mono = UINT64_MAX;		/* "never", not "now" */
+	else if (off >= 0)
+		mono = deadline_ns > (uint64_t)off ? deadline_ns - (uint64_t)off : 1;
+	else
+		mono = deadline_ns + (uint64_t)-off < deadline_ns ? UINT64_MAX :
+		       deadline_ns + (uint64_t)-off;
+	t->armed = true;
+	t->deadline_ns = deadline_ns;
+	return pvt_hosttimer_arm(&r->inner, mono);
+}
+
+static inline int h_rt_disarm(struct pvt_hosttimer *t)
+{
+	struct h_rt_timer *r = (struct h_rt_timer *)t;
+
+	t->armed = false;
+	return pvt_hosttimer_disarm(&r->inner);
+}
+
+static inline const struct pvt_hosttimer_ops *h_rt_ops(void)
+{
+	static const struct pvt_hosttimer_ops ops = { .arm = h_rt_arm, .disarm = h_rt_disarm };
+
+	return &ops;
+}
+
+/* Sets r up in sim's queue. 0 or -errno. */
+static inline int h_rt_init(struct h_rt_timer *r, struct pvt_simhost *sim)
+{
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->t.ops = h_rt_ops();
+	r->t.fd = -1;
+	r->t.clockid = CLOCK_REALTIME;
+	ret = pvt_hosttimer_init_sim(&r->inner, sim);
+	r->inner.on_fire = h_rt_fire;
+	r->inner.on_fire_ctx = r;
+	return ret;
+}
+
+/* settimeofday as the host sees it: the step is counted, an armed r wakes now. */
+static inline void h_rt_step(struct pvt_simhost *sim, struct h_rt_timer *r, int64_t delta_ns)
+{
+	pvt_simhost_step_realtime(sim, delta_ns);
+	if (r && r->t.armed)
+		(void)pvt_hosttimer_arm(&r->inner, pvt_simhost_mono(sim));
+}
+
 /* Tiny deterministic PRNG (splitmix64). */
 static inline uint64_t h_rand(uint64_t *s)
 {

@@ -23,7 +23,6 @@
 #include <cmocka.h>
 
 #include "test_engine_harness.h"
-#include "fuzz_xentimer_vm.h"	/* fz_rt_timer: a cancel-on-set realtime timer */
 
 #define MS	1000000ull
 
@@ -75,7 +74,7 @@ static void realtime_step_while_idle(void **state, int64_t step_ns)
 	struct harness h;
 	struct h_cfg c;
 	struct pvt_hostclock rt;
-	struct fz_rt_timer r;
+	struct h_rt_timer r;
 	struct pvt_xen_vm vm;
 	struct pvt_xen_vcpu v;
 	uint64_t deadline, first;
@@ -85,13 +84,7 @@ static void realtime_step_while_idle(void **state, int64_t step_ns)
 	assert_int_equal(h_init(&h, &c), 0);
 	h.sim.realtime_offset_ns = 1700000000000000000ll;
 	assert_int_equal(pvt_hostclock_init_sim_realtime(&rt, &h.sim), 0);
-	memset(&r, 0, sizeof(r));
-	r.t.ops = &fz_rt_ops;
-	r.t.fd = -1;
-	r.t.clockid = CLOCK_REALTIME;
-	assert_int_equal(pvt_hosttimer_init_sim(&r.inner, &h.sim), 0);
-	r.inner.on_fire = fz_rt_fire;
-	r.inner.on_fire_ctx = &r;
+	assert_int_equal(h_rt_init(&r, &h.sim), 0);
 	assert_int_equal(pvt_xen_vm_init(&vm, NULL, &rt, &h.kvm), 0);
 	assert_int_equal(pvt_xen_vcpu_init(&v, &vm, 0, &r.t, h_expiry, &h), 0);
 	assert_int_equal(pvt_xen_vcpu_set_guest_clock(&v, &h.clock), 0);
@@ -100,7 +93,8 @@ static void realtime_step_while_idle(void **state, int64_t step_ns)
 	pvt_simhost_run_until(&h.sim, h.sim.true_ns + 200000);
 	assert_int_equal(h.logs[0].singleshot, 1);
 	/* The host's wall clock steps while idle: no timer to cancel. */
-	h.sim.realtime_offset_ns += step_ns;
+	assert_false(r.t.armed);
+	h_rt_step(&h.sim, &r, step_ns);
 	deadline = h_guest_now(&h) + 1000000;
 	first = h_first_true_at(&h, h.sim.true_ns, deadline);
 	assert_int_equal(pvt_xen_set_timer_op(&v, deadline), 0);

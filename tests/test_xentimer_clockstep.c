@@ -16,101 +16,216 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "test_engine_harness.h"
 
 #define MS	1000000ull
 
-/* A realtime timer: a sim (monotonic) timer at deadline - realtime offset. */
-struct rt_timer {
-	struct pvt_hosttimer t;		/* what the engine sees */
-	struct pvt_hosttimer inner;	/* in the sim queue */
+/* One realtime VM: the harness' sim, a realtime host clock, one vCPU on an h_rt_timer. */
+struct rt_vm {
+	struct harness h;
+	struct pvt_hostclock rt;
+	struct h_rt_timer r;
+	struct pvt_xen_vm vm;
+	struct pvt_xen_vcpu v;
 };
 
-static void inner_fire(void *ctx)
+static void rt_vm_init(struct rt_vm *x)
 {
-	struct rt_timer *r = ctx;
+	struct h_cfg c;
 
-	r->t.armed = false;
-	if (r->t.on_fire)
-		r->t.on_fire(r->t.on_fire_ctx);
+	h_cfg_default(&c);
+	assert_int_equal(h_init(&x->h, &c), 0);
+	x->h.sim.realtime_offset_ns = 1700000000000000000ll;	/* before any pairing */
+	assert_int_equal(pvt_hostclock_init_sim_realtime(&x->rt, &x->h.sim), 0);
+	assert_int_equal(h_rt_init(&x->r, &x->h.sim), 0);
+	assert_int_equal(pvt_xen_vm_init(&x->vm, NULL, &x->rt, &x->h.kvm), 0);
+	assert_int_equal(pvt_xen_vcpu_init(&x->v, &x->vm, 0, &x->r.t, h_expiry, &x->h), 0);
+	assert_int_equal(pvt_xen_vcpu_set_guest_clock(&x->v, &x->h.clock), 0);
 }
 
-static int rt_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
+static void rt_vm_destroy(struct rt_vm *x)
 {
-	struct rt_timer *r = (struct rt_timer *)t;
-	int64_t off = r->inner.sim->realtime_offset_ns;
-	uint64_t mono = (int64_t)deadline_ns - off > 0 ? deadline_ns - (uint64_t)off : 1;
-
-	t->armed = true;
-	t->deadline_ns = deadline_ns;
-	return pvt_hosttimer_arm(&r->inner, mono);
-}
-
-static int rt_disarm(struct pvt_hosttimer *t)
-{
-	struct rt_timer *r = (struct rt_timer *)t;
-
-	t->armed = false;
-	return pvt_hosttimer_disarm(&r->inner);
-}
-
-static const struct pvt_hosttimer_ops rt_timer_ops = { .arm = rt_arm, .disarm = rt_disarm };
-
-/* settimeofday as the host sees it: armed CANCEL_ON_SET timers wake up. */
-static void step_realtime(struct pvt_simhost *sim, struct rt_timer *r, int64_t delta)
-{
-	pvt_simhost_step_realtime(sim, delta);
-	if (r->t.armed) {
-		pvt_hosttimer_disarm(&r->inner);
-		inner_fire(r);	/* read() returns ECANCELED: the owner re-arms */
-	}
+	pvt_xen_vcpu_destroy(&x->v);
+	pvt_hosttimer_destroy(&x->r.inner);
+	pvt_hostclock_destroy(&x->rt);
+	h_destroy(&x->h);
 }
 
 static void step(void **state, int64_t delta)
 {
+	struct rt_vm x;
+	uint64_t deadline, first;
+
+	(void)state;
+	rt_vm_init(&x);
+	deadline = h_guest_now(&x.h) + 50 * MS;
+	first = h_first_true_at(&x.h, x.h.sim.true_ns, deadline);
+	assert_int_equal(pvt_xen_set_timer_op(&x.v, deadline), 0);
+	/* Soon after arming: the pairing is fresh, only the cancel tells. */
+	pvt_simhost_run_until(&x.h.sim, x.h.sim.true_ns + MS);
+	h_rt_step(&x.h.sim, &x.r, delta);
+	assert_int_equal(x.h.logs[0].singleshot, 0);	/* a cancel is not an expiry */
+	pvt_simhost_run_until(&x.h.sim, first + 100 * MS);
+	assert_int_equal(x.h.logs[0].singleshot, 1);
+	if (x.h.logs[0].last_true_ns < first || x.h.logs[0].last_true_ns > first + 2)
+		fail_msg("step %" PRId64 ": fired at %" PRIu64 ", right instant %" PRIu64,
+			 delta, x.h.logs[0].last_true_ns, first);
+	assert_true(pvt_xen_vcpu_take_pending(&x.v));
+	assert_false(pvt_xen_vcpu_take_pending(&x.v));
+	rt_vm_destroy(&x);
+}
+
+/*
+ * The race the pre-arm check cannot see: the wall clock steps after the
+ * engine checked (or re-paired) and before the timerfd is armed, so no
+ * armed timer is cancelled. The hook sits in the host timer's arm op and
+ * steps once, on the n-th arm.
+ */
+struct arm_hook {
+	struct pvt_simhost *sim;
+	unsigned arms, step_at;		/* step inside arm number step_at (1-based) */
+	int64_t delta;
+};
+
+static struct arm_hook hook;	/* test-only: the ops have no context pointer */
+
+static int hooked_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
+{
+	if (++hook.arms == hook.step_at)
+		pvt_simhost_step_realtime(hook.sim, hook.delta);	/* nothing armed to cancel yet */
+	return h_rt_arm(t, deadline_ns);
+}
+
+static const struct pvt_hosttimer_ops hooked_ops = { .arm = hooked_arm, .disarm = h_rt_disarm };
+
+/*
+ * rearm: the vCPU already has a timer armed and re-programs it (the old
+ * arming is then replaced, not cancelled, in the kernel's eyes as well).
+ * busy: a concurrent refresher holds the host clock's refresh lock (the
+ * case where a re-pair is refused with -EBUSY).
+ */
+static void step_in_arm(int64_t delta, bool rearm, bool busy)
+{
+	struct rt_vm x;
+	struct pvt_xen_vcpu_stats st;
+	uint64_t deadline, first;
+
+	rt_vm_init(&x);
+	x.r.t.ops = &hooked_ops;
+	memset(&hook, 0, sizeof(hook));
+	hook.sim = &x.h.sim;
+	hook.delta = delta;
+	hook.step_at = rearm ? 0 : 1;	/* 0: never */
+	if (rearm) {
+		assert_int_equal(pvt_xen_set_timer_op(&x.v, h_guest_now(&x.h) + 80 * MS), 0);
+		pvt_simhost_run_until(&x.h.sim, x.h.sim.true_ns + MS);
+		hook.step_at = hook.arms + 1;
+	}
+	if (busy)
+		__atomic_store_n(&x.rt.refresh_lock, 1, __ATOMIC_RELAXED);
+	deadline = h_guest_now(&x.h) + 20 * MS;
+	first = h_first_true_at(&x.h, x.h.sim.true_ns, deadline);
+	assert_int_equal(pvt_xen_set_timer_op(&x.v, deadline), 0);
+	assert_int_equal(hook.arms, hook.step_at + 1);	/* stepped in one, re-armed by the next */
+	__atomic_store_n(&x.rt.refresh_lock, 0, __ATOMIC_RELAXED);
+	pvt_xen_vcpu_snapshot(&x.v, NULL, NULL, NULL, NULL, &st);
+	assert_int_equal(st.step_rearms, 1);
+	pvt_simhost_run_until(&x.h.sim, first + 100 * MS);
+	assert_int_equal(x.h.logs[0].singleshot, 1);
+	if (x.h.logs[0].last_true_ns < first || x.h.logs[0].last_true_ns > first + 2)
+		fail_msg("step %" PRId64 " inside arm%s%s: fired at %" PRIu64 ", right instant %" PRIu64
+			 " (late by %" PRId64 " ns)", delta, rearm ? " (re-arm)" : "",
+			 busy ? " (refresh busy)" : "", x.h.logs[0].last_true_ns, first,
+			 (int64_t)(x.h.logs[0].last_true_ns - first));
+	rt_vm_destroy(&x);
+}
+
+static void step_in_arm_forward(void **state)
+{
+	(void)state;
+	step_in_arm(3600ll * 1000000000ll, false, false);
+}
+
+static void step_in_arm_backward(void **state)
+{
+	(void)state;
+	step_in_arm(-3600ll * 1000000000ll, false, false);
+}
+
+static void step_in_rearm_backward(void **state)
+{
+	(void)state;
+	step_in_arm(-25 * (int64_t)MS, true, false);
+}
+
+static void step_in_arm_refresh_busy(void **state)
+{
+	(void)state;
+	step_in_arm(-3600ll * 1000000000ll, false, true);
+}
+
+/* A step known before arming while the refresh is busy: a private pairing, no wait. */
+static void step_idle_refresh_busy(void **state)
+{
+	struct rt_vm x;
+	uint64_t deadline, first;
+
+	(void)state;
+	rt_vm_init(&x);
+	h_rt_step(&x.h.sim, &x.r, -3600ll * 1000000000ll);
+	__atomic_store_n(&x.rt.refresh_lock, 1, __ATOMIC_RELAXED);
+	deadline = h_guest_now(&x.h) + 20 * MS;
+	first = h_first_true_at(&x.h, x.h.sim.true_ns, deadline);
+	assert_int_equal(pvt_xen_set_timer_op(&x.v, deadline), 0);
+	__atomic_store_n(&x.rt.refresh_lock, 0, __ATOMIC_RELAXED);
+	pvt_simhost_run_until(&x.h.sim, first + 100 * MS);
+	assert_int_equal(x.h.logs[0].singleshot, 1);
+	if (x.h.logs[0].last_true_ns < first || x.h.logs[0].last_true_ns > first + 2)
+		fail_msg("fired at %" PRIu64 ", right instant %" PRIu64, x.h.logs[0].last_true_ns, first);
+	rt_vm_destroy(&x);
+}
+
+/* The helper itself: UINT64_MAX means never (not "fire now"), even after steps. */
+static void rt_timer_never(void **state)
+{
+	struct rt_vm x;
+	int fired = 0;
+
+	(void)state;
+	rt_vm_init(&x);
+	/* The engine's vCPU owns the timer's on_fire: a wake would show as a host fire. */
+	assert_int_equal(h_rt_arm(&x.r.t, UINT64_MAX), 0);
+	assert_int_equal(pvt_simhost_run_until(&x.h.sim, x.h.sim.true_ns + 1000 * MS), 0);
+	fired += x.r.t.armed ? 0 : 1;
+	assert_int_equal(fired, 0);
+	{
+		struct pvt_xen_vcpu_stats st;
+
+		pvt_xen_vcpu_snapshot(&x.v, NULL, NULL, NULL, NULL, &st);
+		assert_int_equal(st.host_fires, 0);
+	}
+	assert_int_equal(h_rt_disarm(&x.r.t), 0);
+	rt_vm_destroy(&x);
+}
+
+/* CLOCK_MONOTONIC never steps: arming never polls or re-arms. */
+static void monotonic_no_step_rounds(void **state)
+{
 	struct harness h;
 	struct h_cfg c;
-	struct pvt_hostclock rt;
-	struct rt_timer r;
-	struct pvt_xen_vm vm;
-	struct pvt_xen_vcpu v;
-	uint64_t deadline, first;
+	struct pvt_xen_vcpu_stats st;
 
 	(void)state;
 	h_cfg_default(&c);
 	assert_int_equal(h_init(&h, &c), 0);
-	h.sim.realtime_offset_ns = 1700000000000000000ll;
-	assert_int_equal(pvt_hostclock_init_sim_realtime(&rt, &h.sim), 0);
-	memset(&r, 0, sizeof(r));
-	r.t.ops = &rt_timer_ops;
-	r.t.fd = -1;
-	r.t.clockid = CLOCK_REALTIME;
-	pvt_hosttimer_init_sim(&r.inner, &h.sim);
-	r.inner.on_fire = inner_fire;
-	r.inner.on_fire_ctx = &r;
-	assert_int_equal(pvt_xen_vm_init(&vm, NULL, &rt, &h.kvm), 0);
-	assert_int_equal(pvt_xen_vcpu_init(&v, &vm, 0, &r.t, h_expiry, &h), 0);
-	assert_int_equal(pvt_xen_vcpu_set_guest_clock(&v, &h.clock), 0);
-
-	deadline = h_guest_now(&h) + 50 * MS;
-	first = h_first_true_at(&h, h.sim.true_ns, deadline);
-	assert_int_equal(pvt_xen_set_timer_op(&v, deadline), 0);
-	/* Soon after arming: the pairing is fresh, only the cancel tells. */
-	pvt_simhost_run_until(&h.sim, h.sim.true_ns + MS);
-	step_realtime(&h.sim, &r, delta);
-	assert_int_equal(h.logs[0].singleshot, 0);	/* a cancel is not an expiry */
-	pvt_simhost_run_until(&h.sim, first + 100 * MS);
-	assert_int_equal(h.logs[0].singleshot, 1);
-	if (h.logs[0].last_true_ns < first || h.logs[0].last_true_ns > first + 2)
-		fail_msg("step %" PRId64 ": fired at %" PRIu64 ", right instant %" PRIu64,
-			 delta, h.logs[0].last_true_ns, first);
-	assert_true(pvt_xen_vcpu_take_pending(&v));
-	assert_false(pvt_xen_vcpu_take_pending(&v));
-	pvt_xen_vcpu_destroy(&v);
-	pvt_hosttimer_destroy(&r.inner);
-	pvt_hostclock_destroy(&rt);
+	assert_null(h.hc.ops->steps);
+	assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[0], h_guest_now(&h) + MS), 0);
+	pvt_xen_vcpu_snapshot(&h.vcpus[0], NULL, NULL, NULL, NULL, &st);
+	assert_int_equal(st.step_rearms, 0);
+	assert_int_equal(h.timers[0].arms, 1);
 	h_destroy(&h);
 }
 
@@ -141,6 +256,13 @@ int main(void)
 		cmocka_unit_test(step_backward),
 		cmocka_unit_test(step_backward_far),
 		cmocka_unit_test(step_backward_small),
+		cmocka_unit_test(step_in_arm_forward),
+		cmocka_unit_test(step_in_arm_backward),
+		cmocka_unit_test(step_in_rearm_backward),
+		cmocka_unit_test(step_in_arm_refresh_busy),
+		cmocka_unit_test(step_idle_refresh_busy),
+		cmocka_unit_test(monotonic_no_step_rounds),
+		cmocka_unit_test(rt_timer_never),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

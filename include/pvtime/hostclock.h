@@ -17,7 +17,8 @@
  *    the distance from the pairing. Never early is guaranteed by xentimer's
  *    fire-time TSC check, not by this bound.
  *  - KVM_GET_CLOCK: +-1 ns (the kernel reads TSC and CLOCK_REALTIME from one
- *    TSC read); CLOCK_REALTIME can be stepped: use CANCEL_ON_SET timerfds.
+ *    TSC read); CLOCK_REALTIME can be stepped: use CANCEL_ON_SET timerfds,
+ *    and a pairing taken before a step is stale (see pvt_hostclock_steps).
  *  - simulated: exact (0).
  *  - clocksource not "tsc" (PVT_HOSTCLOCK_F_NOT_TSC): the timer clock is not
  *    a linear function of the TSC; pairings still bracket correctly but the
@@ -71,6 +72,13 @@ struct pvt_hostclock_ops {
 	void (*preempt_point)(void *ctx);
 	/* Frees the backend's ctx (may be NULL). */
 	void (*destroy)(void *ctx);
+	/*
+	 * Steps of the timer clock seen so far (a count that only grows), or
+	 * NULL for a clock that never steps (CLOCK_MONOTONIC). poll = false
+	 * must be one atomic load; poll = true may also ask the kernel once,
+	 * without blocking (the KVM backend reads its cancel-on-set watch fd).
+	 */
+	uint64_t (*steps)(void *ctx, bool poll);
 };
 
 /* Pairings closer than this give no rate update (2 x 21 ns / 16 ms = 2.6 ppm). */
@@ -86,6 +94,7 @@ struct pvt_hostclock_snap {
 	uint64_t tsc, mono_ns, uncertainty_ns;
 	uint64_t rate_int, rate_frac;
 	uint64_t rate_err_ppb;
+	uint64_t step_gen;		/* backend step count before the pairing */
 };
 
 /* A host clock: backend plus the pairing/rate state shared by all vCPUs. */
@@ -137,6 +146,8 @@ int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns);
  * -EOPNOTSUPP if the kernel does not return KVM_CLOCK_HOST_TSC and
  * KVM_CLOCK_REALTIME (fall back to vDSO). KVM returns them only while it
  * uses its master clock: the VM needs a vCPU and a KVM_SET_CLOCK (or a run).
+ * Owns a step watch: a CLOCK_REALTIME timerfd armed for a date never
+ * reached, ABSTIME|CANCEL_ON_SET, whose ECANCELED counts steps (ops->steps).
  */
 int pvt_hostclock_init_kvm(struct pvt_hostclock *hc, int vm_fd,
 			   uint64_t calib_ns);
@@ -146,6 +157,34 @@ int pvt_hostclock_init_ops(struct pvt_hostclock *hc,
 			   const struct pvt_hostclock_ops *ops, void *ctx,
 			   clockid_t clockid, unsigned flags,
 			   const struct pvt_rate *initial_rate);
+
+/*
+ * Clock steps (CLOCK_REALTIME set) and the pairing. The published pairing
+ * records the backend's step count read just before it was taken; it is
+ * stale when the count has moved since. The arm path checks that with one
+ * atomic load before converting and, for a steppable clock, polls once
+ * after arming its host timer: a step before that arm is seen there (and
+ * re-armed), a step after it cancels the armed CANCEL_ON_SET timer.
+ */
+
+/* Steps seen by the backend (0 forever for a clock that never steps); see ops->steps. */
+static inline uint64_t pvt_hostclock_steps(struct pvt_hostclock *hc, bool poll)
+{
+	return hc->ops->steps ? hc->ops->steps(hc->ctx, poll) : 0;
+}
+
+/* Step count the published pairing was taken at (lock-free). */
+uint64_t pvt_hostclock_pair_gen(const struct pvt_hostclock *hc);
+
+/*
+ * The pairing and rate to convert with at now_tsc, and the step count they
+ * hold for: re-pairs if the published pairing predates a known step (a
+ * private pairing if another thread holds the refresh, never waits), else
+ * as pvt_hostclock_maybe_refresh(). No syscall unless it re-pairs.
+ */
+void pvt_hostclock_sync(struct pvt_hostclock *hc, uint64_t now_tsc,
+			struct pvt_clock_pair *pair, struct pvt_rate *rate,
+			uint64_t *gen);
 
 /* Calls the backend's destroy. */
 void pvt_hostclock_destroy(struct pvt_hostclock *hc);
@@ -174,6 +213,11 @@ int pvt_hostclock_pair(struct pvt_hostclock *hc, struct pvt_clock_pair *out);
 void pvt_hostclock_current(const struct pvt_hostclock *hc,
 			   struct pvt_clock_pair *pair, struct pvt_rate *rate,
 			   uint64_t *err_ppb);
+
+/* As pvt_hostclock_current(), plus the step count of the pairing (gen may be NULL). */
+void pvt_hostclock_current_gen(const struct pvt_hostclock *hc,
+			       struct pvt_clock_pair *pair, struct pvt_rate *rate,
+			       uint64_t *err_ppb, uint64_t *gen);
 
 /*
  * Timer-clock ns at which the host TSC reaches tsc, never early: rounded

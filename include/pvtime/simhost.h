@@ -50,7 +50,8 @@ struct pvt_simhost {
 	/* Current monotonic segment. */
 	uint64_t seg_true_ns, seg_mono_ns;
 	int64_t slew_ppt;
-	int64_t realtime_offset_ns;
+	int64_t realtime_offset_ns;	/* change it only through step_realtime */
+	uint64_t realtime_steps;	/* steps so far: the realtime clock's step count */
 	uint64_t wake_latency_ns;
 	pvt_simhost_preempt_fn preempt;	/* may be NULL */
 	void *preempt_ctx;
@@ -98,7 +99,11 @@ static inline uint64_t pvt_simhost_realtime(const struct pvt_simhost *sim)
 /* Changes the slew from now on (|slew_ppt| < 10^12). -EINVAL otherwise. */
 int pvt_simhost_set_slew(struct pvt_simhost *sim, int64_t slew_ppt);
 
-/* Steps CLOCK_REALTIME by delta_ns (CLOCK_MONOTONIC never steps). */
+/*
+ * Steps CLOCK_REALTIME by delta_ns (CLOCK_MONOTONIC never steps) and counts
+ * the step, which the realtime host clock reports as its step count (what
+ * the KVM backend's cancel-on-set watch fd tells on a real host).
+ */
 void pvt_simhost_step_realtime(struct pvt_simhost *sim, int64_t delta_ns);
 
 /* Installs the preemption hook (NULL removes it). */

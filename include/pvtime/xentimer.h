@@ -144,6 +144,7 @@ struct pvt_xen_vcpu_stats {
 	uint64_t early_wakes;		/* host fired before the guest deadline (re-armed) */
 	uint64_t stages;		/* early (two-stage) arms */
 	uint64_t coalesced;		/* periodic ticks folded into one event */
+	uint64_t step_rearms;		/* host clock stepped while arming: re-paired, re-armed */
 };
 
 /* A timer's state in guest time. */
