@@ -17,6 +17,7 @@
 
 #include "pvtime/guestclock.h"
 #include "ref_pvclock.h"
+#include "test_clock_helpers.h"
 
 #define YEAR_S	(365ull * 86400)
 
@@ -91,30 +92,16 @@ static void model_rejects(void **state)
 	assert_int_equal(pvt_guest_clock_check(&clock), -EINVAL);
 }
 
-/* error_ns of tsdrift: legacy one-step minus exact two-step at elapsed_s. */
-static int64_t drift_ns(uint32_t host_khz, uint32_t guest_khz, unsigned frac, uint64_t elapsed_s)
-{
-	struct pvt_kvm_clock kvm;
-	struct pvt_tsc_scaling tsc;
-	struct pvt_guest_clock clock;
-	uint64_t host_tsc = elapsed_s * host_khz * 1000;
-
-	assert_int_equal(pvt_kvm_clock_init(&kvm, host_khz, frac), 0);
-	assert_int_equal(pvt_kvm_tsc_scaling(&kvm, guest_khz, 0, &tsc), 0);
-	assert_int_equal(pvt_kvm_guest_clock(&kvm, &tsc, &clock), 0);
-	return (int64_t)(pvt_kvm_clock_legacy_ns(&kvm, host_tsc) - pvt_guest_clock_ns(&clock, host_tsc));
-}
-
 static void drift_vectors(void **state)
 {
 	(void)state;
-	assert_int_equal(drift_ns(2596136, 3000000, 48, 10), -3333);
-	assert_int_equal(drift_ns(2596136, 3000000, 48, 3600), -1199934);
-	assert_int_equal(drift_ns(2596136, 3000000, 48, 86400), -28798439);
-	assert_int_equal(drift_ns(2596136, 3000000, 48, 864000), -287984398);
-	assert_int_equal(drift_ns(2893202, 2500000, 32, 60), -23984);
-	assert_int_equal(drift_ns(2596136, 2596100, 48, 86400), 0);
-	assert_int_equal(drift_ns(3000000, 1500000, 48, YEAR_S), 0);
+	assert_int_equal(onestep_error_ns(2596136, 3000000, 48, 10), -3333);
+	assert_int_equal(onestep_error_ns(2596136, 3000000, 48, 3600), -1199934);
+	assert_int_equal(onestep_error_ns(2596136, 3000000, 48, 86400), -28798439);
+	assert_int_equal(onestep_error_ns(2596136, 3000000, 48, 864000), -287984398);
+	assert_int_equal(onestep_error_ns(2893202, 2500000, 32, 60), -23984);
+	assert_int_equal(onestep_error_ns(2596136, 2596100, 48, 86400), 0);
+	assert_int_equal(onestep_error_ns(3000000, 1500000, 48, YEAR_S), 0);
 }
 
 static void no_scaling_no_drift(void **state)
@@ -128,7 +115,7 @@ static void no_scaling_no_drift(void **state)
 		uint32_t guest = (uint32_t)ref_rand_range(&rng, host - host / 4000 + 1, host + host / 4000 - 1);
 		uint64_t elapsed = ref_rand_range(&rng, 0, 10 * YEAR_S);
 
-		if (drift_ns(host, guest, ref_rand_range(&rng, 0, 1) ? 48 : 32, elapsed))
+		if (onestep_error_ns(host, guest, ref_rand_range(&rng, 0, 1) ? 48 : 32, elapsed))
 			fail_msg("host %u guest %u elapsed %" PRIu64 ": unscaled guest drifts", host,
 				 guest, elapsed);
 	}

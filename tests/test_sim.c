@@ -16,16 +16,7 @@
 
 #include "pvtime/guestclock.h"
 #include "sim.h"
-
-#define expect_near(seen, expected, tol)                                          \
-	do {                                                                      \
-		double s_ = (double)(seen), e_ = (double)(expected);              \
-		if (!(s_ >= e_ - (tol) && s_ <= e_ + (tol))) {                    \
-			print_error("%s = %.3f, expected %.3f +- %.3f\n", #seen, s_, \
-				    e_, (double)(tol));                           \
-			fail();                                                   \
-		}                                                                 \
-	} while (0)
+#include "test_clock_helpers.h"
 
 static struct sim_config config(enum sim_algo algo, uint32_t h, uint32_t g,
 				unsigned frac, uint64_t uptime_s)
@@ -63,20 +54,6 @@ static double mean_lateness(const struct sim_config *cfg)
 	mean = stats_mean(&r.lateness);
 	timerlat_report_free(&r);
 	return mean;
-}
-
-/* tsdrift's error_ns at the uptime, from the library's two conversions. */
-static int64_t onestep_error_ns(uint32_t h, uint32_t g, unsigned frac, uint64_t uptime_s)
-{
-	struct pvt_kvm_clock kvm;
-	struct pvt_tsc_scaling tsc;
-	struct pvt_guest_clock gc;
-	uint64_t host_tsc = uptime_s * h * 1000;
-
-	assert_int_equal(pvt_kvm_clock_init(&kvm, h, frac), 0);
-	assert_int_equal(pvt_kvm_tsc_scaling(&kvm, g, 0, &tsc), 0);
-	assert_int_equal(pvt_kvm_guest_clock(&kvm, &tsc, &gc), 0);
-	return (int64_t)(pvt_kvm_clock_legacy_ns(&kvm, host_tsc) - pvt_guest_clock_ns(&gc, host_tsc));
 }
 
 static void legacy_matches_tsdrift(void **state)

@@ -8,17 +8,8 @@
 #include <cmocka.h>
 
 #include "sim-rng.h"
+#include "test_clock_helpers.h"
 #include "timerlat-report.h"
-
-#define expect_near(seen, expected, tol)                                          \
-	do {                                                                      \
-		double s_ = (double)(seen), e_ = (double)(expected);              \
-		if (!(s_ >= e_ - (tol) && s_ <= e_ + (tol))) {                    \
-			print_error("%s = %.3f, expected %.3f +- %.3f\n", #seen, s_, \
-				    e_, (double)(tol));                           \
-			fail();                                                   \
-		}                                                                 \
-	} while (0)
 
 /* The seed's line, byte for byte, and its signed percentage. */
 static void seed_line_format(void **state)
