@@ -14,8 +14,10 @@ static const char *const algo_names[] = { "legacy", "kvm", "pvtime" };
 static const char *const clock_names[] = { "kvm", "xen" };
 static const char *const api_names[] = { "set_timer_op", "singleshot" };
 static const char *const scenario_names[] = {
-	"timerlat", "clockcheck", "timers", "bad", "nullcall", "cross"
+	"timerlat", "clockcheck", "timers", "bad", "nullcall", "cross", "busy", "mixed"
 };
+static const char *const guest_names[] = { "idle", "busy", "mixed" };
+static const char *const irq_names[] = { "auto", "chip", "user" };
 static const char *const bad_names[] = {
 	"unknown-hypercall", "unknown-vcpuop", "bad-gpa", "period-zero",
 	"block-no-timer", "other-vcpu", "kvmclock-outside", "unknown-schedop",
@@ -27,7 +29,9 @@ void vmm_cli_usage(FILE *out, const char *prog)
 	fprintf(out,
 		"usage: pvtime %s [--algo legacy|kvm|pvtime] [--vcpus N] [-n LOOPS] [-i NS]\n"
 		"        [--clock kvm|xen] [--advertise-khz K] [--uptime S] [--api set_timer_op|singleshot]\n"
-		"        [--tsc-offset O] [--tsc-offset-step S] [--scenario timerlat|clockcheck|timers|bad|nullcall|cross]\n"
+		"        [--tsc-offset O] [--tsc-offset-step S]\n"
+		"        [--scenario timerlat|clockcheck|timers|bad|nullcall|cross|busy|mixed]\n"
+		"        [--guest idle|busy|mixed] [--irq auto|chip|user]\n"
 		"        [--bad CASE] [--burst N] [--no-check] [--fifo PRIO] [--watchdog MS] [--kernel-mode]\n"
 		"        [--plot FILE.svg] [--quiet] [--json]\n"
 		"A real KVM guest (/dev/kvm) reads its own clock and sleeps on Xen-style timers\n"
@@ -35,6 +39,11 @@ void vmm_cli_usage(FILE *out, const char *prog)
 		"a Xen vcpu_time_info the VMM publishes with --advertise-khz (default: TSC kHz - 1)\n"
 		"and a reference point --uptime seconds back (default 10). The guest measures in\n"
 		"its user mode (CPL 3); --kernel-mode keeps it at CPL 0, which kvm_pvm emulates.\n"
+		"--guest idle: the task sleeps and the vCPU blocks (= --scenario timerlat); busy:\n"
+		"the vCPU computes and only the timer interrupt (the Xen upcall vector) tells it\n"
+		"its timer fired; mixed: several timers per vCPU, computing and blocking.\n"
+		"--irq: how the upcall is injected: the in-kernel irqchip (MSI), userspace\n"
+		"KVM_INTERRUPT with a signal kick, or auto (irqchip when KVM has one).\n"
 		"Bad cases: unknown-hypercall unknown-vcpuop bad-gpa period-zero block-no-timer\n"
 		"           other-vcpu kvmclock-outside unknown-schedop timer-no-clock\n"
 		"           fault\n", prog);
@@ -54,7 +63,7 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 	enum {
 		O_ALGO = 256, O_VCPUS, O_CLOCK, O_ADV, O_UPTIME, O_API, O_OFF, O_STEP,
 		O_SCN, O_BAD, O_BURST, O_NOCHECK, O_FIFO, O_WD, O_JSON, O_HELP, O_VMM,
-		O_PLOT, O_KMODE,
+		O_PLOT, O_KMODE, O_GUEST, O_IRQ,
 	};
 	static const struct option longopts[] = {
 		{ "algo", required_argument, NULL, O_ALGO },
@@ -78,10 +87,12 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 		{ "plot", required_argument, NULL, O_PLOT },
 		{ "vmm", no_argument, NULL, O_VMM },
 		{ "kernel-mode", no_argument, NULL, O_KMODE },
+		{ "guest", required_argument, NULL, O_GUEST },
+		{ "irq", required_argument, NULL, O_IRQ },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 },
 	};
-	bool adv_set = false, uptime_set = false;
+	bool adv_set = false, uptime_set = false, irq_set = false;
 	uint64_t v;
 	int opt, idx;
 
@@ -183,6 +194,18 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 		case O_KMODE:
 			cli->cfg.kernel_mode = true;
 			break;
+		case O_GUEST:
+			if ((idx = arg_choice("--guest", optarg, guest_names, 3)) < 0)
+				return PVT_EXIT_USAGE;
+			cli->cfg.scenario = idx == 0 ? PVT_SCN_TIMERLAT :
+					    idx == 1 ? PVT_SCN_BUSY : PVT_SCN_MIXED;
+			break;
+		case O_IRQ:
+			if ((idx = arg_choice("--irq", optarg, irq_names, 3)) < 0)
+				return PVT_EXIT_USAGE;
+			cli->cfg.irq_pref = (enum vmm_irq_pref)idx;
+			irq_set = true;
+			break;
 		case 'h':
 		case O_HELP:
 			vmm_cli_usage(stdout, prog);
@@ -199,6 +222,8 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 		return usage_error("%s: --scenario bad needs --bad CASE", prog);
 	if (cli->cfg.scenario == PVT_SCN_CROSS && cli->cfg.nr_vcpus < 2)
 		return usage_error("%s: --scenario cross needs --vcpus 2 or more", prog);
+	if (irq_set && cli->cfg.scenario != PVT_SCN_BUSY && cli->cfg.scenario != PVT_SCN_MIXED)
+		return usage_error("%s: --irq: only with --guest busy|mixed", prog);
 	if ((adv_set || uptime_set) && cli->cfg.clock_src != PVT_CLK_XEN)
 		return usage_error("%s: --advertise-khz/--uptime need --clock xen", prog);
 	return 0;

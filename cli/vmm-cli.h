@@ -65,6 +65,25 @@ void vmm_cli_json(struct json *j, const struct vmm *vm);
  */
 int vmm_cli_cost(const struct vmm *vm, int kind, struct stats *s);
 
+/* ---- upcalls (busy/mixed; vmm-irq.c) ---- */
+struct vmm_irq_totals {
+	uint64_t raises, kicks, injections, msis, windows, blocks;
+	uint64_t upcalls, upcalls_direct, timers_fired, timers_armed;
+};
+/* p50 of each stage of the interrupt path, ns (-1: no sample). */
+struct vmm_irq_breakdown {
+	size_t n;			/* upcalls that came by interrupt */
+	int64_t wake_ns, kick_ns, inject_ns, entry_ns, handler_ns, raise_to_fire_ns;
+};
+const char *vmm_cli_irq_name(const struct vmm *vm);
+/* The software timers' lateness on the guest clock (deadline to fire), ns. */
+int vmm_cli_irq_lateness(const struct vmm *vm, struct stats *s);
+int vmm_cli_irq_breakdown(const struct vmm *vm, struct vmm_irq_breakdown *b);
+void vmm_cli_irq_totals(const struct vmm *vm, struct vmm_irq_totals *t);
+void vmm_cli_irq_print(FILE *out, const struct vmm *vm);
+void vmm_cli_irq_json(struct json *j, const struct vmm *vm);
+void vmm_cli_irq_json_breakdown(struct json *j, const struct vmm_irq_breakdown *b);
+
 /* ns from host TSC ticks at the VM's TSC rate. */
 uint64_t vmm_cli_tsc_to_ns(const struct vmm *vm, uint64_t ticks);
 

@@ -25,6 +25,15 @@ int vmm_cli_timerlat_report(struct vmm *vm, struct timerlat_report *r)
 		const struct vmm_vcpu_result *res = &vm->vcpus[c].res;
 
 		snprintf(tag, sizeof(tag), " vcpu %u", c);
+		/* busy/mixed: each software timer's lateness, as a sleep of one interval. */
+		if (vm->irq_mode) {
+			for (uint64_t i = 0; i < res->nr_irq_recs; i++)
+				if (timerlat_report_add_tagged(r, r->interval_ns +
+							       (uint64_t)res->irq_recs[i].late_ns,
+							       vm->nr_vcpus > 1 ? tag : NULL))
+					return -ENOMEM;
+			continue;
+		}
 		for (uint64_t i = 0; i + 1 < res->nr_samples && i / 2 < res->loops_done; i += 2) {
 			uint64_t lat = res->samples[i + 1].ns - res->samples[i].ns;
 
@@ -102,6 +111,7 @@ void vmm_cli_print(FILE *out, const struct vmm *vm)
 			(unsigned long long)r->exits, (long long)r->tsc_offset,
 			r->master_clock ? "yes" : "no");
 	}
+	vmm_cli_irq_print(out, vm);
 	fprintf(out, "oracle (a) KVM page vs model: %llu checks, %llu mismatches, "
 		"%llu voided by a master-clock re-snapshot\n",
 		(unsigned long long)t.page_checks, (unsigned long long)t.page_mismatches,
@@ -154,6 +164,7 @@ void vmm_cli_json(struct json *j, const struct vmm *vm)
 	json_u64(j, "early_wakeups", t.early_wakeups);
 	json_u64(j, "exits", t.exits);
 	json_u64(j, "hypercalls", t.hypercalls);
+	vmm_cli_irq_json(j, vm);
 	json_object_begin(j, "oracle");
 	json_u64(j, "page_checks", t.page_checks);
 	json_u64(j, "page_mismatches", t.page_mismatches);

@@ -37,21 +37,15 @@ static void record_delivery(struct vmm_vcpu *vcpu, const struct pvt_xen_vcpu *xv
 					vmm__rdtsc()) - xv->singleshot.deadline_ns);
 }
 
-/* Runs with the engine's vCPU lock held: only touches the shared page. */
+/* Runs with the engine's vCPU lock held: raising takes no VMM lock. */
 static void deliver(void *ctx, struct pvt_xen_vcpu *xv, enum pvt_xen_expiry kind)
 {
 	struct vmm_vcpu *vcpu = ctx;
-	struct pvt_guest_vcpu *page = vcpu->shared;
 
 	if (kind == PVT_XEN_EXPIRY_SINGLESHOT && vcpu->vm->cfg.measure_costs)
 		record_delivery(vcpu, xv);
-	if (kind == PVT_XEN_EXPIRY_PERIODIC) {
-		__atomic_fetch_add(&page->periodic_fired, 1, __ATOMIC_SEQ_CST);
-		__atomic_fetch_or(&page->pending, PVT_EV_PERIODIC, __ATOMIC_SEQ_CST);
-	} else {
-		__atomic_fetch_add(&page->singleshot_fired, 1, __ATOMIC_SEQ_CST);
-		__atomic_fetch_or(&page->pending, PVT_EV_SINGLESHOT, __ATOMIC_SEQ_CST);
-	}
+	vcpu__raise_upcall(vcpu, kind == PVT_XEN_EXPIRY_PERIODIC ? PVT_EV_PERIODIC :
+							       PVT_EV_SINGLESHOT);
 }
 
 int vmm__engine_init(struct vmm *vm)

@@ -84,7 +84,7 @@ static int64_t block(struct vmm_vcpu *vcpu)
 		}
 		if (__atomic_load_n(&vcpu->vm->stop, __ATOMIC_SEQ_CST))
 			return 0;	/* the run loop stops before re-entering */
-		ret = pvt_hosttimer_wait(&vcpu->timer, BLOCK_SLICE_NS);
+		ret = vcpu__wait_event(vcpu, BLOCK_SLICE_NS);
 		vcpu->wake_tsc = vmm__rdtsc();
 		if (ret < 0 && ret != -ETIMEDOUT && ret != -EINTR && ret != -ECANCELED) {
 			vcpu__fail(vcpu, ret, "waiting on the host timer: %s", strerror(-ret));
@@ -123,6 +123,9 @@ int vcpu__hypercall(struct vmm_vcpu *vcpu)
 			ret = block(vcpu);
 		else
 			ret = -PVT_XEN_ENOSYS;
+		break;
+	case PVT_XEN_hvm_op:
+		ret = vcpu__hvm_op(vcpu, regs->rdi, regs->rsi);
 		break;
 	case PVT_HC_kvmclock_register:
 		/* What the guest's WRMSR would do, for a guest in user mode. */

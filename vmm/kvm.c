@@ -156,12 +156,22 @@ void *vmm__gpa(struct vmm *vm, uint64_t gpa, uint64_t len)
 	return vm->mem + gpa;
 }
 
+/* One record per software timer fired, plus slack (mixed fires a little past loops). */
+static uint64_t irq_records(const struct vmm_config *cfg)
+{
+	return cfg->loops + 64;
+}
+
 static int load_guest(struct vmm *vm)
 {
 	uint64_t size = (uint64_t)(pvt_guest_image_end - pvt_guest_image);
 	struct pvt_guest_config *cfg = vmm__gpa(vm, PVT_GPA_CONFIG, sizeof(*cfg));
+	/* Upcall records at the top of RAM, one array per vCPU; samples get the rest. */
+	uint64_t irq_per_vcpu = vm->irq_mode ? irq_records(&vm->cfg) : 0;
+	uint64_t irq_recs = (vm->mem_size - vm->cfg.nr_vcpus * irq_per_vcpu *
+			     sizeof(struct pvt_guest_irq_rec)) & ~0xfffull;
 	uint64_t per_vcpu = vm->cfg.nr_vcpus ?
-		(vm->mem_size - PVT_GPA_SAMPLES) / vm->cfg.nr_vcpus /
+		(irq_recs - PVT_GPA_SAMPLES) / vm->cfg.nr_vcpus /
 		sizeof(struct pvt_guest_sample) : 0;
 
 	if (size > PVT_GPA_STACKS - PVT_GPA_CODE)
@@ -181,6 +191,9 @@ static int load_guest(struct vmm *vm)
 		.samples_per_vcpu = per_vcpu,
 		.mem_size = vm->mem_size,
 		.user_mode = !vm->cfg.kernel_mode,
+		.irq_mode = (uint32_t)vm->irq_mode,
+		.irq_recs = irq_recs,
+		.irq_recs_per_vcpu = irq_per_vcpu,
 	};
 	return 0;
 }
@@ -191,6 +204,11 @@ static uint64_t needed_mem(const struct vmm_config *cfg)
 	uint64_t per_loop = cfg->scenario == PVT_SCN_CLOCKCHECK ? cfg->burst : 2;
 	uint64_t samples = cfg->loops * per_loop + 4096;
 
+	/* busy/mixed: a few clock reads per timer, plus the upcall records. */
+	if (cfg->scenario == PVT_SCN_BUSY || cfg->scenario == PVT_SCN_MIXED)
+		samples = cfg->loops * 8 + 4096 +
+			  (irq_records(cfg) * sizeof(struct pvt_guest_irq_rec) +
+			   sizeof(struct pvt_guest_sample)) / sizeof(struct pvt_guest_sample) + 1;
 	return PVT_GPA_SAMPLES + cfg->nr_vcpus * samples * sizeof(struct pvt_guest_sample);
 }
 
@@ -200,6 +218,7 @@ int vmm_create(struct vmm *vm, const struct vmm_config *cfg)
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = -1;
+	vm->epoll_fd = vm->irq_stop_fd = -1;
 	vm->cfg = *cfg;
 	if (!cfg->nr_vcpus || cfg->nr_vcpus > PVT_GUEST_MAX_VCPUS)
 		return vmm__fail(vm, -EINVAL, "vcpus must be 1..%d", PVT_GUEST_MAX_VCPUS);
@@ -216,6 +235,9 @@ int vmm_create(struct vmm *vm, const struct vmm_config *cfg)
 	ret = vmm__kvm_open(vm);
 	if (ret)
 		return ret;
+	ret = vmm__irq_create(vm);	/* an in-kernel irqchip must precede the vCPUs */
+	if (ret)
+		return ret;
 	vmm__setup_paging(vm);
 	ret = load_guest(vm);
 	if (ret)
@@ -230,8 +252,11 @@ int vmm_create(struct vmm *vm, const struct vmm_config *cfg)
 		vcpu->vm = vm;
 		vcpu->id = i;
 		vcpu->fd = -1;
+		vcpu->wake_fd = -1;
 		vm->nr_vcpus = i + 1;
 		ret = vcpu__create(vcpu);
+		if (!ret)
+			ret = vcpu__irq_create(vcpu);
 		if (ret)
 			return vmm__fail(vm, ret, "vCPU %u: %s", i, vcpu->error);
 	}
@@ -244,8 +269,11 @@ int vmm_create(struct vmm *vm, const struct vmm_config *cfg)
 
 void vmm_destroy(struct vmm *vm)
 {
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+	vmm__irq_stop(vm);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		vcpu__irq_destroy(&vm->vcpus[i]);
 		vcpu__destroy(&vm->vcpus[i]);
+	}
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	vm->nr_vcpus = 0;

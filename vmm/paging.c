@@ -28,6 +28,10 @@
 #define GPA_PDPT	(PVT_GPA_PAGE_TABLES + 0x1000)
 #define GPA_PD		(PVT_GPA_PAGE_TABLES + 0x2000)
 #define GPA_GDT		(PVT_GPA_PAGE_TABLES + 0x3000)
+#define GPA_PD_HIGH	0x7000ull	/* 3..4 GiB: only the local APIC's page */
+#define PTE_PWT		(1ull << 3)
+#define PTE_PCD		(1ull << 4)
+#define APIC_GPA	0xfee00000ull
 
 
 void vmm__setup_paging(struct vmm *vm)
@@ -35,22 +39,34 @@ void vmm__setup_paging(struct vmm *vm)
 	uint64_t *pml4 = vmm__gpa(vm, GPA_PML4, 4096);
 	uint64_t *pdpt = vmm__gpa(vm, GPA_PDPT, 4096);
 	uint64_t *pd = vmm__gpa(vm, GPA_PD, 4096);
-	uint64_t *gdt = vmm__gpa(vm, GPA_GDT, 64);
+	uint64_t *pd_high = vmm__gpa(vm, GPA_PD_HIGH, 4096);
+	uint64_t *gdt = vmm__gpa(vm, GPA_GDT, PVT_SEL_TSS + 16 * PVT_GUEST_MAX_VCPUS);
 
 	memset(pml4, 0, 4096);
 	memset(pdpt, 0, 4096);
+	memset(pd_high, 0, 4096);
 	pml4[0] = GPA_PDPT | PTE_P | PTE_RW | PTE_US;
 	pdpt[0] = GPA_PD | PTE_P | PTE_RW | PTE_US;
 	/* All of the first GiB is mapped: a stray access beyond RAM exits as MMIO. */
 	for (uint64_t i = 0; i < 512; i++)
 		pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_US | PTE_PS;
+	/* The local APIC (in-kernel irqchip), uncached; the handler EOIs it at CPL 0. */
+	pdpt[3] = GPA_PD_HIGH | PTE_P | PTE_RW | PTE_US;
+	pd_high[(APIC_GPA - (3ull << 30)) >> 21] = (APIC_GPA & ~((2ull << 20) - 1)) |
+		PTE_P | PTE_RW | PTE_PS | PTE_PWT | PTE_PCD;
 	gdt[0] = 0;
 	gdt[PVT_SEL_KERNEL_CS / 8] = 0x00af9b000000ffffull;	/* 64-bit code, DPL 0 */
 	gdt[PVT_SEL_KERNEL_DS / 8] = 0x00cf93000000ffffull;	/* flat data, DPL 0 */
 	gdt[PVT_SEL_USER_DS / 8] = 0x00cff3000000ffffull;	/* flat data, DPL 3 */
 	gdt[PVT_SEL_USER_CS / 8] = 0x00affb000000ffffull;	/* 64-bit code, DPL 3 */
-	gdt[PVT_SEL_TSS / 8] = 0x00008b0000000067ull;		/* 64-bit busy TSS at 0 */
-	gdt[PVT_SEL_TSS / 8 + 1] = 0;
+	/* One 64-bit busy TSS per vCPU (RSP0, IST1 for the upcall), limit 0x67. */
+	for (unsigned i = 0; i < PVT_GUEST_MAX_VCPUS; i++) {
+		uint64_t base = PVT_GPA_TSS(i);
+
+		gdt[PVT_SEL_TSS / 8 + 2 * i] = 0x67 | ((base & 0xffffff) << 16) |
+			(0x8bull << 40) | ((base >> 24 & 0xff) << 56);
+		gdt[PVT_SEL_TSS / 8 + 2 * i + 1] = base >> 32;
+	}
 }
 
 static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code)
@@ -79,10 +95,11 @@ int vcpu__setup_long_mode(struct vmm_vcpu *vcpu)
 	flat_segment(&sregs.ds, PVT_SEL_KERNEL_DS, 3, false);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	sregs.tr = (struct kvm_segment){
-		.base = 0, .limit = 0x67, .selector = PVT_SEL_TSS, .type = 11, .present = 1,
+		.base = PVT_GPA_TSS(vcpu->id), .limit = 0x67,
+		.selector = (uint16_t)(PVT_SEL_TSS + 16 * vcpu->id), .type = 11, .present = 1,
 	};
 	sregs.gdt.base = GPA_GDT;
-	sregs.gdt.limit = PVT_SEL_TSS + 16 - 1;
+	sregs.gdt.limit = PVT_SEL_TSS + 16 * PVT_GUEST_MAX_VCPUS - 1;
 	sregs.cr3 = GPA_PML4;
 	sregs.cr4 = CR4_PAE;
 	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;

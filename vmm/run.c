@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vmm.h"
 
@@ -17,6 +19,9 @@
 #define VMM_SETTLE_RUNS	4
 
 enum cost_kind { COST_NONE, COST_TIMER, COST_BLOCK, COST_NULL };
+
+/* The calling vCPU thread's kvm_run, for the kick's signal handler. */
+static __thread struct kvm_run *tls_run;
 
 static bool stopping(struct vmm *vm)
 {
@@ -72,6 +77,7 @@ static int handle_exit(struct vmm_vcpu *vcpu, enum cost_kind *kind)
 			return vcpu__ucall(vcpu);
 		break;
 	case KVM_EXIT_INTR:
+	case KVM_EXIT_IRQ_WINDOW_OPEN:	/* injected before the next entry */
 		return 0;
 	case KVM_EXIT_HLT:
 		return vcpu__fail(vcpu, -EPROTO, "guest halted without reporting DONE (rip 0x%llx)",
@@ -115,12 +121,16 @@ static void vcpu_loop(struct vmm_vcpu *vcpu)
 				vcpu->res.status = -ECANCELED;
 			return;
 		}
+		vcpu__irq_before_entry(vcpu);
+		if (vcpu->res.status)
+			return;
 		vcpu->entry_tsc = vmm__rdtsc();
 		if (kind != COST_NONE && vm->cfg.measure_costs)
 			record_cost(vcpu, kind, vcpu->entry_tsc -
 				    (kind == COST_BLOCK ? vcpu->wake_tsc : vcpu->exit_tsc));
 		ret = ioctl(vcpu->fd, KVM_RUN, 0);
 		vcpu->exit_tsc = vmm__rdtsc();
+		vcpu__irq_after_exit(vcpu);
 		run->kvm_dirty_regs = 0;
 		if (ret < 0) {
 			kind = COST_NONE;
@@ -165,6 +175,24 @@ static void gather(struct vmm_vcpu *vcpu)
 	vcpu->res.early_wakeups = vcpu->shared->early_wakeups;
 	vcpu->res.singleshot_fired = vcpu->shared->singleshot_fired;
 	vcpu->res.periodic_fired = vcpu->shared->periodic_fired;
+	vcpu->res.upcalls = vcpu->shared->upcalls;
+	vcpu->res.upcalls_direct = vcpu->shared->upcalls_direct;
+	vcpu->res.timers_fired = vcpu->shared->timers_fired;
+	vcpu->res.timers_armed = vcpu->shared->timers_armed;
+	if (cfg->irq_mode) {
+		uint64_t k = vcpu->shared->nr_irq_recs;
+		const struct pvt_guest_irq_rec *rec;
+
+		if (k > cfg->irq_recs_per_vcpu)
+			k = cfg->irq_recs_per_vcpu;
+		rec = vmm__gpa(vm, cfg->irq_recs + vcpu->id * cfg->irq_recs_per_vcpu *
+			       sizeof(*rec), k * sizeof(*rec));
+		vcpu->res.irq_recs = k && rec ? malloc(k * sizeof(*rec)) : NULL;
+		if (vcpu->res.irq_recs) {
+			memcpy(vcpu->res.irq_recs, rec, k * sizeof(*rec));
+			vcpu->res.nr_irq_recs = k;
+		}
+	}
 	vcpu->res.tsc_offset = vcpu->tsc_offset;
 	if (n > cfg->samples_per_vcpu)
 		n = cfg->samples_per_vcpu;
@@ -192,14 +220,24 @@ void *vcpu__thread(void *arg)
 			return NULL;
 		}
 	}
+	tls_run = vcpu->run;
+	__atomic_store_n(&vcpu->tid, (int)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
 	vcpu_loop(vcpu);
+	__atomic_store_n(&vcpu->tid, 0, __ATOMIC_SEQ_CST);
+	tls_run = NULL;
 	vcpu__page_unsettled(vcpu);
 	return NULL;
 }
 
 static void kick(int sig)
 {
-	(void)sig;	/* only interrupts KVM_RUN and poll with EINTR */
+	(void)sig;
+	/*
+	 * Interrupts KVM_RUN and poll with EINTR; immediate_exit makes a kick
+	 * that lands between the last look at the events and KVM_RUN count too.
+	 */
+	if (tls_run)
+		tls_run->immediate_exit = 1;
 }
 
 static void alloc_costs(struct vmm_vcpu *vcpu)
@@ -270,6 +308,9 @@ int vmm_run(struct vmm *vm)
 		if (vm->cfg.measure_costs)
 			alloc_costs(&vm->vcpus[i]);
 	}
+	ret = vmm__irq_start(vm);
+	if (ret)
+		return ret;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vmm_vcpu *vcpu = &vm->vcpus[i];
 
@@ -283,6 +324,7 @@ int vmm_run(struct vmm *vm)
 	}
 	/* A watchdog stop is the run's result, whatever each vCPU saw. */
 	ret = join_all(vm) ? -ETIMEDOUT : 0;
+	vmm__irq_stop(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		int status = vm->vcpus[i].res.status;
 

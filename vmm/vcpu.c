@@ -187,5 +187,6 @@ void vcpu__destroy(struct vmm_vcpu *vcpu)
 	free(vcpu->res.cost_block);
 	free(vcpu->res.cost_null);
 	free(vcpu->res.wake_late);
+	free(vcpu->res.irq_recs);
 	memset(&vcpu->res, 0, sizeof(vcpu->res));
 }

@@ -24,6 +24,16 @@
 
 #define VMM_ERROR_LEN	512
 
+/* How an upcall reaches a vCPU (busy/mixed scenarios). */
+enum vmm_irq_pref {
+	VMM_IRQ_AUTO = 0,	/* in-kernel irqchip if KVM has one, else userspace */
+	VMM_IRQ_CHIP,		/* in-kernel local APIC, KVM_SIGNAL_MSI; fail without it */
+	VMM_IRQ_USER,		/* KVM_INTERRUPT + request_interrupt_window + signal kick */
+};
+
+/* Where a vCPU thread is, for the kick (vcpu->mode). */
+enum vmm_vcpu_mode { VMM_MODE_OUTSIDE = 0, VMM_MODE_IN_GUEST, VMM_MODE_BLOCKED };
+
 /* What to run; vmm_config_default() fills it. */
 struct vmm_config {
 	unsigned nr_vcpus;		/* 1..PVT_GUEST_MAX_VCPUS */
@@ -46,6 +56,7 @@ struct vmm_config {
 	int fifo_priority;		/* vCPU threads' SCHED_FIFO prio, 0 = SCHED_OTHER */
 	uint64_t watchdog_ms;		/* whole run; 0 = none */
 	bool kernel_mode;		/* measure at guest CPL 0 (emulated on kvm_pvm) */
+	enum vmm_irq_pref irq_pref;	/* busy/mixed: how upcalls are delivered */
 };
 
 /* Per-vCPU results the VMM gathers. */
@@ -77,6 +88,11 @@ struct vmm_vcpu_result {
 	/* singleshot delivery time on the guest clock minus its deadline, ns */
 	int64_t *wake_late;
 	uint64_t n_wake_late;
+	/* upcalls (busy/mixed) */
+	uint64_t raises, kicks, injections, msis, windows, blocks;
+	uint64_t upcalls, upcalls_direct, timers_fired, timers_armed;
+	uint64_t nr_irq_recs;		/* guest records, copied to irq_recs */
+	struct pvt_guest_irq_rec *irq_recs;	/* malloc'd copy (owned) */
 };
 
 struct vmm;
@@ -108,6 +124,12 @@ struct vmm_vcpu {
 	bool block_measured;		/* the last exit was a block that slept */
 	uint64_t wake_tsc;		/* host TSC when the block's sleep ended */
 	struct vmm_vcpu_result res;
+	/* upcalls (irq.c) */
+	uint32_t upcall_vector;		/* atomic: 0 = none registered */
+	int mode;			/* atomic enum vmm_vcpu_mode */
+	int wake_fd;			/* eventfd: wakes a blocked vCPU, -1 = none */
+	uint64_t raise_tsc;		/* atomic: host TSC of the first raise since the last injection */
+	int tid;			/* atomic: its thread id while it runs (the kick), 0 = none */
 	char error[VMM_ERROR_LEN];
 };
 
@@ -125,6 +147,11 @@ struct vmm {
 	struct pvt_kvm_clock legacy_model;	/* one-step model (Xen clock mode) */
 	struct pvt_xen_vm xen;
 	struct pvt_pvclock_page xen_page[PVT_GUEST_MAX_VCPUS]; /* published (Xen mode) */
+	int irq_mode;			/* enum pvt_guest_irq_mode this VM uses */
+	char irq_why[160];		/* why the userspace path was chosen (auto) */
+	int epoll_fd, irq_stop_fd;	/* the irq thread's timerfd set and its stop eventfd */
+	pthread_t irq_thread;
+	bool irq_thread_started;
 	int stop;			/* atomic: watchdog or a failed vCPU */
 	int error_claimed;		/* atomic: error[] has its first message */
 	char error[VMM_ERROR_LEN];
@@ -193,6 +220,31 @@ int vcpu__poll_timer(struct vmm_vcpu *vcpu);
  * never returned to the guest: they are not Xen's.
  */
 int vcpu__check_host_timer(struct vmm_vcpu *vcpu, struct vmm_vcpu *owner);
+
+/* ---- upcalls (irq.c) ---- */
+
+/* Chooses and sets up the VM's irq mode (before the vCPUs exist). */
+int vmm__irq_create(struct vmm *vm);
+/* Per vCPU, after KVM_CREATE_VCPU (MP state, eventfd). */
+int vcpu__irq_create(struct vmm_vcpu *vcpu);
+void vcpu__irq_destroy(struct vmm_vcpu *vcpu);
+/* The irq thread: serves the timerfds of vCPUs that registered a vector. */
+int vmm__irq_start(struct vmm *vm);
+void vmm__irq_stop(struct vmm *vm);
+/*
+ * An expiry of kind (PVT_EV_*) reached vCPU vcpu, from any thread: the
+ * event bit and counter in its page, then, with an upcall vector
+ * registered and unmasked, the interrupt (MSI, or a kick and KVM_INTERRUPT
+ * at its next entry), or a wake-up if it is blocked. The one place expiries go.
+ */
+void vcpu__raise_upcall(struct vmm_vcpu *vcpu, uint32_t kind);
+/* HVMOP_*: the guest-visible result. */
+int64_t vcpu__hvm_op(struct vmm_vcpu *vcpu, uint64_t cmd, uint64_t arg_gpa);
+/* Just before KVM_RUN / just after it returned, on the vCPU's thread. */
+void vcpu__irq_before_entry(struct vmm_vcpu *vcpu);
+void vcpu__irq_after_exit(struct vmm_vcpu *vcpu);
+/* SCHEDOP_block's wait: the timerfd, or the wake eventfd once a vector is registered. */
+int vcpu__wait_event(struct vmm_vcpu *vcpu, uint64_t timeout_ns);
 
 /* The VMM's own Xen vcpu_time_info pages (PVT_CLK_XEN). */
 int vmm__xenclock_publish(struct vmm *vm);

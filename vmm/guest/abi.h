@@ -44,6 +44,14 @@
  * evtchn_upcall_pending) and counts each expiry; the guest takes them with
  * an atomic exchange.
  *
+ * Upcalls (Xen's HVM per-vCPU callback vector): hvm_op (34) with rdi =
+ * HVMOP_set_evtchn_upcall_vector (23), rsi = GPA of { u32 vcpu; u8 vector }
+ * registers the calling vCPU's vector (>= 0x10, -EINVAL otherwise; another
+ * vCPU: -EINVAL). From then on an expiry raises the upcall: the VMM ORs the
+ * event into `pending` and, while `upcall_mask` is 0, interrupts the vCPU
+ * (running or not) with that vector; the guest acknowledges by exchanging
+ * `pending` with 0 and, after clearing its mask, re-checks `pending` itself.
+ *
  * Ucalls: `outl %eax, $PVT_UCALL_PORT` with rax = PVT_UCALL_*, rdi/rsi/rdx
  * = arguments (see the enum). DONE and ABORT end the vCPU.
  */
@@ -62,6 +70,8 @@
 #define PVT_XEN_set_timer_op		15
 #define PVT_XEN_vcpu_op			24
 #define PVT_XEN_sched_op		29
+#define PVT_XEN_hvm_op			34
+#define PVT_HVMOP_set_evtchn_upcall_vector 23
 #define PVT_HC_kvmclock_register	0x10000
 #define PVT_VCPUOP_set_periodic_timer	6
 #define PVT_VCPUOP_stop_periodic_timer	7
@@ -87,6 +97,10 @@
 #define PVT_GPA_VCPU_PAGE(i)		(0x20000ull + (uint64_t)(i) * 0x1000)
 #define PVT_GPA_KVMCLOCK(i)		(0x40000ull + (uint64_t)(i) * 0x1000)
 #define PVT_GPA_KVMCLOCK_ALT(i)		(0x60000ull + (uint64_t)(i) * 0x1000)
+#define PVT_GPA_TSS(i)			(0x5000ull + (uint64_t)(i) * 0x80)	/* 64-bit TSS per vCPU */
+#define PVT_GPA_IDT			0x6000ull	/* 256 gates, shared by all vCPUs */
+#define PVT_GPA_IST(i)			(0x80000ull + (uint64_t)(i) * 0x1000)	/* interrupt stacks */
+#define PVT_GUEST_IST_SIZE		0x1000ull
 #define PVT_GPA_CODE			0x100000ull	/* guest image, up to 1 MiB */
 #define PVT_GPA_STACKS			0x200000ull	/* 64 KiB per vCPU */
 #define PVT_GUEST_STACK_SIZE		0x10000ull
@@ -99,7 +113,7 @@
 #define PVT_SEL_KERNEL_DS		0x10
 #define PVT_SEL_USER_DS			0x18	/* | RPL 3 */
 #define PVT_SEL_USER_CS			0x20	/* | RPL 3 */
-#define PVT_SEL_TSS			0x28
+#define PVT_SEL_TSS			0x28	/* vCPU i: PVT_SEL_TSS + 16 * i */
 
 /* What the guest program does. */
 enum pvt_guest_scenario {
@@ -109,6 +123,15 @@ enum pvt_guest_scenario {
 	PVT_SCN_BAD,		/* one bad request, chosen by config.bad_case */
 	PVT_SCN_NULLCALL,	/* bare exits (yield to an empty handler) for the bench */
 	PVT_SCN_CROSS,		/* vCPU 0 programs vCPU 1's periodic timer (2+ vCPUs) */
+	PVT_SCN_BUSY,		/* one software timer; the vCPU computes, only the upcall says it fired */
+	PVT_SCN_MIXED,		/* several software timers per vCPU, computing and blocking */
+};
+
+/* How the VMM delivers the upcall vector (config.irq_mode). */
+enum pvt_guest_irq_mode {
+	PVT_IRQ_NONE = 0,	/* no upcall: events only in the page (timerlat etc.) */
+	PVT_IRQ_USER,		/* userspace: KVM_INTERRUPT, no local APIC (no EOI) */
+	PVT_IRQ_CHIP,		/* in-kernel local APIC: MSI, the handler EOIs */
 };
 
 /* Which clock the guest reads (and asks its timers on). */
@@ -151,7 +174,24 @@ struct pvt_guest_config {
 	uint64_t samples_per_vcpu;	/* capacity of each sample array */
 	uint64_t mem_size;		/* guest memory size, for a bad GPA */
 	uint32_t user_mode;		/* 1: measure at CPL 3, 0: stay at CPL 0 */
-	uint32_t pad;
+	uint32_t irq_mode;		/* enum pvt_guest_irq_mode */
+	uint64_t irq_recs;		/* GPA of the per-vCPU pvt_guest_irq_rec arrays */
+	uint64_t irq_recs_per_vcpu;	/* capacity of each */
+};
+
+/*
+ * One software timer that fired in the upcall handler (busy/mixed): its
+ * lateness on the guest's clock and the interrupt path's timestamps. The
+ * raise/kick/inject TSCs are the VMM's (host TSC), copied from the vCPU
+ * page at handler entry; entry/fire are the guest's TSC.
+ */
+struct pvt_guest_irq_rec {
+	int64_t late_ns;		/* guest clock at fire - deadline */
+	uint32_t timer;			/* which software timer */
+	uint32_t direct;		/* 1: run from an unmask, not an interrupt */
+	uint64_t raise_tsc, kick_tsc, inject_tsc;
+	uint64_t entry_tsc;		/* handler entry (guest TSC) */
+	uint64_t fire_tsc;		/* the clock read that fired the timer */
 };
 
 /* One clock reading: the guest TSC and the ns the guest computed from it. */
@@ -166,7 +206,8 @@ struct pvt_guest_sample {
 /* Per-vCPU page shared by guest and VMM (like Xen's vcpu_info). */
 struct pvt_guest_vcpu {
 	uint32_t pending;		/* PVT_EV_*; VMM sets, guest exchanges with 0 */
-	uint32_t pad0;
+	uint8_t upcall_mask;		/* guest: 1 = no upcall now (Xen's evtchn_upcall_mask) */
+	uint8_t pad0[3];
 	struct pvt_pvclock_page xen_time; /* VMM-published vcpu_time_info (PVT_CLK_XEN) */
 	uint64_t singleshot_fired;	/* VMM: singleshot expiries delivered */
 	uint64_t periodic_fired;	/* VMM: periodic ticks delivered */
@@ -177,7 +218,18 @@ struct pvt_guest_vcpu {
 	uint64_t kvmclock_gpa;		/* page currently registered (0: none) */
 	uint64_t peer;			/* written by another vCPU (PVT_SCN_CROSS handshake) */
 	uint64_t peer_ns;		/* another vCPU's clock reading (PVT_SCN_CROSS) */
+	/* upcall path (busy/mixed), written by the VMM when it raises/injects */
+	uint64_t irq_raise_tsc, irq_kick_tsc, irq_inject_tsc;
+	/* written by the guest */
+	uint64_t upcalls;		/* interrupt-delivered handler runs */
+	uint64_t upcalls_direct;	/* handler runs from an unmask that found events */
+	uint64_t nr_irq_recs;		/* irq records written */
+	uint64_t timers_fired;		/* software timers fired */
+	uint64_t timers_armed;		/* software timer arms */
 };
+
+/* Where the upcall entry stub finds the mask (checked by the guest at build time). */
+#define PVT_GUEST_VCPU_MASK_OFF		4
 
 enum pvt_ucall {
 	PVT_UCALL_DONE = 1,	/* rdi = 0 */

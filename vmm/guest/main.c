@@ -4,7 +4,10 @@
 
 void guest_main(uint64_t cpu);
 void guest_enter_user(void (*fn)(struct guest_cpu *), struct guest_cpu *g,
-		      uint64_t stack);
+		      uint64_t stack, uint64_t rflags);
+
+#define RFLAGS_USER	0x3002ull	/* IOPL 3, reserved bit 1 */
+#define RFLAGS_IF	0x200ull
 
 void guest_timerlat(struct guest_cpu *g)
 {
@@ -90,6 +93,12 @@ static void guest_user_main(struct guest_cpu *g)
 	case PVT_SCN_CROSS:
 		guest_cross(g);
 		break;
+	case PVT_SCN_BUSY:
+		guest_busy(g);
+		break;
+	case PVT_SCN_MIXED:
+		guest_mixed(g);
+		break;
 	default:
 		ucall(PVT_UCALL_ABORT, __LINE__, g->cfg->scenario, 0);
 	}
@@ -117,9 +126,19 @@ void guest_main(uint64_t cpu)
 		g.clock = &g.vp->xen_time;
 	else if (cfg->scenario != PVT_SCN_BAD)
 		guest_kvmclock_enable(&g, PVT_GPA_KVMCLOCK(cpu));
-	if (!cfg->user_mode)
+	if (cfg->irq_mode) {
+		g.irq_recs = (struct pvt_guest_irq_rec *)(uintptr_t)(cfg->irq_recs +
+			cpu * cfg->irq_recs_per_vcpu * sizeof(struct pvt_guest_irq_rec));
+		g.irq_capacity = cfg->irq_recs_per_vcpu;
+		guest_irq_init(&g);
+	}
+	if (!cfg->user_mode) {
+		if (cfg->irq_mode)
+			__asm__ volatile("sti" ::: "memory");
 		guest_user_main(&g);
+	}
 	/* User stack: the lower half of this vCPU's stack, below the kernel's frames. */
 	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
-	guest_enter_user(guest_user_main, &g, ((sp - 0x8000) & ~0xfull) - 8);
+	guest_enter_user(guest_user_main, &g, ((sp - 0x8000) & ~0xfull) - 8,
+			 RFLAGS_USER | (cfg->irq_mode ? RFLAGS_IF : 0));
 }

@@ -15,15 +15,16 @@ _start:
 	jmp 1b
 
 /*
- * guest_enter_user(fn, arg, stack): iretq to fn(arg) at CPL 3 on stack,
- * with IOPL 3 so the hypercall port stays reachable and interrupts off.
+ * guest_enter_user(fn, arg, stack, rflags): iretq to fn(arg) at CPL 3 on
+ * stack, with IOPL 3 so the hypercall port stays reachable; rflags says
+ * whether interrupts are on (the upcall scenarios) or off.
  */
 	.globl guest_enter_user
 guest_enter_user:
 	mov %rdx, %rax
 	pushq $0x1b		/* SS = PVT_SEL_USER_DS | 3 */
 	pushq %rax		/* RSP */
-	pushq $0x3002		/* RFLAGS: IOPL 3, reserved bit 1 */
+	pushq %rcx		/* RFLAGS: IOPL 3, reserved bit 1, maybe IF */
 	pushq $0x23		/* CS = PVT_SEL_USER_CS | 3 */
 	pushq %rdi		/* RIP */
 	mov %rsi, %rdi
