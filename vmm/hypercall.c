@@ -78,6 +78,13 @@ static int64_t block(struct vmm_vcpu *vcpu)
 		 */
 		if ((!single.armed && !period) ||
 		    !pvt_xen_vcpu_host_deadline(&vcpu->xen, &deadline)) {
+			/*
+			 * Another thread (the irq thread) may have fired the
+			 * timer after the look at pending above: the engine
+			 * delivers under the lock the snapshot just took.
+			 */
+			if (__atomic_load_n(&vcpu->shared->pending, __ATOMIC_SEQ_CST))
+				continue;
 			if (vcpu__check_host_timer(vcpu, vcpu))
 				return 0;	/* the VM stops */
 			return -PVT_XEN_EDEADLK;

@@ -57,6 +57,7 @@ struct vmm_config {
 	uint64_t watchdog_ms;		/* whole run; 0 = none */
 	bool kernel_mode;		/* measure at guest CPL 0 (emulated on kvm_pvm) */
 	enum vmm_irq_pref irq_pref;	/* busy/mixed: how upcalls are delivered */
+	bool refuse_irqchip;		/* tests: act as if KVM_CREATE_IRQCHIP failed */
 };
 
 /* Per-vCPU results the VMM gathers. */

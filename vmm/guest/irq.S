@@ -25,6 +25,13 @@
 	push %rax
 	push %rcx
 	mov 56(%rsp), %rax		/* vp */
+	/*
+	 * Masked already: an interrupt sent before the guest masked (an MSI
+	 * in flight) must not run the handler inside the masked section. The
+	 * event stays pending; the unmask looks at it.
+	 */
+	cmpb $0, VCPU_MASK_OFF(%rax)
+	jne 2f
 	movb $1, VCPU_MASK_OFF(%rax)
 	mov 40(%rsp), %rax		/* interrupted RSP */
 	sub $16, %rax
@@ -34,6 +41,7 @@
 	mov %rcx, (%rax)
 	mov %rax, 40(%rsp)
 	movq $guest_upcall_tramp, 16(%rsp)
+2:
 	.if \eoi
 	mov $APIC_EOI, %eax
 	movl $0, (%rax)

@@ -194,6 +194,21 @@ void guest_busy(struct guest_cpu *g)
 	sink = x;
 }
 
+/* An armed timer this far past its deadline was lost (no expiry will come). */
+#define LOST_NS		1000000000ull
+
+static void assert_not_lost(struct guest_cpu *g)
+{
+	uint64_t now = guest_now_ns(g);
+
+	for (uint32_t i = 0; i < g->nr_timers; i++) {
+		const struct gtimer *t = &g->timers[i];
+
+		if (t->armed && (int64_t)(now - t->deadline_ns) > (int64_t)LOST_NS)
+			ucall(PVT_UCALL_ABORT, __LINE__, now, t->deadline_ns);
+	}
+}
+
 #define MIXED_TIMERS	3
 #define MIXED_CANCEL	MIXED_TIMERS	/* armed far out and cancelled, every round */
 
@@ -254,6 +269,10 @@ void guest_mixed(struct guest_cpu *g)
 		g->vp->loops_done = done;
 		/* Cancelled: it did not fire since, whatever expiry was in flight. */
 		GUEST_ASSERT_EQ(cancel->fires, cancel_fires);
+		assert_not_lost(g);
 	}
+	/* Every task got its turns: a timer starved behind the others is a lost one. */
+	for (uint32_t k = 0; k < MIXED_TIMERS && g->cfg->loops >= 30; k++)
+		GUEST_ASSERT(g->timers[k].fires > 0);
 	sink = x;
 }
