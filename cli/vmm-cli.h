@@ -76,6 +76,8 @@ struct vmm_irq_breakdown {
 	int64_t wake_ns, kick_ns, inject_ns, entry_ns, handler_ns, raise_to_fire_ns;
 };
 const char *vmm_cli_irq_name(const struct vmm *vm);
+/* "idle", "busy", "mixed" (or the scenario's name). */
+const char *vmm_cli_guest_name(const struct vmm_config *cfg);
 /* The software timers' lateness on the guest clock (deadline to fire), ns. */
 int vmm_cli_irq_lateness(const struct vmm *vm, struct stats *s);
 int vmm_cli_irq_breakdown(const struct vmm *vm, struct vmm_irq_breakdown *b);

@@ -28,6 +28,20 @@ const char *vmm_cli_irq_name(const struct vmm *vm)
 	}
 }
 
+const char *vmm_cli_guest_name(const struct vmm_config *cfg)
+{
+	switch (cfg->scenario) {
+	case PVT_SCN_TIMERLAT:
+		return "idle";
+	case PVT_SCN_BUSY:
+		return "busy";
+	case PVT_SCN_MIXED:
+		return "mixed";
+	default:
+		return "other";
+	}
+}
+
 int vmm_cli_irq_lateness(const struct vmm *vm, struct stats *s)
 {
 	stats_init(s);

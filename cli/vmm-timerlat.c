@@ -45,6 +45,13 @@ int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
 	m->cost_block_p50 = cost_p50(&vm, 1);
 	m->cost_null_p50 = cost_p50(&vm, 2);
 	m->delivery_p50 = cost_p50(&vm, 3);
+	m->irq_mode = vm.irq_mode;
+	if (vm.irq_mode) {
+		snprintf(m->irq_name, sizeof(m->irq_name), "%s", vmm_cli_irq_name(&vm));
+		vmm_cli_irq_totals(&vm, &m->irq_totals);
+		if (!ret && vmm_cli_irq_breakdown(&vm, &m->irq))
+			ret = runtime_error("%s: out of memory", prog);
+	}
 	vmm_destroy(&vm);
 	if (!ret && host_too)
 		ret = timerlat_host_measure(&hopts, &m->host);
@@ -90,6 +97,18 @@ void vmm_vs_host_table(FILE *out, struct vmm_vs_host *m)
 		stats_mean(g) - stats_mean(h));
 }
 
+void vmm_vs_host_irq(FILE *out, const struct vmm_vs_host *m)
+{
+	const struct vmm_irq_breakdown *b = &m->irq;
+
+	fprintf(out, "# upcall delivery: %s; upcalls by interrupt %llu, on unmask %llu\n",
+		m->irq_name, (unsigned long long)m->irq_totals.upcalls,
+		(unsigned long long)m->irq_totals.upcalls_direct);
+	fprintf(out, "# interrupt path p50 (n=%zu): wake %lld, kick %lld, inject %lld, entry %lld, "
+		"handler %lld ns\n", b->n, (long long)b->wake_ns, (long long)b->kick_ns,
+		(long long)b->inject_ns, (long long)b->entry_ns, (long long)b->handler_ns);
+}
+
 void vmm_vs_host_json(struct json *j, struct vmm_vs_host *m)
 {
 	struct stats *g = &m->guest.lateness, *h = &m->host.lateness;
@@ -117,8 +136,10 @@ int timerlat_vmm(int argc, char **argv)
 
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (cli.cfg.scenario != PVT_SCN_TIMERLAT)
-		return usage_error("timerlat --vmm: --scenario/--bad do not apply (use pvtime vmm)");
+	if (cli.cfg.scenario != PVT_SCN_TIMERLAT && cli.cfg.scenario != PVT_SCN_BUSY &&
+	    cli.cfg.scenario != PVT_SCN_MIXED)
+		return usage_error("timerlat --vmm: only --guest idle|busy|mixed; "
+				   "--scenario/--bad do not apply (use pvtime vmm)");
 	ret = vmm_cli_require_kvm("timerlat --vmm");
 	if (ret)
 		return ret;
@@ -138,6 +159,11 @@ int timerlat_vmm(int argc, char **argv)
 		json_string(&j, "guest_clock", cli.cfg.clock_src == PVT_CLK_XEN ? "xen" : "kvm");
 		json_string(&j, "guest_clock_description", vmm_cli_clock_name(&cli.cfg));
 		json_u64(&j, "vcpus", cli.cfg.nr_vcpus);
+		json_string(&j, "guest", vmm_cli_guest_name(&cli.cfg));
+		if (m.irq_mode) {
+			json_string(&j, "upcall_delivery", m.irq_mode == PVT_IRQ_CHIP ? "irqchip" : "userspace");
+			vmm_cli_irq_json_breakdown(&j, &m.irq);
+		}
 		vmm_vs_host_json(&j, &m);
 		json_end(&j);
 	} else {
@@ -145,6 +171,9 @@ int timerlat_vmm(int argc, char **argv)
 		       cli.cfg.nr_vcpus, pvt_timer_algo_name(cli.cfg.algo),
 		       vmm_cli_clock_name(&cli.cfg));
 		vmm_vs_host_env(stdout, &m, cli.cfg.fifo_priority);
+		printf("# guest: %s\n", vmm_cli_guest_name(&cli.cfg));
+		if (m.irq_mode)
+			vmm_vs_host_irq(stdout, &m);
 		printf("# early wake-ups: %llu; oracle mismatches: %llu of %llu samples\n",
 		       (unsigned long long)m.totals.early_wakeups,
 		       (unsigned long long)(m.totals.page_mismatches + m.totals.sample_mismatches),

@@ -27,10 +27,15 @@ struct vmm_vs_host {
 	struct vmm_totals totals;
 	int64_t cost_timer_p50, cost_block_p50, cost_null_p50;	/* ns, -1 = none */
 	int64_t delivery_p50;	/* expiry delivery lateness on the guest clock, ns */
+	/* busy/mixed: how the upcall went (irq_mode PVT_IRQ_NONE otherwise) */
+	int irq_mode;
+	char irq_name[96];
+	struct vmm_irq_totals irq_totals;
+	struct vmm_irq_breakdown irq;
 };
 
 /*
- * Runs cfg's guest (must be PVT_SCN_TIMERLAT) then the host baseline with
+ * Runs cfg's guest (PVT_SCN_TIMERLAT, BUSY or MIXED) then the host baseline with
  * the same loops/interval/FIFO priority, the environment held for both.
  * Lines go to out unless quiet. 0, or an exit code after a message.
  */
@@ -42,6 +47,8 @@ void vmm_vs_host_free(struct vmm_vs_host *m);
 void vmm_vs_host_table(FILE *out, struct vmm_vs_host *m);
 /* The same as JSON: "host" object and "guest_minus_host" object. */
 void vmm_vs_host_json(struct json *j, struct vmm_vs_host *m);
+/* "# upcall delivery ..." and the interrupt path's p50 breakdown (busy/mixed). */
+void vmm_vs_host_irq(FILE *out, const struct vmm_vs_host *m);
 /* "# cpu_dma_latency: ..." and scheduler lines. */
 void vmm_vs_host_env(FILE *out, const struct vmm_vs_host *m, int fifo_priority);
 
