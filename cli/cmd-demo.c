@@ -87,7 +87,8 @@ static void print_table(FILE *out, const struct demo *d)
 
 /* Returns demo_vmm_section()'s code, or 1 (unavailable) when kvm_loops is 0. */
 static int print_json(int argc, char **argv, const struct demo *d, char paths[][512],
-		      unsigned plots, uint64_t kvm_loops)
+		      unsigned plots, uint64_t kvm_loops, enum pvt_guest_scenario scn,
+		      enum vmm_irq_pref irq)
 {
 	struct json j;
 	int ret;
@@ -139,7 +140,7 @@ static int print_json(int argc, char **argv, const struct demo *d, char paths[][
 	for (unsigned i = 0; i < plots; i++)
 		json_string(&j, NULL, paths[i]);
 	json_array_end(&j);
-	ret = kvm_loops ? demo_vmm_section(NULL, &j, kvm_loops) : 1;
+	ret = kvm_loops ? demo_vmm_section(NULL, &j, kvm_loops, scn, irq) : 1;
 	json_end(&j);
 	return ret;
 }
@@ -156,6 +157,8 @@ int cmd_demo(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "kvm-loops", required_argument, NULL, 'k' },
 		{ "no-kvm", no_argument, NULL, 'K' },
+		{ "guest", required_argument, NULL, 'g' },
+		{ "irq", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -164,8 +167,12 @@ int cmd_demo(int argc, char **argv)
 	char paths[DEMO_MAX_PLOTS][512];
 	unsigned plots = 0;
 	uint64_t v, kvm_loops = DEMO_KVM_LOOPS;
-	bool json = false;
-	int opt, ret, kvm_ret = 1;
+	static const char *const guests[] = { "idle", "busy", "mixed" };
+	static const char *const irqs[] = { "auto", "chip", "user" };
+	enum pvt_guest_scenario scn = PVT_SCN_TIMERLAT;
+	enum vmm_irq_pref irq = VMM_IRQ_AUTO;
+	bool json = false, irq_set = false;
+	int opt, ret, kvm_ret = 1, idx;
 
 	optind = 0;
 	opterr = 0;
@@ -202,11 +209,24 @@ int cmd_demo(int argc, char **argv)
 		case 'K':
 			kvm_loops = 0;
 			break;
+		case 'g':
+			if ((idx = arg_choice("--guest", optarg, guests, 3)) < 0)
+				return PVT_EXIT_USAGE;
+			scn = idx == 0 ? PVT_SCN_TIMERLAT : idx == 1 ? PVT_SCN_BUSY : PVT_SCN_MIXED;
+			break;
+		case 'I':
+			if ((idx = arg_choice("--irq", optarg, irqs, 3)) < 0)
+				return PVT_EXIT_USAGE;
+			irq = (enum vmm_irq_pref)idx;
+			irq_set = true;
+			break;
 		case 'h':
-			printf("usage: pvtime demo [--out DIR] [-n LOOPS] [--host-khz H] [--kvm-loops N | --no-kvm] [--json]\n"
+			printf("usage: pvtime demo [--out DIR] [-n LOOPS] [--host-khz H] [--kvm-loops N | --no-kvm]\n"
+			       "        [--guest idle|busy|mixed] [--irq auto|chip|user] [--json]\n"
 			       "legacy vs kvm vs pvtime in the simulator on this host's TSC frequency, then\n"
 			       "in a real KVM guest when /dev/kvm is usable (N sleeps per cell, default %d);\n"
-			       "plots go to DIR (default ./results). --host-khz replaces the detected rate.\n",
+			       "plots go to DIR (default ./results). --host-khz replaces the detected rate.\n"
+			       "--guest/--irq: the real guest's scenario, as for pvtime vmm.\n",
 			       DEMO_KVM_LOOPS);
 			return PVT_EXIT_OK;
 		case ':':
@@ -217,6 +237,8 @@ int cmd_demo(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("demo: unexpected argument '%s'", argv[optind]);
+	if (irq_set && scn == PVT_SCN_TIMERLAT)
+		return usage_error("demo: --irq: only with --guest busy|mixed");
 	if (!d.host_khz && host_tsc_khz(&d.host_khz, &d.host_khz_source))
 		return runtime_error("demo: cannot determine this host's TSC frequency (try --host-khz)");
 	if (d.host_khz < 4)
@@ -232,14 +254,14 @@ int cmd_demo(int argc, char **argv)
 	/* The same sleeps in a real guest; a note only when /dev/kvm is unusable. */
 	if (!json && kvm_loops) {
 		fflush(stdout);
-		kvm_ret = demo_vmm_section(stdout, NULL, kvm_loops);
+		kvm_ret = demo_vmm_section(stdout, NULL, kvm_loops, scn, irq);
 	}
 
 	ret = demo_plots(&d, out_dir, paths, &plots);
 	if (ret)
 		return runtime_error("demo: --out %s: cannot write plots: %s", out_dir, strerror(-ret));
 	if (json) {
-		kvm_ret = print_json(argc, argv, &d, paths, plots, kvm_loops);
+		kvm_ret = print_json(argc, argv, &d, paths, plots, kvm_loops, scn, irq);
 	} else {
 		printf("\nplots written to %s/:", out_dir);
 		for (unsigned i = 0; i < plots; i++)

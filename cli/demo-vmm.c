@@ -84,8 +84,10 @@ static void not_shown(FILE *out, struct json *j, const char *pre, const char *re
 	}
 }
 
-int demo_vmm_section(FILE *out, struct json *j, uint64_t loops)
+int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
+		     enum pvt_guest_scenario scenario, enum vmm_irq_pref irq_pref)
 {
+	struct vmm_config gc = { .scenario = scenario };
 	struct demo_vmm_cell cells[DEMO_VMM_ROWS][3];
 	char msg[256], err[VMM_ERROR_LEN] = "";
 	uint32_t khz = 0;
@@ -99,7 +101,9 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops)
 			struct vmm_config cfg;
 
 			vmm_config_default(&cfg);
-			cfg.nr_vcpus = 1;
+			cfg.nr_vcpus = scenario == PVT_SCN_MIXED ? 2 : 1;
+			cfg.scenario = scenario;
+			cfg.irq_pref = irq_pref;
 			cfg.loops = loops;
 			cfg.interval_ns = DEMO_VMM_INTERVAL_NS;
 			cfg.algo = (enum pvt_timer_algo)a;
@@ -118,6 +122,7 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops)
 		json_bool(j, "available", true);
 		json_u64(j, "loops", loops);
 		json_u64(j, "interval_ns", DEMO_VMM_INTERVAL_NS);
+		json_string(j, "guest", vmm_cli_guest_name(&gc));
 		json_u64(j, "tsc_khz", khz);
 		json_u64(j, "xen_page_advertised_khz", khz - 1);
 		json_array_begin(j, "cells");
@@ -144,8 +149,9 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops)
 		json_object_end(j);
 		return 0;
 	}
-	fprintf(out, "\nReal KVM guest on this host (tiny VMM, %llu sleeps of 100 us per cell, 1 vCPU)\n",
-		(unsigned long long)loops);
+	fprintf(out, "\nReal KVM guest on this host (tiny VMM, %llu sleeps of 100 us per cell, %s guest, "
+		"%u vCPU%s)\n", (unsigned long long)loops, vmm_cli_guest_name(&gc),
+		scenario == PVT_SCN_MIXED ? 2 : 1, scenario == PVT_SCN_MIXED ? "s" : "");
 	fprintf(out, "  kvmclock: the guest reads its own kvmclock page (written by KVM)\n");
 	fprintf(out, "  xen-page: the guest reads a Xen vcpu_time_info the VMM publishes, advertised\n"
 		"            at %u kHz (TSC %u kHz) with its reference point `uptime` back (Bug 1)\n",

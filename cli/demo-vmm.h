@@ -13,14 +13,17 @@
 #include <stdio.h>
 
 #include "json.h"
+#include "vmm.h"
 
 /*
  * Runs the section with loops sleeps per cell and prints it to out (text),
  * or, when j is not NULL, writes it as a "real_kvm" object into j's open
  * object. Returns 0; 1 when /dev/kvm is unusable (a one-line note is
  * printed, or "real_kvm": {"available": false, "reason": ...}); 2 when a
- * run failed (message printed).
+ * run failed (message printed). The guest is idle (timerlat), busy or mixed
+ * (scenario), with busy/mixed's upcall delivered as irq_pref says.
  */
-int demo_vmm_section(FILE *out, struct json *j, uint64_t loops);
+int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
+		     enum pvt_guest_scenario scenario, enum vmm_irq_pref irq_pref);
 
 #endif

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the README's "Results" tables from benchmark JSON.
+# Regenerates the README's "Results" tables (and vmm/README.md's) from benchmark JSON.
 #   scripts/bench-report.sh --run   runs every benchmark (build/pvtime), stores the JSON and
 #                                   a machine description in bench/results/, then regenerates
 #   scripts/bench-report.sh         only regenerates the README from the stored JSON
@@ -29,11 +29,16 @@ PY
 	bash bench/callgrind-conversion.sh "$pvtime" > "$out/conversion-callgrind.json"
 	"$pvtime" bench timer --json > "$out/timer.json"
 	"$pvtime" bench sim --json > "$out/sim.json"
-	if "$pvtime" bench vmm --json > "$out/vmm.json.tmp"; then
-		mv "$out/vmm.json.tmp" "$out/vmm.json"
-	else
-		rm -f "$out/vmm.json.tmp"
-		echo "bench-report: bench vmm failed or /dev/kvm unusable; keeping the stored vmm.json" >&2
-	fi
+	# The three guests: idle (vmm.json), busy and mixed (the timer interrupt).
+	for guest in idle busy mixed; do
+		name=vmm
+		[ "$guest" = idle ] || name=vmm-$guest
+		if "$pvtime" bench vmm --guest "$guest" --json > "$out/$name.json.tmp"; then
+			mv "$out/$name.json.tmp" "$out/$name.json"
+		else
+			rm -f "$out/$name.json.tmp"
+			echo "bench-report: bench vmm --guest $guest failed or /dev/kvm unusable; keeping the stored $name.json" >&2
+		fi
+	done
 fi
-python3 scripts/bench-tables.py "$out" README.md
+python3 scripts/bench-tables.py "$out" README.md vmm/README.md

@@ -219,6 +219,9 @@ for vmm in "vmm" "timerlat --vmm"; do
 	num u --tsc-offset "$@" -n 1
 	num u --tsc-offset-step "$@" -n 1
 	choice --scenario "$@" -n 1
+	choice --guest "$@" -n 1
+	choice --irq "$@" -n 1 --guest busy
+	bad "--irq" "$@" -n 1 --irq user
 	choice --bad "$@" -n 1 --scenario bad
 	num uz --burst "$@" -n 1
 	num u --fifo "$@" -n 1
@@ -248,6 +251,9 @@ num u --fifo bench vmm -n 1
 bad "--fifo" bench vmm -n 1 --fifo 100
 num uz --vcpus bench vmm -n 1
 bad "--vcpus" bench vmm -n 1 --vcpus 100000
+choice --guest bench vmm -n 1
+choice --irq bench vmm -n 1 --guest busy
+bad "--irq" bench vmm -n 1 --irq chip
 
 # ---- demo ----
 common demo -n 1 --no-kvm
@@ -257,6 +263,9 @@ num uzk --host-khz demo -n 1 --no-kvm
 num uz --kvm-loops demo -n 1
 bad "--out" demo -n 1 --no-kvm --out
 bad "--out" demo -n 1 --no-kvm --out ""
+choice --guest demo -n 1 --no-kvm
+choice --irq demo -n 1 --no-kvm --guest busy
+bad "--irq" demo -n 1 --no-kvm --irq user
 
 # ---- combinations: inconsistent options, and --json never turns an
 # error into JSON on stdout ----

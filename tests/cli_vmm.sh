@@ -97,4 +97,36 @@ for r in algos.values():
     assert r["hypercall_handling_ns"]["p50"] > 0 and r["early_wakeups"] == 0
 assert d["host"]["lateness_ns"]["p50"] >= 0
 PY
+# busy/mixed: the timer interrupt reaches a computing guest; both delivery paths.
+for irq in chip user; do
+	"$PVTIME" vmm --guest busy --irq $irq -n 50 --vcpus 2 --json >/tmp/cli_vmm_json.$$ || fail "vmm --guest busy --irq $irq"
+	python3 - /tmp/cli_vmm_json.$$ $irq <<'PY' || fail "vmm --guest busy --irq $irq JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+u = d["upcalls"]
+assert u["delivery"] == {"chip": "irqchip", "user": "userspace"}[sys.argv[2]], u
+assert u["timers_fired"] == 100 and u["by_interrupt"] > 0 and u["blocks"] == 0, u
+assert d["early_wakeups"] == 0
+assert u["interrupt_path_p50_ns"]["n"] > 0
+PY
+done
+"$PVTIME" timerlat --vmm --guest mixed -n 100 --vcpus 2 --json >/tmp/cli_vmm_json.$$ || fail "timerlat --vmm --guest mixed"
+python3 - /tmp/cli_vmm_json.$$ <<'PY' || fail "timerlat --vmm --guest mixed JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["guest"] == "mixed" and d["early_wakeups"] == 0, d
+assert "interrupt_path_p50_ns" in d and "upcall_delivery" in d
+PY
+"$PVTIME" bench vmm --guest busy -n 50 --repeat 1 --json >/tmp/cli_vmm_json.$$ || fail "bench vmm --guest busy --json"
+python3 - /tmp/cli_vmm_json.$$ <<'PY' || fail "bench vmm --guest busy JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["guest"] == "busy"
+for r in d["runs"]:
+    assert r["early_wakeups"] == 0 and r["lateness_ns"]["p50"] > 0
+    b = r["interrupt_path_p50_ns"]
+    assert all(k in b for k in ("wake", "kick", "inject", "entry", "handler")), b
+assert d["host"]["lateness_ns"]["p50"] >= 0
+assert d["target"]["budget_ns"] == 10000 and "floor_p50_ns" in d["target"]
+PY
 echo PASS
