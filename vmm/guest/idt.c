@@ -59,7 +59,7 @@ void guest_irq_init(struct guest_cpu *g)
 	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr = {
 		256 * sizeof(struct idt_gate) - 1, PVT_GPA_IDT
 	};
-	struct { uint32_t vcpu; uint8_t vector; } arg = { g->id, GUEST_UPCALL_VECTOR };
+	struct { uint32_t vcpu; uint8_t vector; } arg = { g->id, GUEST_UPCALL_VECTOR }, bad = arg;
 	int chip = g->cfg->irq_mode == PVT_IRQ_CHIP;
 
 	/* What the entry stub needs: the vCPU page (mask) and the context (handler). */
@@ -85,6 +85,17 @@ void guest_irq_init(struct guest_cpu *g)
 		*(volatile uint32_t *)(uintptr_t)APIC_SVR = APIC_SVR_ENABLE | 0xff;
 	g->programmed_ns = 0;
 	g->programmed_min_ns = UINT64_MAX;
+	/* The VMM refuses what Xen refuses, before accepting the real one. */
+	bad.vector = 0x0f;	/* an exception vector */
+	GUEST_ASSERT_EQ(hc3(PVT_XEN_hvm_op, PVT_HVMOP_set_evtchn_upcall_vector,
+			    (uint64_t)(uintptr_t)&bad, 0), -PVT_XEN_EINVAL);
+	bad.vector = GUEST_UPCALL_VECTOR;
+	bad.vcpu = PVT_GUEST_MAX_VCPUS + 1;
+	GUEST_ASSERT_EQ(hc3(PVT_XEN_hvm_op, PVT_HVMOP_set_evtchn_upcall_vector,
+			    (uint64_t)(uintptr_t)&bad, 0), -PVT_XEN_ENOENT);
+	GUEST_ASSERT_EQ(hc3(PVT_XEN_hvm_op, PVT_HVMOP_set_evtchn_upcall_vector,
+			    g->cfg->mem_size - 2, 0), -PVT_XEN_EFAULT);
+	GUEST_ASSERT_EQ(hc3(PVT_XEN_hvm_op, 99, (uint64_t)(uintptr_t)&arg, 0), -PVT_XEN_ENOSYS);
 	GUEST_ASSERT_EQ(hc3(PVT_XEN_hvm_op, PVT_HVMOP_set_evtchn_upcall_vector,
 			    (uint64_t)(uintptr_t)&arg, 0), 0);
 }

@@ -228,6 +228,13 @@ void guest_bad(struct guest_cpu *g)
 	switch (g->cfg->bad_case) {
 	case PVT_BAD_UNKNOWN_HC:
 		GUEST_ASSERT_EQ(hc3(999, 0, 0, 0), -PVT_XEN_ENOSYS);
+		/* No upcalls outside busy/mixed: registering a vector is refused too. */
+		{
+			struct { uint32_t vcpu; uint8_t vector; } up = { g->id, 0xf3 };
+
+			GUEST_ASSERT_EQ(hc3(PVT_XEN_hvm_op, PVT_HVMOP_set_evtchn_upcall_vector,
+					    (uint64_t)(uintptr_t)&up, 0), -PVT_XEN_ENOSYS);
+		}
 		break;
 	case PVT_BAD_UNKNOWN_VCPUOP:
 		GUEST_ASSERT_EQ(hc_vcpu_op(77, g->id, &arg), -PVT_XEN_ENOSYS);
