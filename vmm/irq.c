@@ -247,7 +247,7 @@ void vcpu__irq_after_exit(struct vmm_vcpu *vcpu)
 		return;
 	__atomic_store_n(&vcpu->mode, VMM_MODE_OUTSIDE, __ATOMIC_SEQ_CST);
 	/* A kick that arrived after the exit is spent: the events are looked at before entry. */
-	vcpu->run->immediate_exit = 0;
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 }
 
 int vcpu__wait_event(struct vmm_vcpu *vcpu, uint64_t timeout_ns)

@@ -20,8 +20,11 @@
 
 enum cost_kind { COST_NONE, COST_TIMER, COST_BLOCK, COST_NULL };
 
-/* The calling vCPU thread's kvm_run, for the kick's signal handler. */
-static __thread struct kvm_run *tls_run;
+/*
+ * The calling vCPU thread's kvm_run, for the kick's signal handler
+ * (initial-exec: no lazy TLS allocation inside a signal handler).
+ */
+static __thread struct kvm_run *tls_run __attribute__((tls_model("initial-exec")));
 
 static bool stopping(struct vmm *vm)
 {
@@ -231,13 +234,17 @@ void *vcpu__thread(void *arg)
 
 static void kick(int sig)
 {
+	int saved_errno = errno;
+	struct kvm_run *run = tls_run;
+
 	(void)sig;
 	/*
 	 * Interrupts KVM_RUN and poll with EINTR; immediate_exit makes a kick
 	 * that lands between the last look at the events and KVM_RUN count too.
 	 */
-	if (tls_run)
-		tls_run->immediate_exit = 1;
+	if (run)
+		__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	errno = saved_errno;
 }
 
 static void alloc_costs(struct vmm_vcpu *vcpu)
@@ -285,7 +292,8 @@ static bool join_all(struct vmm *vm)
 			for (unsigned k = 0; k < vm->nr_vcpus; k++) {
 				if (!vm->vcpus[k].thread_started)
 					continue;
-				vm->vcpus[k].run->immediate_exit = 1;
+				__atomic_store_n(&vm->vcpus[k].run->immediate_exit, 1,
+						 __ATOMIC_SEQ_CST);
 				pthread_kill(vm->vcpus[k].thread, SIGUSR1);
 			}
 			kicked = true;
