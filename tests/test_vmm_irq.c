@@ -197,6 +197,53 @@ static void test_short_mixed_chip(void **state)
 	run_short(PVT_SCN_MIXED, VMM_IRQ_CHIP, PVT_IRQ_CHIP);
 }
 
+/*
+ * At CPL 0 the busy guest turns interrupts off past some deadlines: the
+ * userspace path must wait for the interrupt window (request_interrupt_window),
+ * the irqchip keep the MSI pending; every timer still fires, none early.
+ */
+static void run_window(enum vmm_irq_pref pref, int mode)
+{
+	struct vmm_config cfg;
+	struct vmm vm;
+
+	if (pref == VMM_IRQ_CHIP && !have_irqchip())
+		return;
+	irq_config(&cfg, PVT_SCN_BUSY, 1, pref);
+	cfg.kernel_mode = true;		/* emulated: slow, so few loops */
+	cfg.loops = 24;
+	cfg.interval_ns = 1000000;
+	assert_int_equal(vmm_test_run(&vm, &cfg), 0);
+	assert_int_equal(vm.irq_mode, mode);
+	{
+		const struct vmm_vcpu_result *r = &vm.vcpus[0].res;
+
+		print_message("upcalls %llu by interrupt, %llu on unmask, kicks %llu, windows %llu, "
+			      "KVM_INTERRUPT %llu, MSIs %llu\n",
+			      (unsigned long long)r->upcalls, (unsigned long long)r->upcalls_direct,
+			      (unsigned long long)r->kicks, (unsigned long long)r->windows,
+			      (unsigned long long)r->injections, (unsigned long long)r->msis);
+		assert_int_equal(r->status, 0);
+		assert_int_equal(r->early_wakeups, 0);
+		assert_int_equal(r->timers_fired, cfg.loops);
+		if (mode == PVT_IRQ_USER)
+			assert_true(r->windows > 0);
+	}
+	vmm_destroy(&vm);
+}
+
+static void test_window_user(void **state)
+{
+	(void)state;
+	run_window(VMM_IRQ_USER, PVT_IRQ_USER);
+}
+
+static void test_window_chip(void **state)
+{
+	(void)state;
+	run_window(VMM_IRQ_CHIP, PVT_IRQ_CHIP);
+}
+
 /* auto with the irqchip refused: the userspace path, and the VM says why. */
 static void test_refused_irqchip_falls_back(void **state)
 {
@@ -257,6 +304,8 @@ int main(void)
 		cmocka_unit_test(test_short_busy_chip),
 		cmocka_unit_test(test_short_mixed_user),
 		cmocka_unit_test(test_short_mixed_chip),
+		cmocka_unit_test(test_window_user),
+		cmocka_unit_test(test_window_chip),
 		cmocka_unit_test(test_refused_irqchip_falls_back),
 		cmocka_unit_test(test_refused_irqchip_required),
 		cmocka_unit_test(test_idle_has_no_upcall),

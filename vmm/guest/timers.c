@@ -185,7 +185,22 @@ void guest_busy(struct guest_cpu *g)
 	g->nr_timers = 1;
 	for (uint64_t i = 0; i < g->cfg->loops; i++) {
 		/* The seed's relative sleep, but the task keeps the vCPU busy meanwhile. */
-		gtimer_start(g, t, guest_now_ns(g) + g->cfg->interval_ns);
+		uint64_t deadline = guest_now_ns(g) + g->cfg->interval_ns;
+
+		gtimer_start(g, t, deadline);
+		/*
+		 * At CPL 0 (--kernel-mode), every 8th: interrupts off until
+		 * past the deadline, so the expiry meets IF = 0: the VMM must
+		 * wait for the interrupt window, the local APIC keep it in IRR.
+		 * (kvm_pvm raises #GP for cli at CPL 3 despite IOPL 3.)
+		 */
+		if (!g->cfg->user_mode && i % 8 == 7) {
+			__asm__ volatile("cli" ::: "memory");
+			while ((int64_t)(guest_now_ns(g) - deadline - g->cfg->interval_ns / 2) < 0)
+				x = compute(x);
+			GUEST_ASSERT_EQ(t->fired, 0);
+			__asm__ volatile("sti" ::: "memory");
+		}
 		while (!t->fired)
 			x = compute(x);
 		GUEST_ASSERT_EQ(t->fires, i + 1);
