@@ -211,7 +211,7 @@ int vcpu__check_samples(struct vmm_vcpu *vcpu)
 	struct vmm *vm = vcpu->vm;
 	const struct pvt_guest_config *cfg = vmm__gpa(vm, PVT_GPA_CONFIG, sizeof(*cfg));
 	uint64_t n = __atomic_load_n(&vcpu->shared->nr_samples, __ATOMIC_ACQUIRE);
-	uint64_t lo = vcpu->entry_tsc + vcpu->tsc_offset;
+	uint64_t lo = (vcpu->bracket_tsc ? vcpu->bracket_tsc : vcpu->entry_tsc) + vcpu->tsc_offset;
 	uint64_t hi = vcpu->exit_tsc + vcpu->tsc_offset;
 	const struct pvt_guest_sample *s;
 	bool refreshed = false;

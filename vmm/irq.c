@@ -252,27 +252,42 @@ void vcpu__irq_after_exit(struct vmm_vcpu *vcpu)
 
 int vcpu__wait_event(struct vmm_vcpu *vcpu, uint64_t timeout_ns)
 {
-	struct pollfd p = { .fd = vcpu->wake_fd, .events = POLLIN };
+	struct pollfd p[2] = {
+		{ .fd = vcpu->wake_fd, .events = POLLIN },
+		{ .fd = pvt_hosttimer_fd(&vcpu->timer), .events = POLLIN },
+	};
 	uint64_t drain;
 	int r;
 
 	if (!__atomic_load_n(&vcpu->upcall_vector, __ATOMIC_SEQ_CST))
 		return pvt_hosttimer_wait(&vcpu->timer, timeout_ns);
-	/* The irq thread serves the timerfd now; raising wakes us through wake_fd. */
+	/*
+	 * The irq thread serves the timerfd too now. Sleeping on it as well
+	 * keeps the idle path's direct wake-up; if the irq thread drains it
+	 * first, its raise wakes us through wake_fd (the mode pairing below).
+	 */
 	__atomic_store_n(&vcpu->mode, VMM_MODE_BLOCKED, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&vcpu->shared->pending, __ATOMIC_SEQ_CST)) {
 		__atomic_store_n(&vcpu->mode, VMM_MODE_OUTSIDE, __ATOMIC_SEQ_CST);
 		return 0;
 	}
 	count(&vcpu->res.blocks);
-	r = poll(&p, 1, (int)(timeout_ns / 1000000 ? timeout_ns / 1000000 : 1));
+	r = poll(p, 2, (int)(timeout_ns / 1000000 ? timeout_ns / 1000000 : 1));
 	if (r < 0)
 		r = -errno;
 	else
 		r = r ? 0 : -ETIMEDOUT;
-	if (read(vcpu->wake_fd, &drain, sizeof(drain)) < 0 && errno != EAGAIN)
+	if (!r && (p[0].revents & POLLIN) &&
+	    read(vcpu->wake_fd, &drain, sizeof(drain)) < 0 && errno != EAGAIN)
 		r = -errno;
 	__atomic_store_n(&vcpu->mode, VMM_MODE_OUTSIDE, __ATOMIC_SEQ_CST);
+	/* Delivers through the engine's callback; the irq thread may have been first (0). */
+	if (!r && (p[1].revents & POLLIN)) {
+		int h = pvt_hosttimer_handle(&vcpu->timer);
+
+		if (h < 0 && h != -EAGAIN)
+			r = h;
+	}
 	return r;
 }
 

@@ -128,6 +128,8 @@ static void vcpu_loop(struct vmm_vcpu *vcpu)
 		if (vcpu->res.status)
 			return;
 		vcpu->entry_tsc = vmm__rdtsc();
+		if (!vcpu->bracket_tsc)
+			vcpu->bracket_tsc = vcpu->entry_tsc;
 		if (kind != COST_NONE && vm->cfg.measure_costs)
 			record_cost(vcpu, kind, vcpu->entry_tsc -
 				    (kind == COST_BLOCK ? vcpu->wake_tsc : vcpu->exit_tsc));
@@ -149,6 +151,9 @@ static void vcpu_loop(struct vmm_vcpu *vcpu)
 			return;
 		if (vm->cfg.check_samples && vcpu__check_samples(vcpu))
 			return;
+		/* Port I/O is synchronous: no sample can straddle it. */
+		if (run->exit_reason == KVM_EXIT_IO)
+			vcpu->bracket_tsc = 0;
 		ret = handle_exit(vcpu, &kind);
 		/*
 		 * A suspect page check is settled by one more entry: the guest

@@ -121,6 +121,12 @@ struct vmm_vcpu {
 	bool page_suspect;
 	struct pvt_pvclock_page suspect_page, suspect_model;
 	uint64_t entry_tsc, exit_tsc;	/* host TSC around the last KVM_RUN */
+	/*
+	 * Entry TSC of the first KVM_RUN since the last port-I/O exit: an
+	 * asynchronous exit (a kick) may fall between a guest's clock read and
+	 * its publishing the sample, so oracle (b)'s bracket starts here.
+	 */
+	uint64_t bracket_tsc;
 	uint64_t samples_checked;
 	bool block_measured;		/* the last exit was a block that slept */
 	uint64_t wake_tsc;		/* host TSC when the block's sleep ended */
