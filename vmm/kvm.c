@@ -195,6 +195,8 @@ static int load_guest(struct vmm *vm)
 		.irq_recs = irq_recs,
 		.irq_recs_per_vcpu = irq_per_vcpu,
 	};
+	vm->irq_recs_gpa = irq_recs;
+	vm->irq_recs_per_vcpu = irq_per_vcpu;
 	return 0;
 }
 

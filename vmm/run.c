@@ -187,13 +187,14 @@ static void gather(struct vmm_vcpu *vcpu)
 	vcpu->res.upcalls_direct = vcpu->shared->upcalls_direct;
 	vcpu->res.timers_fired = vcpu->shared->timers_fired;
 	vcpu->res.timers_armed = vcpu->shared->timers_armed;
-	if (cfg->irq_mode) {
+	/* Sizes from the VMM's own copy: the guest may have scribbled on its config page. */
+	if (vm->irq_mode) {
 		uint64_t k = vcpu->shared->nr_irq_recs;
 		const struct pvt_guest_irq_rec *rec;
 
-		if (k > cfg->irq_recs_per_vcpu)
-			k = cfg->irq_recs_per_vcpu;
-		rec = vmm__gpa(vm, cfg->irq_recs + vcpu->id * cfg->irq_recs_per_vcpu *
+		if (k > vm->irq_recs_per_vcpu)
+			k = vm->irq_recs_per_vcpu;
+		rec = vmm__gpa(vm, vm->irq_recs_gpa + vcpu->id * vm->irq_recs_per_vcpu *
 			       sizeof(*rec), k * sizeof(*rec));
 		vcpu->res.irq_recs = k && rec ? malloc(k * sizeof(*rec)) : NULL;
 		if (vcpu->res.irq_recs) {

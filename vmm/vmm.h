@@ -156,6 +156,7 @@ struct vmm {
 	struct pvt_pvclock_page xen_page[PVT_GUEST_MAX_VCPUS]; /* published (Xen mode) */
 	int irq_mode;			/* enum pvt_guest_irq_mode this VM uses */
 	char irq_why[160];		/* why the userspace path was chosen (auto) */
+	uint64_t irq_recs_gpa, irq_recs_per_vcpu;	/* the VMM's own copy, not the guest's config */
 	int epoll_fd, irq_stop_fd;	/* the irq thread's timerfd set and its stop eventfd */
 	pthread_t irq_thread;
 	bool irq_thread_started;
