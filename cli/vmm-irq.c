@@ -55,10 +55,15 @@ int vmm_cli_irq_lateness(const struct vmm *vm, struct stats *s)
 	return 0;
 }
 
+/* Signed ticks to ns; the records live in guest memory, so no overflow on any value. */
 static int64_t ticks_ns(const struct vmm *vm, int64_t ticks)
 {
-	return ticks < 0 ? -(int64_t)vmm_cli_tsc_to_ns(vm, (uint64_t)-ticks) :
-			   (int64_t)vmm_cli_tsc_to_ns(vm, (uint64_t)ticks);
+	uint64_t mag = ticks < 0 ? 0 - (uint64_t)ticks : (uint64_t)ticks;
+	uint64_t ns = vmm_cli_tsc_to_ns(vm, mag);
+
+	if (ns > INT64_MAX)
+		ns = INT64_MAX;
+	return ticks < 0 ? -(int64_t)ns : (int64_t)ns;
 }
 
 static int64_t p50(struct stats *s)
@@ -81,22 +86,23 @@ int vmm_cli_irq_breakdown(const struct vmm *vm, struct vmm_irq_breakdown *b)
 		for (uint64_t i = 0; i < r->nr_irq_recs && !ret; i++) {
 			const struct pvt_guest_irq_rec *x = &r->irq_recs[i];
 			/* Guest TSC back to host TSC (no scaling here). */
-			int64_t entry = (int64_t)(x->entry_tsc - v->tsc_offset);
-			int64_t fire = (int64_t)(x->fire_tsc - v->tsc_offset);
+			uint64_t entry = x->entry_tsc - v->tsc_offset;
+			uint64_t fire = x->fire_tsc - v->tsc_offset;
 			int64_t d[5];
 
 			/* Only upcalls that came by interrupt, with a consistent path. */
 			if (x->direct || !x->raise_tsc || x->kick_tsc < x->raise_tsc ||
-			    x->inject_tsc < x->kick_tsc || fire < entry)
+			    x->inject_tsc < x->kick_tsc || fire < entry || fire < x->raise_tsc)
 				continue;
+			/* A record whose raise stamps belong to an older upcall: skip. */
+			if (vmm_cli_tsc_to_ns(vm, fire - x->raise_tsc) > 10000000)
+				continue;
+			/* All within 10 ms of each other now: the differences fit. */
 			d[0] = (int64_t)(x->kick_tsc - x->raise_tsc);
 			d[1] = (int64_t)(x->inject_tsc - x->kick_tsc);
-			d[2] = entry - (int64_t)x->inject_tsc;
-			d[3] = fire - entry;
-			d[4] = fire - (int64_t)x->raise_tsc;
-			/* A record whose raise stamps belong to an older upcall: skip. */
-			if (d[4] < 0 || ticks_ns(vm, d[4]) > 10000000)
-				continue;
+			d[2] = (int64_t)(entry - x->inject_tsc);
+			d[3] = (int64_t)(fire - entry);
+			d[4] = (int64_t)(fire - x->raise_tsc);
 			for (int k = 0; k < 5 && !ret; k++)
 				ret = stats_add(&st[k], ticks_ns(vm, d[k]));
 		}
