@@ -495,6 +495,105 @@ static void host_tsc_at_next_run(void **state)
 	assert_int_equal(pvt_guest_clock_ns(&c, 1001), 5000);
 }
 
+/*
+ * Brute force, independent of the reference search: guest ticks and then host
+ * ticks are stepped one by one. With tsc_shift >= 54 a run is at most 1024
+ * guest ticks and every later run reads the same ns at the same positions, so
+ * two run lengths settle the rule completely; for other shifts (now placed
+ * near the end of its run) a bounded scan checks what it can see.
+ */
+static void host_tsc_at_brute_force(void **state)
+{
+	uint64_t seed = ref_seed("host_tsc_at_brute_force");
+	struct ref_rng rng = { seed };
+	unsigned settled = 0, answered = 0;
+
+	(void)state;
+	for (int i = 0; i < 50000; i++) {
+		struct pvt_guest_clock c;
+		uint64_t now = ref_rand_edge(&rng), now_ns, wait, deadline, h = 0, limit, v0, k, t;
+		bool complete = ref_rand_range(&rng, 0, 1);
+		int ret, want_ret = -ERANGE;
+		uint64_t want = UINT64_MAX;
+
+		rand_edge_clock(&rng, &c);
+		c.tsc.frac_bits = 32;
+		c.tsc.ratio = ref_rand_range(&rng, 0, 2) ? ref_rand_range(&rng, 1ull << 30, 4ull << 32)
+							 : 1ull << 32;
+		v0 = pvt_guest_tsc(&c.tsc, now);
+		if (complete) {
+			c.page.tsc_shift = (int8_t)ref_rand_range(&rng, 54, 63);
+			limit = 2ull << (64 - c.page.tsc_shift);
+		} else {
+			/* now a few ticks before its run ends. */
+			uint64_t run = c.page.tsc_shift > 0 ? 1ull << (64 - c.page.tsc_shift) : 0;
+
+			c.page.tsc_timestamp = v0 + ref_rand_range(&rng, 1, 64) - run;
+			limit = 4096;
+		}
+		now_ns = clock_ref_ns(&c, now);
+		switch (ref_rand_range(&rng, 0, 3)) {
+		case 0:	/* a reading a few ticks ahead, give or take a ns */
+			k = ref_rand_range(&rng, 1, limit);
+			wait = clock_ref_ns(&c, now + k / 2) - now_ns + ref_rand_range(&rng, 0, 2) - 1;
+			break;
+		case 1:
+			wait = (1ull << 63) - ref_rand_range(&rng, 1, 1ull << ref_rand_range(&rng, 0, 40));
+			break;
+		case 2:
+			wait = ref_rand_range(&rng, 1, 1ull << ref_rand_range(&rng, 0, 63));
+			break;
+		default:
+			wait = ref_rand_edge(&rng);
+		}
+		deadline = now_ns + wait;
+		ret = pvt_guest_clock_host_tsc_at(&c, now, deadline, &h);
+		if (wait == 0 || wait >= 1ull << 63) {
+			if (ret || h != now)
+				fail_msg("seed %" PRIu64 " case %d: past deadline gave %d %" PRIu64, seed, i, ret, h);
+			continue;
+		}
+		/* The first guest tick whose reading reaches the deadline. */
+		for (k = 1; k <= limit; k++) {
+			uint64_t ns = c.page.system_time +
+				      ref_scale_delta(v0 + k - c.page.tsc_timestamp,
+						      c.page.tsc_to_system_mul, c.page.tsc_shift);
+
+			if (ref_reaches(ns - now_ns, wait))
+				break;
+		}
+		if (k <= limit) {
+			/* The first host tick at or past it; no host tick before it may reach. */
+			for (t = now + 1; t != 0; t++) {
+				if (ref_reaches(clock_ref_ns(&c, t) - now_ns, wait) &&
+				    pvt_guest_tsc(&c.tsc, t) - v0 < k)
+					fail_msg("seed %" PRIu64 " case %d: host %" PRIu64 " reaches before guest tick %" PRIu64,
+						 seed, i, t, k);
+				if (pvt_guest_tsc(&c.tsc, t) - v0 >= k)
+					break;
+			}
+			if (t != 0 && ref_reaches(clock_ref_ns(&c, t) - now_ns, wait))
+				want_ret = 0, want = t;
+		} else if (!complete) {
+			/* Nothing seen: only an answer whose guest tick lies beyond the scan is possible. */
+			if (!ret && pvt_guest_tsc(&c.tsc, h) - v0 <= limit)
+				fail_msg("seed %" PRIu64 " case %d: answered %" PRIu64 " but no guest tick up to +%" PRIu64
+					 " reaches the deadline", seed, i, h, limit);
+			continue;
+		}
+		settled++;
+		answered += !want_ret;
+		if (ret != want_ret || h != want)
+			fail_msg("seed %" PRIu64 " case %d: ratio %" PRIu64 " offset %" PRIu64 " page %" PRIu64 "/%" PRIu64
+				 "/%u/%d now %" PRIu64 " deadline %" PRIu64 ": got %d %" PRIu64 ", brute force %d %" PRIu64,
+				 seed, i, c.tsc.ratio, c.tsc.offset, c.page.tsc_timestamp, c.page.system_time,
+				 c.page.tsc_to_system_mul, c.page.tsc_shift, now, deadline, ret, h, want_ret, want);
+	}
+	print_message("brute force: %u settled, %u answered\n", settled, answered);
+	assert_true(settled > 20000);
+	assert_true(answered > 10000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +607,7 @@ int main(void)
 		cmocka_unit_test(host_tsc_at_wrapped_shifted_delta),
 		cmocka_unit_test(host_tsc_at_near_half_range),
 		cmocka_unit_test(host_tsc_at_next_run),
+		cmocka_unit_test(host_tsc_at_brute_force),
 		cmocka_unit_test(guest_clock_ns_equals_reference),
 		cmocka_unit_test(host_tsc_at_hostile_clocks),
 	};

@@ -45,11 +45,18 @@ static inline uint64_t pvt_guest_clock_ns(const struct pvt_guest_clock *clock,
 }
 
 /*
- * The first host TSC at or after now_host_tsc at which the guest clock reads
- * >= deadline_ns (deadlines compared as signed 64-bit against the clock at
- * now: one at or before it gives now_host_tsc). A deadline that no 64-bit host
- * or guest TSC reaches, or that a hostile page's clock skips over, saturates:
- * *host_tsc = UINT64_MAX and -ERANGE.
+ * The first host TSC >= now_host_tsc at which the guest clock reaches
+ * deadline_ns. One rule for every tsc_shift: with wait = deadline_ns - clock
+ * at now (mod 2^64), wait 0 or >= 2^63 (at or before now) gives now_host_tsc;
+ * otherwise a reading reaches the deadline when reading - clock at now (mod
+ * 2^64) is in [wait, 2^63). Let k be the first guest TSC tick, within 2^64 - 1
+ * ticks after now's, whose reading reaches it (the shifted delta may wrap on
+ * the way); the answer is the first host TSC whose guest TSC is at or past k.
+ * -ERANGE, *host_tsc = UINT64_MAX, when the clock skips the deadline: there is
+ * no k (it jumps from before the deadline to now + 2^63 or later, or wraps back
+ * first), no 64-bit host TSC gets to k, or that host TSC's reading does not
+ * reach it (a guest TSC faster than the host steps over k's reaching ticks).
+ * An answer is always the first host TSC whose reading reaches the deadline.
  * The clock must pass pvt_guest_clock_check().
  */
 int pvt_guest_clock_host_tsc_at(const struct pvt_guest_clock *clock,
