@@ -40,7 +40,8 @@ int pvt_guest_clock_host_tsc_at(const struct pvt_guest_clock *clock,
 	uint64_t now_delta_ns = pvt_scale_delta(now_delta_tsc, mul, page->tsc_shift);
 	uint64_t now_ns = page->system_time + now_delta_ns;
 	uint64_t wait_ns = deadline_ns - now_ns;
-	uint64_t target_ns = now_delta_ns + wait_ns, pos, ahead_tsc, ahead_ns, h;
+	uint64_t target_ns = now_delta_ns + wait_ns, pos, ahead_tsc, ahead_ns, step_tsc, h;
+	bool fast = false;
 
 	*host_tsc = now_host_tsc;
 	if ((int64_t)wait_ns <= 0)
@@ -48,6 +49,15 @@ int pvt_guest_clock_host_tsc_at(const struct pvt_guest_clock *clock,
 	if (target_ns > now_delta_ns && !pvt_inv_scale_delta(target_ns, mul, shift, &pos)) {
 		/* The first guest tick of this run at or past the deadline. */
 		ahead_tsc = pos - now_pos;
+		/*
+		 * With shift <= 0 the clock gains at most 1 ns per guest tick, so it
+		 * reads target_ns there; a host tick moves the guest TSC at most
+		 * ratio >> frac ticks past it. If that stays inside the run and
+		 * below now + 2^63, h reads the deadline: skip the check below.
+		 */
+		step_tsc = ratio >> frac;
+		fast = shift <= 0 && pos <= UINT64_MAX - step_tsc &&
+		       wait_ns < (1ull << 63) - 1 - step_tsc;
 	} else {
 		/*
 		 * This run ends first and the clock restarts from system_time. Only
@@ -72,9 +82,11 @@ int pvt_guest_clock_host_tsc_at(const struct pvt_guest_clock *clock,
 	 * guest tick is already past now + 2^63 (the clock skips the deadline)
 	 * or a guest TSC faster than the host steps over every tick that does.
 	 */
-	ahead_ns = pvt_guest_clock_ns(clock, h) - now_ns;
-	if ((int64_t)ahead_ns < (int64_t)wait_ns)
-		goto out_of_range;
+	if (!fast) {
+		ahead_ns = pvt_guest_clock_ns(clock, h) - now_ns;
+		if ((int64_t)ahead_ns < (int64_t)wait_ns)
+			goto out_of_range;
+	}
 	*host_tsc = h;
 	return 0;
 
