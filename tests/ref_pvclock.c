@@ -287,12 +287,11 @@ int ref_deadline_host_tsc(const struct ref_clock *c, uint64_t now, uint64_t dead
 	*guest_ahead = 0;
 	if (wait == 0 || wait >= 1ull << 63)
 		return 0;
-	if (hi.hi == 0) {
-		win[0][0] = lo.lo, win[0][1] = hi.lo, nwin = 1;
-	} else if (lo.hi) {
+	if (hi.hi == 0 || lo.hi) {
+		/* Both ends on the same side of 2^64. */
 		win[0][0] = lo.lo, win[0][1] = hi.lo, nwin = 1;
 	} else {
-		/* [lo, 2^64) and [0, hi - 2^64): the upper end as an inclusive bound. */
+		/* [lo, 2^64) and [0, hi - 2^64); an upper end of 0 stands for 2^64. */
 		win[0][0] = lo.lo, win[0][1] = 0, win[1][0] = 0, win[1][1] = hi.lo;
 		nwin = hi.lo ? 2 : 1;
 	}
@@ -312,7 +311,6 @@ int ref_deadline_host_tsc(const struct ref_clock *c, uint64_t now, uint64_t dead
 			FIRST_TRUE(start, end - 1, delta_ns_at(&g, k) >= win[w][0], first);
 			if (first == end)
 				continue;
-			/* win[w][1] == 0 stands for 2^64: any reading qualifies. */
 			if ((win[w][1] == 0 || delta_ns_at(&g, first) < win[w][1]) && first < best)
 				best = first;
 		}
