@@ -13,17 +13,17 @@ export ASAN_OPTIONS=detect_leaks=1
 status=0
 
 echo "== gcc -Werror build, all tests"
-scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc
+scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DPVT_WERROR=ON
 (cd build && ctest --output-on-failure) || status=1
 
 echo "== clang ASan+UBSan build, all tests"
 scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
-	-DPVT_SANITIZE=address,undefined
+	-DPVT_SANITIZE=address,undefined -DPVT_WERROR=ON
 (cd build-asan && ctest --output-on-failure) || status=1
 
 echo "== clang TSan build, concurrency tests"
 scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-	-DPVT_SANITIZE=thread
+	-DPVT_SANITIZE=thread -DPVT_WERROR=ON
 (cd build-tsan && ctest --output-on-failure -L tsan) || status=1
 
 exit $status
