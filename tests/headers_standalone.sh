@@ -58,9 +58,10 @@ if command -v g++ >/dev/null; then
 		echo 'int probe(uint32_t *m, int8_t *s) { return pvt_time_scale(1, 1, m, s); }'
 	} > "$tmp/all.cc"
 	g++ -std=c++17 "${warn[@]}" -c "$tmp/all.cc" -o "$tmp/all.o"
-	if ! nm -u "$tmp/all.o" | grep -qx '  *U pvt_time_scale'; then
+	undef=$(nm -u "$tmp/all.o")
+	if ! grep -qx '  *U pvt_time_scale' <<<"$undef"; then
 		echo "FAIL: C++ references a mangled pvt_time_scale (no extern \"C\"):"
-		nm -u "$tmp/all.o"
+		echo "$undef"
 		fail=1
 	fi
 fi

@@ -10,7 +10,7 @@ add_test(NAME install_pkgconfig
     ${PVT_CONSUMER_CXX})
 set_tests_properties(install_pkgconfig PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 
-# A library-only build (PVT_BUILD_TESTS=OFF, PVT_BUILD_TOOLS=OFF) configures
+# A library-only build (-DPVT_BUILD_TOOLS=OFF: the tests follow) configures
 # without looking for cmocka: it needs a C compiler and CMake alone.
 add_test(NAME build_library_only
-  COMMAND sh -c "d=$(mktemp -d) && trap 'rm -rf $d' EXIT && cmake -S '${CMAKE_SOURCE_DIR}' -B $d -DCMAKE_C_COMPILER='${CMAKE_C_COMPILER}' -DPVT_BUILD_TESTS=OFF -DPVT_BUILD_TOOLS=OFF >$d.log 2>&1 || { cat $d.log; rm -f $d.log; exit 1; }; rm -f $d.log; if grep CMOCKA_LIBRARY $d/CMakeCache.txt; then echo 'library-only configure looked for cmocka'; exit 1; fi; grep -q 'pvtime_shared' $d/Makefile || { echo 'no library target'; exit 1; }; echo 'library-only configure: no cmocka, no tools'")
+  COMMAND sh -c "d=$(mktemp -d) && trap 'rm -rf $d' EXIT && cmake -S '${CMAKE_SOURCE_DIR}' -B $d -DCMAKE_C_COMPILER='${CMAKE_C_COMPILER}' -DPVT_BUILD_TOOLS=OFF >$d.log 2>&1 || { cat $d.log; rm -f $d.log; exit 1; }; rm -f $d.log; if grep CMOCKA_LIBRARY $d/CMakeCache.txt; then echo 'library-only configure looked for cmocka'; exit 1; fi; grep -q 'pvtime_shared' $d/Makefile || { echo 'no library target'; exit 1; }; echo 'library-only configure: no cmocka, no tools'")

@@ -58,11 +58,15 @@ cmake --build "$prefix/cmake-build" >"$prefix/cmake.log" 2>&1 ||
 	{ cat "$prefix/cmake.log"; echo "FAIL: the find_package consumer did not build"; exit 1; }
 "$prefix/cmake-build/consumer-dyn"
 "$prefix/cmake-build/consumer-static"
-# The dynamic one really uses the installed libpvtime.so.N (via its RUNPATH).
-ldd "$prefix/cmake-build/consumer-dyn" | grep -q "$prefix/.*libpvtime.so" ||
-	{ ldd "$prefix/cmake-build/consumer-dyn"; echo "FAIL: consumer-dyn does not load the installed libpvtime.so"; exit 1; }
-if nm "$prefix/cmake-build/consumer-static" | grep -q ' [TU] pvt_time_scale$' &&
-	! ldd "$prefix/cmake-build/consumer-static" | grep -q libpvtime; then :; else
+# The dynamic one really uses the installed libpvtime.so.N (via its RUNPATH);
+# the static one has the library inside. (Outputs are captured first: under
+# pipefail, grep -q closing the pipe early would fail the producer.)
+deps=$(ldd "$prefix/cmake-build/consumer-dyn")
+grep -q "$prefix/.*libpvtime\.so" <<<"$deps" ||
+	{ echo "$deps"; echo "FAIL: consumer-dyn does not load the installed libpvtime.so"; exit 1; }
+deps=$(ldd "$prefix/cmake-build/consumer-static")
+syms=$(nm "$prefix/cmake-build/consumer-static")
+if grep -q libpvtime <<<"$deps" || ! grep -q ' T pvt_time_scale$' <<<"$syms"; then
 	echo "FAIL: consumer-static is not linked with libpvtime.a"; exit 1
 fi
 echo "PASS: installed library, headers, pvtime.pc, pvtimeConfig.cmake and man page work"

@@ -56,8 +56,8 @@ static inline uint64_t pvt_guest_clock_ns(const struct pvt_guest_clock *clock,
  * The clock must pass pvt_guest_clock_check().
  */
 PVT_API int pvt_guest_clock_host_tsc_at(const struct pvt_guest_clock *clock,
-				uint64_t now_host_tsc, uint64_t deadline_ns,
-				uint64_t *host_tsc);
+					uint64_t now_host_tsc, uint64_t deadline_ns,
+					uint64_t *host_tsc);
 
 /* ---- KVM's side: how it builds each vCPU's clock ---- */
 
@@ -74,7 +74,7 @@ struct pvt_kvm_clock {
 
 /* Sets up a VM's clock with master_tsc = master_ns = offset = 0. -EINVAL on bad input. */
 PVT_API int pvt_kvm_clock_init(struct pvt_kvm_clock *kvm, uint32_t host_khz,
-		       unsigned frac_bits);
+			       unsigned frac_bits);
 
 /* True when KVM would scale a guest_khz vCPU: outside +-250 ppm of host_khz. */
 PVT_API bool pvt_kvm_scaling_needed(uint32_t host_khz, uint32_t guest_khz);
@@ -84,11 +84,11 @@ PVT_API bool pvt_kvm_scaling_needed(uint32_t host_khz, uint32_t guest_khz);
  * within tolerance) plus its TSC offset. -EINVAL / -ERANGE on bad input.
  */
 PVT_API int pvt_kvm_tsc_scaling(const struct pvt_kvm_clock *kvm, uint32_t guest_khz,
-			uint64_t tsc_offset, struct pvt_tsc_scaling *tsc);
+				uint64_t tsc_offset, struct pvt_tsc_scaling *tsc);
 
 /* The kHz KVM advertises in the page: host_khz scaled by the ratio (often guest_khz - 1). */
 PVT_API uint64_t pvt_kvm_advertised_khz(const struct pvt_kvm_clock *kvm,
-				const struct pvt_tsc_scaling *tsc);
+					const struct pvt_tsc_scaling *tsc);
 
 /*
  * The clock KVM gives a vCPU: its scaling plus the page KVM writes at the
@@ -96,8 +96,8 @@ PVT_API uint64_t pvt_kvm_advertised_khz(const struct pvt_kvm_clock *kvm,
  * has no valid mul/shift.
  */
 PVT_API int pvt_kvm_guest_clock(const struct pvt_kvm_clock *kvm,
-			const struct pvt_tsc_scaling *tsc,
-			struct pvt_guest_clock *clock);
+				const struct pvt_tsc_scaling *tsc,
+				struct pvt_guest_clock *clock);
 
 /* Legacy get_kvmclock_ns(): host TSC -> ns in one step with the host's mul/shift. */
 static inline uint64_t pvt_kvm_clock_legacy_ns(const struct pvt_kvm_clock *kvm,

@@ -87,7 +87,7 @@ static inline uint64_t pvt_pvclock_ns(const struct pvt_pvclock_page *page,
  * the shift would leave [-63, 63] (KVM would truncate it to s8).
  */
 PVT_API int pvt_time_scale(uint64_t scaled_hz, uint64_t base_hz,
-		   uint32_t *mul, int8_t *shift);
+			   uint32_t *mul, int8_t *shift);
 
 /* -EINVAL if the page's shift is unusable (a garbage page), else 0. */
 PVT_API int pvt_pvclock_page_check(const struct pvt_pvclock_page *page);
@@ -102,9 +102,9 @@ typedef uint64_t (*pvt_read_tsc_fn)(void *ctx);
  * On success *ns is the guest time at *tsc.
  */
 PVT_API int pvt_pvclock_read(const volatile struct pvt_pvclock_page *page,
-		     pvt_read_tsc_fn read_tsc, void *ctx,
-		     struct pvt_pvclock_page *snapshot,
-		     uint64_t *tsc, uint64_t *ns);
+			     pvt_read_tsc_fn read_tsc, void *ctx,
+			     struct pvt_pvclock_page *snapshot,
+			     uint64_t *tsc, uint64_t *ns);
 
 /*
  * Smallest TSC delta d (from tsc_timestamp) with scale_delta(d) >= ns_delta.
@@ -112,7 +112,7 @@ PVT_API int pvt_pvclock_read(const volatile struct pvt_pvclock_page *page,
  * UINT64_MAX.
  */
 PVT_API int pvt_scale_delta_inverse(uint64_t ns_delta, uint32_t mul, int8_t shift,
-			    uint64_t *tsc_delta);
+				    uint64_t *tsc_delta);
 
 /* ---- TSC scaling: guest_tsc = ((host_tsc * ratio) >> frac_bits) + offset ---- */
 
@@ -136,7 +136,7 @@ static inline uint64_t pvt_tsc_ratio_one(unsigned frac_bits)
  * -EINVAL for a zero kHz or bad frac_bits, -ERANGE if it exceeds 64 bits.
  */
 PVT_API int pvt_tsc_ratio(uint32_t host_khz, uint32_t guest_khz, unsigned frac_bits,
-		  uint64_t *ratio);
+			  uint64_t *ratio);
 
 /* (host_tsc * ratio) >> frac_bits, full 128-bit product truncated to 64. */
 static inline uint64_t pvt_tsc_scale(uint64_t host_tsc, uint64_t ratio,
@@ -153,8 +153,8 @@ static inline uint64_t pvt_tsc_scale(uint64_t host_tsc, uint64_t ratio,
  * -ERANGE (and UINT64_MAX) if no 64-bit host TSC reaches it or ratio is 0.
  */
 PVT_API int pvt_tsc_scale_inverse(uint64_t from_tsc, uint64_t tsc_delta,
-			  uint64_t ratio, unsigned frac_bits,
-			  uint64_t *host_tsc);
+				  uint64_t ratio, unsigned frac_bits,
+				  uint64_t *host_tsc);
 
 PVT_END_DECLS
 
