@@ -166,7 +166,7 @@ static int vdso_pair(void *ctx, struct pvt_clock_pair *out)
 
 static int calibrate(uint64_t calib_ns, struct pvt_rate *rate)
 {
-	uint64_t t0, m0, t1, m1, w;
+	uint64_t t0 = 0, m0 = 0, t1 = 0, m1 = 0, w;	/* set by a successful sandwich() */
 	int tries = 0;
 
 	do {
