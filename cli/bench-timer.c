@@ -274,7 +274,7 @@ int bench_timer(int argc, char **argv)
 	struct kvm_vm kvm;
 	struct bench b;
 	struct stats unc_vdso, unc_kvm;
-	double rdtsc_ns, cg_ns, kgc_ns = 0, arm_ns[3], arm_fd_ns, pair_vdso_ns, pair_kvm_ns = 0;
+	double rdtsc_ns, cg_ns, kgc_ns = 0, arm_ns[3], arm_fd_ns = 0, pair_vdso_ns, pair_kvm_ns = 0;
 	bool json = false, have_kvm, have_kvm_clock = false;
 	uint32_t host_khz;
 	uint64_t n;

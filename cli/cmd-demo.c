@@ -9,8 +9,8 @@
 #include "commands.h"
 #include "demo.h"
 #include "demo-vmm.h"
-#include "host-khz.h"
 #include "json.h"
+#include "pvtime/hostinfo.h"
 
 #define DEMO_MAX_PLOTS	4
 
@@ -217,8 +217,13 @@ int cmd_demo(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("demo: unexpected argument '%s'", argv[optind]);
-	if (!d.host_khz && host_tsc_khz(&d.host_khz, &d.host_khz_source))
-		return runtime_error("demo: cannot determine this host's TSC frequency (try --host-khz)");
+	if (!d.host_khz) {
+		enum pvt_tsc_khz_source src;
+
+		if (pvt_host_tsc_khz(&d.host_khz, &src))
+			return runtime_error("demo: cannot determine this host's TSC frequency (try --host-khz)");
+		d.host_khz_source = pvt_tsc_khz_source_name(src);
+	}
 	if (d.host_khz < 4)
 		return runtime_error("demo: implausible host TSC frequency %" PRIu32 " kHz", d.host_khz);
 

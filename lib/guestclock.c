@@ -4,9 +4,19 @@
  * model of the clock it hands each vCPU.
  */
 #include <errno.h>
+#include <stddef.h>
 
 #include "pvtime/guestclock.h"
 #include "inverse.h"
+
+/* The pvclock page is the guest/hypervisor ABI: a padding change would corrupt every read. */
+_Static_assert(sizeof(struct pvt_pvclock_page) == 32, "pvclock page is 32 bytes");
+_Static_assert(offsetof(struct pvt_pvclock_page, version) == 0, "version at 0");
+_Static_assert(offsetof(struct pvt_pvclock_page, tsc_timestamp) == 8, "tsc_timestamp at 8");
+_Static_assert(offsetof(struct pvt_pvclock_page, system_time) == 16, "system_time at 16");
+_Static_assert(offsetof(struct pvt_pvclock_page, tsc_to_system_mul) == 24, "mul at 24");
+_Static_assert(offsetof(struct pvt_pvclock_page, tsc_shift) == 28, "tsc_shift at 28");
+_Static_assert(offsetof(struct pvt_pvclock_page, flags) == 29, "flags at 29");
 
 /* KVM scales a vCPU's TSC only outside this tolerance around the host rate. */
 #define KVM_TSC_TOLERANCE_PPM	250u

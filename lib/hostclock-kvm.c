@@ -119,7 +119,7 @@ static const struct pvt_hostclock_ops kvm_ops = {
 
 int pvt_hostclock_init_kvm(struct pvt_hostclock *hc, int vm_fd, uint64_t calib_ns)
 {
-	struct pvt_clock_pair a, b;
+	struct pvt_clock_pair a = { 0 }, b = { 0 };	/* set before use; gcc -O3 cannot tell */
 	struct pvt_rate rate;
 	struct kvm_ctx *k;
 	int ret;

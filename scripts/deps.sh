@@ -2,8 +2,8 @@
 # Installs what pvtime needs to build, test and demo on Debian (as root), only if missing.
 set -euo pipefail
 
-packages=(cmake make gcc clang libclang-rt-14-dev libcmocka-dev libxen-dev
-          python3 valgrind binutils rt-tests)
+packages=(cmake make gcc g++ clang libclang-rt-14-dev libcmocka-dev libxen-dev
+          python3 valgrind binutils rt-tests pkg-config abigail-tools)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

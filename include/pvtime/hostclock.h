@@ -30,7 +30,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
+
+#include "pvtime/export.h"
+
+PVT_BEGIN_DECLS
 
 /* One host TSC value and the timer clock at the same instant. */
 struct pvt_clock_pair {
@@ -120,17 +125,17 @@ struct pvt_hostclock {
 /* ---- rate arithmetic (ratetrack.c) ---- */
 
 /* rate x dt_tsc in ns, rounded up (round_up) or down; saturates at UINT64_MAX. */
-uint64_t pvt_rate_apply(const struct pvt_rate *rate, uint64_t dt_tsc,
+PVT_API uint64_t pvt_rate_apply(const struct pvt_rate *rate, uint64_t dt_tsc,
 			bool round_up);
 
 /* dmono_ns / dtsc as a pvt_rate. -EINVAL if dtsc is 0. */
-int pvt_rate_from_delta(uint64_t dmono_ns, uint64_t dtsc, struct pvt_rate *rate);
+PVT_API int pvt_rate_from_delta(uint64_t dmono_ns, uint64_t dtsc, struct pvt_rate *rate);
 
 /* The exact rate of a tsc_khz TSC under a slew in parts per 10^12. -EINVAL on 0 kHz. */
-int pvt_rate_from_khz(uint32_t tsc_khz, int64_t slew_ppt, struct pvt_rate *rate);
+PVT_API int pvt_rate_from_khz(uint32_t tsc_khz, int64_t slew_ppt, struct pvt_rate *rate);
 
 /* Relative difference |a - b| / b in ppb, rounded up (saturating). */
-uint64_t pvt_rate_diff_ppb(const struct pvt_rate *a, const struct pvt_rate *b);
+PVT_API uint64_t pvt_rate_diff_ppb(const struct pvt_rate *a, const struct pvt_rate *b);
 
 /* ---- lifetime ---- */
 
@@ -139,7 +144,7 @@ uint64_t pvt_rate_diff_ppb(const struct pvt_rate *a, const struct pvt_rate *b);
  * pairings calib_ns apart (0 = 2 ms, busy-waits), detects the clocksource.
  * -ENOTSUP off x86-64.
  */
-int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns);
+PVT_API int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns);
 
 /*
  * The KVM_GET_CLOCK backend on CLOCK_REALTIME, given a VM fd (not owned).
@@ -149,11 +154,11 @@ int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns);
  * Owns a step watch: a CLOCK_REALTIME timerfd armed for a date never
  * reached, ABSTIME|CANCEL_ON_SET, whose ECANCELED counts steps (ops->steps).
  */
-int pvt_hostclock_init_kvm(struct pvt_hostclock *hc, int vm_fd,
+PVT_API int pvt_hostclock_init_kvm(struct pvt_hostclock *hc, int vm_fd,
 			   uint64_t calib_ns);
 
 /* Any backend (ops must have pair, read_tsc, read_mono); pairs once and takes its rate. */
-int pvt_hostclock_init_ops(struct pvt_hostclock *hc,
+PVT_API int pvt_hostclock_init_ops(struct pvt_hostclock *hc,
 			   const struct pvt_hostclock_ops *ops, void *ctx,
 			   clockid_t clockid, unsigned flags,
 			   const struct pvt_rate *initial_rate);
@@ -174,7 +179,7 @@ static inline uint64_t pvt_hostclock_steps(struct pvt_hostclock *hc, bool poll)
 }
 
 /* Step count the published pairing was taken at (lock-free). */
-uint64_t pvt_hostclock_pair_gen(const struct pvt_hostclock *hc);
+PVT_API uint64_t pvt_hostclock_pair_gen(const struct pvt_hostclock *hc);
 
 /*
  * The pairing and rate to convert with at now_tsc, and the step count they
@@ -182,12 +187,12 @@ uint64_t pvt_hostclock_pair_gen(const struct pvt_hostclock *hc);
  * private pairing if another thread holds the refresh, never waits), else
  * as pvt_hostclock_maybe_refresh(). No syscall unless it re-pairs.
  */
-void pvt_hostclock_sync(struct pvt_hostclock *hc, uint64_t now_tsc,
+PVT_API void pvt_hostclock_sync(struct pvt_hostclock *hc, uint64_t now_tsc,
 			struct pvt_clock_pair *pair, struct pvt_rate *rate,
 			uint64_t *gen);
 
 /* Calls the backend's destroy. */
-void pvt_hostclock_destroy(struct pvt_hostclock *hc);
+PVT_API void pvt_hostclock_destroy(struct pvt_hostclock *hc);
 
 /* ---- use ---- */
 
@@ -204,18 +209,18 @@ static inline uint64_t pvt_hostclock_read_mono(struct pvt_hostclock *hc)
 }
 
 /* A fresh pairing straight from the backend (does not publish it). */
-int pvt_hostclock_pair(struct pvt_hostclock *hc, struct pvt_clock_pair *out);
+PVT_API int pvt_hostclock_pair(struct pvt_hostclock *hc, struct pvt_clock_pair *out);
 
 /*
  * The published pairing and rate (consistent snapshot, lock-free).
  * err_ppb may be NULL.
  */
-void pvt_hostclock_current(const struct pvt_hostclock *hc,
+PVT_API void pvt_hostclock_current(const struct pvt_hostclock *hc,
 			   struct pvt_clock_pair *pair, struct pvt_rate *rate,
 			   uint64_t *err_ppb);
 
 /* As pvt_hostclock_current(), plus the step count of the pairing (gen may be NULL). */
-void pvt_hostclock_current_gen(const struct pvt_hostclock *hc,
+PVT_API void pvt_hostclock_current_gen(const struct pvt_hostclock *hc,
 			       struct pvt_clock_pair *pair, struct pvt_rate *rate,
 			       uint64_t *err_ppb, uint64_t *gen);
 
@@ -223,10 +228,10 @@ void pvt_hostclock_current_gen(const struct pvt_hostclock *hc,
  * Timer-clock ns at which the host TSC reaches tsc, never early: rounded
  * up and plus the pairing's uncertainty. Lock-free; no clock read.
  */
-uint64_t pvt_hostclock_tsc_to_mono(const struct pvt_hostclock *hc, uint64_t tsc);
+PVT_API uint64_t pvt_hostclock_tsc_to_mono(const struct pvt_hostclock *hc, uint64_t tsc);
 
 /* As pvt_hostclock_tsc_to_mono() but the best estimate (no uncertainty, round down). */
-uint64_t pvt_hostclock_tsc_to_mono_est(const struct pvt_hostclock *hc,
+PVT_API uint64_t pvt_hostclock_tsc_to_mono_est(const struct pvt_hostclock *hc,
 				       uint64_t tsc);
 
 /*
@@ -236,19 +241,21 @@ uint64_t pvt_hostclock_tsc_to_mono_est(const struct pvt_hostclock *hc,
  * then the anchor moves on so the rate averages the last 1..2 windows
  * (follows NTP with that lag). -EBUSY if another thread is refreshing.
  */
-int pvt_hostclock_refresh(struct pvt_hostclock *hc);
+PVT_API int pvt_hostclock_refresh(struct pvt_hostclock *hc);
 
 /* Refreshes only if the pairing is older than refresh_ns at now_tsc; never waits. */
-void pvt_hostclock_maybe_refresh(struct pvt_hostclock *hc, uint64_t now_tsc);
+PVT_API void pvt_hostclock_maybe_refresh(struct pvt_hostclock *hc, uint64_t now_tsc);
 
 /*
  * The kernel's NTP frequency correction of CLOCK_MONOTONIC in ppb, from a
  * read-only adjtimex (modes 0): freq plus the tick length's deviation
  * (chrony slews with both). The PLL's offset slewing (ntpd) is not in it.
  */
-int pvt_hostclock_kernel_freq_ppb(int64_t *ppb);
+PVT_API int pvt_hostclock_kernel_freq_ppb(int64_t *ppb);
 
 /* Reads /sys/.../clocksource0/current_clocksource into buf (NUL-terminated). */
-int pvt_hostclock_clocksource(char *buf, unsigned len);
+PVT_API int pvt_hostclock_clocksource(char *buf, unsigned len);
+
+PVT_END_DECLS
 
 #endif

@@ -17,7 +17,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
+
+#include "pvtime/export.h"
+
+PVT_BEGIN_DECLS
 
 struct pvt_hosttimer;
 struct pvt_simhost;
@@ -51,10 +56,10 @@ struct pvt_hosttimer {
  * A non-blocking timerfd on clockid (CLOCK_MONOTONIC or CLOCK_REALTIME; the
  * latter is armed with TFD_TIMER_CANCEL_ON_SET so a clock step wakes it).
  */
-int pvt_hosttimer_init_timerfd(struct pvt_hosttimer *t, clockid_t clockid);
+PVT_API int pvt_hosttimer_init_timerfd(struct pvt_hosttimer *t, clockid_t clockid);
 
 /* Closes/unlinks the timer. Safe on a zeroed or destroyed timer. */
-void pvt_hosttimer_destroy(struct pvt_hosttimer *t);
+PVT_API void pvt_hosttimer_destroy(struct pvt_hosttimer *t);
 
 /* Arms at an absolute timer-clock deadline (0 is treated as 1: already past). */
 static inline int pvt_hosttimer_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
@@ -80,24 +85,26 @@ static inline int pvt_hosttimer_fd(const struct pvt_hosttimer *t)
  * CLOCK_REALTIME step (on_fire is called too, so the owner re-converts and
  * re-arms), other -errno on error.
  */
-int pvt_hosttimer_handle(struct pvt_hosttimer *t);
+PVT_API int pvt_hosttimer_handle(struct pvt_hosttimer *t);
 
 /*
  * Blocks the calling thread on the fd until it expires or timeout_ns
  * (0 = forever) passes, then handles it. Returns as pvt_hosttimer_handle(),
  * or -ETIMEDOUT / -EINTR.
  */
-int pvt_hosttimer_wait(struct pvt_hosttimer *t, uint64_t timeout_ns);
+PVT_API int pvt_hosttimer_wait(struct pvt_hosttimer *t, uint64_t timeout_ns);
 
 /* ---- serving-thread setup ---- */
 
 /* prctl(PR_SET_TIMERSLACK) for the calling thread (1 ns for timer threads). */
-int pvt_thread_set_timerslack(uint64_t slack_ns);
+PVT_API int pvt_thread_set_timerslack(uint64_t slack_ns);
 
 /*
  * SCHED_FIFO at prio for the calling thread. -EPERM when not permitted
  * (no CAP_SYS_NICE / RLIMIT_RTPRIO): the caller says so and carries on.
  */
-int pvt_thread_set_fifo(int prio);
+PVT_API int pvt_thread_set_fifo(int prio);
+
+PVT_END_DECLS
 
 #endif

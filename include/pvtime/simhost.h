@@ -22,8 +22,11 @@
 
 #include <stdint.h>
 
+#include "pvtime/export.h"
 #include "pvtime/hostclock.h"
 #include "pvtime/hosttimer.h"
+
+PVT_BEGIN_DECLS
 
 #define PVT_PPT_ONE	1000000000000ll	/* 10^12: slew_ppt unit base */
 
@@ -63,22 +66,22 @@ struct pvt_simhost {
 };
 
 /* Sets up a host (allocates the heap). -EINVAL on a bad config, -ENOMEM. */
-int pvt_simhost_init(struct pvt_simhost *sim, const struct pvt_simhost_config *cfg);
+PVT_API int pvt_simhost_init(struct pvt_simhost *sim, const struct pvt_simhost_config *cfg);
 
 /* Frees the heap; timers still queued are unlinked. */
-void pvt_simhost_destroy(struct pvt_simhost *sim);
+PVT_API void pvt_simhost_destroy(struct pvt_simhost *sim);
 
 /* The host TSC at true time t. */
-uint64_t pvt_simhost_tsc_at(const struct pvt_simhost *sim, uint64_t true_ns);
+PVT_API uint64_t pvt_simhost_tsc_at(const struct pvt_simhost *sim, uint64_t true_ns);
 
 /* CLOCK_MONOTONIC at true time t >= seg_true_ns (current segment). */
-uint64_t pvt_simhost_mono_at(const struct pvt_simhost *sim, uint64_t true_ns);
+PVT_API uint64_t pvt_simhost_mono_at(const struct pvt_simhost *sim, uint64_t true_ns);
 
 /* The first true ns >= now at which mono >= mono_ns (current slew); UINT64_MAX if none. */
-uint64_t pvt_simhost_true_at_mono(const struct pvt_simhost *sim, uint64_t mono_ns);
+PVT_API uint64_t pvt_simhost_true_at_mono(const struct pvt_simhost *sim, uint64_t mono_ns);
 
 /* The first true ns >= now at which the TSC >= tsc; UINT64_MAX if none. */
-uint64_t pvt_simhost_true_at_tsc(const struct pvt_simhost *sim, uint64_t tsc);
+PVT_API uint64_t pvt_simhost_true_at_tsc(const struct pvt_simhost *sim, uint64_t tsc);
 
 /* Now, in each clock. */
 static inline uint64_t pvt_simhost_tsc(const struct pvt_simhost *sim)
@@ -97,45 +100,47 @@ static inline uint64_t pvt_simhost_realtime(const struct pvt_simhost *sim)
 }
 
 /* Changes the slew from now on (|slew_ppt| < 10^12). -EINVAL otherwise. */
-int pvt_simhost_set_slew(struct pvt_simhost *sim, int64_t slew_ppt);
+PVT_API int pvt_simhost_set_slew(struct pvt_simhost *sim, int64_t slew_ppt);
 
 /*
  * Steps CLOCK_REALTIME by delta_ns (CLOCK_MONOTONIC never steps) and counts
  * the step, which the realtime host clock reports as its step count (what
  * the KVM backend's cancel-on-set watch fd tells on a real host).
  */
-void pvt_simhost_step_realtime(struct pvt_simhost *sim, int64_t delta_ns);
+PVT_API void pvt_simhost_step_realtime(struct pvt_simhost *sim, int64_t delta_ns);
 
 /* Installs the preemption hook (NULL removes it). */
-void pvt_simhost_set_preempt(struct pvt_simhost *sim, pvt_simhost_preempt_fn fn,
+PVT_API void pvt_simhost_set_preempt(struct pvt_simhost *sim, pvt_simhost_preempt_fn fn,
 			     void *ctx);
 
 /* Moves true time forward by ns without firing timers (a preemption). */
-void pvt_simhost_skip(struct pvt_simhost *sim, uint64_t ns);
+PVT_API void pvt_simhost_skip(struct pvt_simhost *sim, uint64_t ns);
 
 /* True ns at which the earliest queued timer fires; UINT64_MAX if none. */
-uint64_t pvt_simhost_next_fire(const struct pvt_simhost *sim);
+PVT_API uint64_t pvt_simhost_next_fire(const struct pvt_simhost *sim);
 
 /*
  * Fires the earliest timer if it fires at or before until_true_ns: sets now
  * to its fire instant + wake latency and calls its on_fire. Returns 1 if
  * one fired, 0 otherwise (then now = max(now, until_true_ns)).
  */
-int pvt_simhost_step(struct pvt_simhost *sim, uint64_t until_true_ns);
+PVT_API int pvt_simhost_step(struct pvt_simhost *sim, uint64_t until_true_ns);
 
 /* Fires every timer due up to until_true_ns, then sets now to it. Returns the count. */
-uint64_t pvt_simhost_run_until(struct pvt_simhost *sim, uint64_t until_true_ns);
+PVT_API uint64_t pvt_simhost_run_until(struct pvt_simhost *sim, uint64_t until_true_ns);
 
 /* A host clock backed by sim: exact pairs (uncertainty 0), exact current rate. */
-int pvt_hostclock_init_sim(struct pvt_hostclock *hc, struct pvt_simhost *sim);
+PVT_API int pvt_hostclock_init_sim(struct pvt_hostclock *hc, struct pvt_simhost *sim);
 
 /*
  * A host clock like the KVM_GET_CLOCK backend over sim: pairs the TSC with
  * CLOCK_REALTIME (which pvt_simhost_step_realtime steps), uncertainty 1 ns.
  */
-int pvt_hostclock_init_sim_realtime(struct pvt_hostclock *hc, struct pvt_simhost *sim);
+PVT_API int pvt_hostclock_init_sim_realtime(struct pvt_hostclock *hc, struct pvt_simhost *sim);
 
 /* A host timer in sim's queue (CLOCK_MONOTONIC). */
-int pvt_hosttimer_init_sim(struct pvt_hosttimer *t, struct pvt_simhost *sim);
+PVT_API int pvt_hosttimer_init_sim(struct pvt_hosttimer *t, struct pvt_simhost *sim);
+
+PVT_END_DECLS
 
 #endif

@@ -57,9 +57,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pvtime/export.h"
 #include "pvtime/guestclock.h"
 #include "pvtime/hostclock.h"
 #include "pvtime/hosttimer.h"
+
+PVT_BEGIN_DECLS
 
 /* Xen ABI numbers (xen/include/public/xen.h, vcpu.h). */
 #define PVT_XEN_HYPERVISOR_set_timer_op		15
@@ -180,18 +183,18 @@ struct pvt_xen_vcpu {
 };
 
 /* Defaults: PVTIME, workaround on, strict off, exact grid, 1000 ppm, 1000 ns. */
-void pvt_xen_vm_config_default(struct pvt_xen_vm_config *cfg);
+PVT_API void pvt_xen_vm_config_default(struct pvt_xen_vm_config *cfg);
 
 /*
  * Sets up a VM. cfg NULL = defaults. kvm (legacy's one-step model) may be
  * NULL; LEGACY then needs vm->legacy_now set, else its timers stay unconverted.
  */
-int pvt_xen_vm_init(struct pvt_xen_vm *vm, const struct pvt_xen_vm_config *cfg,
+PVT_API int pvt_xen_vm_init(struct pvt_xen_vm *vm, const struct pvt_xen_vm_config *cfg,
 		    struct pvt_hostclock *hostclock,
 		    const struct pvt_kvm_clock *kvm);
 
 /* Sets up a vCPU with its host timer (its on_fire is taken over) and callback. */
-int pvt_xen_vcpu_init(struct pvt_xen_vcpu *vcpu, struct pvt_xen_vm *vm,
+PVT_API int pvt_xen_vcpu_init(struct pvt_xen_vcpu *vcpu, struct pvt_xen_vm *vm,
 		      uint32_t id, struct pvt_hosttimer *timer,
 		      pvt_xen_expiry_fn expiry, void *expiry_ctx);
 
@@ -199,37 +202,37 @@ int pvt_xen_vcpu_init(struct pvt_xen_vcpu *vcpu, struct pvt_xen_vm *vm,
  * Disarms and releases the lock (the host timer stays the caller's). Stop
  * serving the host timer's fd first: its on_fire points at this vCPU.
  */
-void pvt_xen_vcpu_destroy(struct pvt_xen_vcpu *vcpu);
+PVT_API void pvt_xen_vcpu_destroy(struct pvt_xen_vcpu *vcpu);
 
 /*
  * The clock the guest registered for this vCPU (a snapshot of its pvclock
  * page + TSC scaling). Re-converts armed timers; delivers those now due.
  * -EINVAL for an unusable clock, or a host -errno (state unchanged).
  */
-int pvt_xen_vcpu_set_guest_clock(struct pvt_xen_vcpu *vcpu,
+PVT_API int pvt_xen_vcpu_set_guest_clock(struct pvt_xen_vcpu *vcpu,
 				 const struct pvt_guest_clock *clock);
 
 /* The guest clock now (exact, one TSC read). -ENODATA before set_guest_clock. */
-int pvt_xen_vcpu_guest_now(struct pvt_xen_vcpu *vcpu, uint64_t *guest_ns);
+PVT_API int pvt_xen_vcpu_guest_now(struct pvt_xen_vcpu *vcpu, uint64_t *guest_ns);
 
 /*
  * __HYPERVISOR_set_timer_op(deadline) from vcpu's own thread; 0 stops.
  * 0, or a host timer -errno (state unchanged; see the top of this file).
  */
-int pvt_xen_set_timer_op(struct pvt_xen_vcpu *vcpu, uint64_t deadline_ns);
+PVT_API int pvt_xen_set_timer_op(struct pvt_xen_vcpu *vcpu, uint64_t deadline_ns);
 
 /* VCPUOP_set_singleshot_timer on the caller itself. 0, -ETIME (strict only) or a host -errno. */
-int pvt_xen_set_singleshot(struct pvt_xen_vcpu *vcpu, uint64_t deadline_ns,
+PVT_API int pvt_xen_set_singleshot(struct pvt_xen_vcpu *vcpu, uint64_t deadline_ns,
 			   uint32_t flags);
 
 /* VCPUOP_stop_singleshot_timer on the caller itself. 0 or a host -errno (periodic re-armed). */
-int pvt_xen_stop_singleshot(struct pvt_xen_vcpu *vcpu);
+PVT_API int pvt_xen_stop_singleshot(struct pvt_xen_vcpu *vcpu);
 
 /* VCPUOP_set_periodic_timer: first tick at now + period. -EINVAL if out of range, or a host -errno. */
-int pvt_xen_set_periodic(struct pvt_xen_vcpu *vcpu, uint64_t period_ns);
+PVT_API int pvt_xen_set_periodic(struct pvt_xen_vcpu *vcpu, uint64_t period_ns);
 
 /* VCPUOP_stop_periodic_timer. 0 or a host -errno (singleshot re-armed). */
-int pvt_xen_stop_periodic(struct pvt_xen_vcpu *vcpu);
+PVT_API int pvt_xen_stop_periodic(struct pvt_xen_vcpu *vcpu);
 
 /*
  * __HYPERVISOR_vcpu_op(cmd, target, arg) for the timer commands, with
@@ -238,7 +241,7 @@ int pvt_xen_stop_periodic(struct pvt_xen_vcpu *vcpu);
  * -> -ENOSYS; or the command's host -errno. arg is the argument already
  * copied from guest memory.
  */
-int pvt_xen_vcpu_op(struct pvt_xen_vcpu *caller, struct pvt_xen_vcpu *target,
+PVT_API int pvt_xen_vcpu_op(struct pvt_xen_vcpu *caller, struct pvt_xen_vcpu *target,
 		    int cmd, const void *arg, size_t arg_len);
 
 /*
@@ -246,39 +249,39 @@ int pvt_xen_vcpu_op(struct pvt_xen_vcpu *caller, struct pvt_xen_vcpu *target,
  * re-arms the rest (periodic on its exact grid, missed ticks -> one event).
  * Also the hosttimer's on_fire.
  */
-void pvt_xen_vcpu_timer_fired(struct pvt_xen_vcpu *vcpu);
+PVT_API void pvt_xen_vcpu_timer_fired(struct pvt_xen_vcpu *vcpu);
 
 /*
  * The last host timer failure (-errno) since the previous call, 0 if none;
  * clears it. Set by any arming that failed, including timer_fired's.
  */
-int pvt_xen_vcpu_host_error(struct pvt_xen_vcpu *vcpu);
+PVT_API int pvt_xen_vcpu_host_error(struct pvt_xen_vcpu *vcpu);
 
 /*
  * Whether the host timer is armed and, if so, its timer-clock deadline
  * (read under the lock: another thread may be re-arming it).
  */
-bool pvt_xen_vcpu_host_deadline(struct pvt_xen_vcpu *vcpu, uint64_t *deadline_ns);
+PVT_API bool pvt_xen_vcpu_host_deadline(struct pvt_xen_vcpu *vcpu, uint64_t *deadline_ns);
 
 /* Returns and clears the pending flag (the VMM took the event). */
-bool pvt_xen_vcpu_take_pending(struct pvt_xen_vcpu *vcpu);
+PVT_API bool pvt_xen_vcpu_take_pending(struct pvt_xen_vcpu *vcpu);
 
 /* A consistent copy of the state (tests, VMM introspection). */
-void pvt_xen_vcpu_snapshot(struct pvt_xen_vcpu *vcpu, struct pvt_xen_timer *singleshot,
+PVT_API void pvt_xen_vcpu_snapshot(struct pvt_xen_vcpu *vcpu, struct pvt_xen_timer *singleshot,
 			   struct pvt_xen_timer *periodic, uint64_t *period_ns,
 			   bool *pending, struct pvt_xen_vcpu_stats *stats);
 
 /* ---- save / restore ---- */
 
 /* KVM's form: port, priority and the singleshot deadline in guest ns (0 = none). */
-void pvt_xen_vcpu_export_kvm(struct pvt_xen_vcpu *vcpu,
+PVT_API void pvt_xen_vcpu_export_kvm(struct pvt_xen_vcpu *vcpu,
 			     struct pvt_xen_kvm_timer_attr *attr);
 
 /*
  * Imports KVM's form: expires_ns 0 stops the singleshot timer, else arms
  * it (no Linux workaround; a past deadline fires at once). 0 or a host -errno.
  */
-int pvt_xen_vcpu_import_kvm(struct pvt_xen_vcpu *vcpu,
+PVT_API int pvt_xen_vcpu_import_kvm(struct pvt_xen_vcpu *vcpu,
 			    const struct pvt_xen_kvm_timer_attr *attr);
 
 #define PVT_XEN_BLOB_MAGIC	0x58545650u	/* "PVTX" little-endian */
@@ -290,7 +293,7 @@ int pvt_xen_vcpu_import_kvm(struct pvt_xen_vcpu *vcpu,
  * next periodic tick = the phase, pending, port, priority) as a versioned,
  * checksummed little-endian blob. Returns its size or -ENOSPC.
  */
-int pvt_xen_vcpu_save(struct pvt_xen_vcpu *vcpu, void *buf, size_t len);
+PVT_API int pvt_xen_vcpu_save(struct pvt_xen_vcpu *vcpu, void *buf, size_t len);
 
 /*
  * Restores a blob: validates magic, version, length, checksum, flags and
@@ -302,12 +305,14 @@ int pvt_xen_vcpu_save(struct pvt_xen_vcpu *vcpu, void *buf, size_t len);
  * -EINVAL (flags, reserved bits or values out of range), a host -errno
  * (state unchanged).
  */
-int pvt_xen_vcpu_restore(struct pvt_xen_vcpu *vcpu, const void *buf, size_t len);
+PVT_API int pvt_xen_vcpu_restore(struct pvt_xen_vcpu *vcpu, const void *buf, size_t len);
 
 /* Name of an algorithm ("legacy", "kvm", "pvtime"). */
-const char *pvt_timer_algo_name(enum pvt_timer_algo algo);
+PVT_API const char *pvt_timer_algo_name(enum pvt_timer_algo algo);
 
 /* Parses an algorithm name. -EINVAL if unknown. */
-int pvt_timer_algo_parse(const char *name, enum pvt_timer_algo *algo);
+PVT_API int pvt_timer_algo_parse(const char *name, enum pvt_timer_algo *algo);
+
+PVT_END_DECLS
 
 #endif
