@@ -325,7 +325,7 @@ int bench_vmm(int argc, char **argv)
 			cfg.check_samples = false;	/* the oracles run in the tests, not here */
 			cfg.fifo_priority = b->fifo;
 			cfg.watchdog_ms = 600000;
-			ret = vmm_vs_host_measure("bench vmm", &cfg, &m, NULL, true, a == 2);
+			ret = vmm_vs_host_measure("bench vmm", &cfg, &m, NULL, true, a == 2, 0);
 			if (!ret) {
 				fill(r, &m.guest.lateness);
 				r->cost_timer = m.cost_timer_p50;
