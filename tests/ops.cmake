@@ -1,0 +1,2 @@
+# Operations (issue #13): interrupted runs, --duration, OpenMetrics output, pvtime inspect.
+pvt_unit_test(test_metrics test_metrics.c)
