@@ -1,2 +1,3 @@
 # Operations (issue #13): interrupted runs, --duration, OpenMetrics output, pvtime inspect.
 pvt_unit_test(test_metrics test_metrics.c)
+pvt_cli_test(cli_interrupt cli_interrupt.sh)
