@@ -142,7 +142,7 @@ int bench_sim(int argc, char **argv)
 		json_end(&j);
 		return runctl_final(PVT_EXIT_OK);
 	}
-	runctl_text(stdout, 0);
+	runctl_text(stdout, UINT64_MAX);
 	printf("# bench sim: %" PRIu64 " sleeps of 100 us per algorithm, one vCPU, "
 	       "host %" PRIu32 " kHz, guest %" PRIu32 " kHz, uptime 1 day\n",
 	       cfg.loops, cfg.host_khz, cfg.guest_khz);

@@ -79,7 +79,10 @@ void runctl_text(FILE *out, uint64_t loops)
 {
 	int sig = runctl_signal();
 
-	if (sig)
+	if (sig && loops == UINT64_MAX)
+		fprintf(out, "# interrupted by %s: the figures cover what was measured\n",
+			runctl_signal_name(sig));
+	else if (sig)
 		fprintf(out, "# interrupted by %s after %" PRIu64 " loops\n",
 			runctl_signal_name(sig), loops);
 }

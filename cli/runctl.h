@@ -43,7 +43,8 @@ int runctl_exit_status(int sig);
 int runctl_final(int ret);
 
 /*
- * "# interrupted by SIGINT after N loops" on out; nothing when not
+ * "# interrupted by SIGINT after N loops" on out (loops UINT64_MAX: no
+ * count, e.g. a benchmark of several parts); nothing when not
  * interrupted. JSON: "interrupted": "SIGINT" (only when interrupted).
  */
 void runctl_text(FILE *out, uint64_t loops);
