@@ -88,6 +88,38 @@ assert [s.value for s in fs["pvtime_timerlat_interrupted"].samples] == [1.0]
 PY
 done
 
+# ---- demo (simulator part), bench sim, bench conversion ----
+for sig in INT TERM; do
+	want=$(want_rc $sig)
+	# The simulated demo takes well under a second on a fast machine: if the
+	# signal came after the report, try again sooner.
+	for delay in 0.3 0.15 0.05; do
+		run_sig $sig $delay "$T/demo.json" demo -n 100000 --no-kvm --json --out "$T/demo"
+		grep -q '"interrupted"' "$T/demo.json" && break
+		echo "note: demo finished within $delay s; again with a shorter delay"
+	done
+	[ "$rc" -eq "$want" ] || fail "demo SIG$sig: exit $rc"
+	"$PY" - "$T/demo.json" $sig <<'PY' || fail "demo SIG$sig: partial JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["interrupted"] == "SIG" + sys.argv[2], d.get("interrupted")
+rows = [r for s in d["sections"] for r in s["rows"]]
+assert len(rows) < 9, "nothing was cut"
+for r in rows:
+    for a in ("legacy", "kvm", "pvtime"):
+        assert isinstance(r[a]["mean_lateness_ns"], (int, float)), r
+assert d["plots"] == []
+PY
+	run_sig $sig 1 "$T/bs.json" bench sim -n 2000000000 --json
+	[ "$rc" -eq "$want" ] || fail "bench sim SIG$sig: exit $rc"
+	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["results"]; assert d["interrupted"] and r and r[0]["events"] > 0, d' \
+		"$T/bs.json" || fail "bench sim SIG$sig: partial JSON"
+	run_sig $sig 0.6 "$T/bc.json" bench conversion --iterations 20000000 --json
+	[ "$rc" -eq "$want" ] || fail "bench conversion SIG$sig: exit $rc"
+	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["interrupted"] and d["forward_ns_per_op"] > 0 and d["forward_chained_ns_per_op"] is None, d' \
+		"$T/bc.json" || fail "bench conversion SIG$sig: partial JSON"
+done
+
 # ---- --duration ----
 t0=$(date +%s%N)
 "$P" timerlat --duration 0.5 -i 1000000 --json >"$T/d.json" || fail "timerlat --duration"
