@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +10,24 @@
 #include "args.h"
 #include "runctl.h"
 
-volatile sig_atomic_t runctl_caught;
+/*
+ * The one global of the CLI's run control: a signal handler has nowhere
+ * else to write. A lock-free atomic int: async-signal-safe, and read by the
+ * VMM's threads too.
+ */
+static int caught;
 
 static void on_signal(int sig)
 {
-	runctl_caught = sig;
+	int saved = errno;
+
+	__atomic_store_n(&caught, sig, __ATOMIC_SEQ_CST);
+	errno = saved;
+}
+
+int runctl_signal(void)
+{
+	return __atomic_load_n(&caught, __ATOMIC_SEQ_CST);
 }
 
 void runctl_install(void)

@@ -21,17 +21,12 @@
 
 #include "json.h"
 
-/* The signal that interrupted the run (SIGINT, SIGTERM) or 0. */
-extern volatile sig_atomic_t runctl_caught;
 
 /* Installs the SIGINT and SIGTERM handlers (idempotent). */
 void runctl_install(void);
 
-/* The signal number that asked to stop, or 0. */
-static inline int runctl_signal(void)
-{
-	return runctl_caught;
-}
+/* The signal number that asked to stop (SIGINT, SIGTERM), or 0; any thread. */
+int runctl_signal(void);
 
 /* "SIGINT", "SIGTERM" (for output). */
 const char *runctl_signal_name(int sig);
