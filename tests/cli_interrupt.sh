@@ -154,6 +154,11 @@ if ! "$P" vmm -n 1 --vcpus 1 -q >"$T/kvm" 2>&1; then
 	[ "$fails" -eq 0 ] && { echo "cli_interrupt: host and sim parts passed"; exit 77; }
 	exit 1
 fi
+# What a VMM run that was not interrupted leaves: its fds must be the host
+# run's; a sanitizer's runtime may keep a thread of its own (TSan does).
+base_vmm=$(PVTIME_REPORT_RESOURCES=1 "$P" vmm -n 5 --vcpus 2 -q 2>&1 >/dev/null | grep resources)
+[ "${base_vmm##*fds=}" = "${base##*fds=}" ] || fail "a plain VMM run left fds: '$base_vmm' vs '$base'"
+base=$base_vmm
 for sig in INT TERM; do
 	want=$(want_rc $sig)
 	run_sig $sig 2 "$T/v.json" timerlat --vmm -n 1000000 --vcpus 2 --json --watchdog 0
