@@ -424,7 +424,7 @@ int bench_vmm(int argc, char **argv)
 			cfg.fifo_priority = b->fifo;
 			cfg.watchdog_ms = 600000;
 			ret = vmm_vs_host_measure("bench vmm", &cfg, &m, NULL, true, a == 2,
-						  b->duration_ns);
+						  b->duration_ns, false);
 			if (!ret) {
 				/* Reports built from every sample: keep_samples is on here. */
 				fill(r, &m.guest.lateness);

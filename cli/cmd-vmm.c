@@ -26,8 +26,7 @@ int cmd_vmm(int argc, char **argv)
 	if (ret)
 		return ret;
 	runctl_install();
-	ret = vmm_cli_run_ctl("vmm", &vm, &cli.cfg, cli.duration_ns, cli.quiet || cli.json,
-			      &stopped);
+	ret = vmm_cli_run_ctl("vmm", &vm, &cli.cfg, cli.duration_ns, cli.quiet, &stopped);
 	if (ret) {
 		vmm_destroy(&vm);
 		return runctl_final(ret);

@@ -44,7 +44,7 @@ static int per_vcpu(struct vmm *vm, struct vmm_vs_host *m, const struct vmm_conf
 
 int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
 			struct vmm_vs_host *m, FILE *out, bool quiet, bool host_too,
-			uint64_t duration_ns)
+			uint64_t duration_ns, bool progress)
 {
 	struct timerlat_host_opts hopts = {
 		.loops = cfg->loops,
@@ -64,7 +64,7 @@ int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
 	if (ret)
 		return ret;
 	m->env_ready = true;
-	ret = vmm_cli_run_ctl(prog, &vm, cfg, duration_ns, quiet, &m->stopped);
+	ret = vmm_cli_run_ctl(prog, &vm, cfg, duration_ns, !progress, &m->stopped);
 	if (!ret && (vmm_cli_timerlat_report(&vm, &m->guest) || per_vcpu(&vm, m, cfg)))
 		ret = runtime_error("%s: out of memory", prog);
 	vmm_cli_totals(&vm, &m->totals);
@@ -210,7 +210,8 @@ int timerlat_vmm(int argc, char **argv)
 		return ret;
 	runctl_install();
 	ret = vmm_vs_host_measure("timerlat --vmm", &cli.cfg, &m, stdout,
-				  cli.quiet || cli.json || cli.openmetrics, true, cli.duration_ns);
+				  cli.quiet || cli.json || cli.openmetrics, true, cli.duration_ns,
+				  !cli.quiet);
 	if (ret) {
 		vmm_vs_host_free(&m);
 		return runctl_final(ret);

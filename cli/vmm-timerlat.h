@@ -38,11 +38,12 @@ struct vmm_vs_host {
  * the same loops/interval/FIFO priority, the environment held for both.
  * Lines go to out unless quiet. duration_ns (0: none) stops the guest after
  * that long; SIGINT/SIGTERM stop it too (no host baseline then) with what
- * was measured kept. 0, or an exit code after a message.
+ * was measured kept. progress: a progress line on a terminal stderr.
+ * 0, or an exit code after a message.
  */
 int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
 			struct vmm_vs_host *m, FILE *out, bool quiet, bool host_too,
-			uint64_t duration_ns);
+			uint64_t duration_ns, bool progress);
 void vmm_vs_host_free(struct vmm_vs_host *m);
 
 /*
