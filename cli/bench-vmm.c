@@ -422,7 +422,7 @@ int bench_vmm(int argc, char **argv)
 			cfg.interval_ns = b->interval_ns;
 			cfg.check_samples = false;	/* the oracles run in the tests, not here */
 			cfg.fifo_priority = b->fifo;
-			cfg.watchdog_ms = 600000;
+			cfg.watchdog_ms = 600000 + b->duration_ns / 1000000;
 			ret = vmm_vs_host_measure("bench vmm", &cfg, &m, NULL, true, a == 2,
 						  b->duration_ns, false);
 			if (!ret) {

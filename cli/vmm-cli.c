@@ -89,7 +89,7 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 		{ "metrics", required_argument, NULL, O_METRICS },
 		{ 0 },
 	};
-	bool adv_set = false, uptime_set = false, loops_set = false;
+	bool adv_set = false, uptime_set = false, loops_set = false, wd_set = false;
 	int format = -1;
 	uint64_t v;
 	int opt, idx;
@@ -191,6 +191,7 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 		case O_WD:
 			if (arg_u64("--watchdog", optarg, 0, 86400000, &cli->cfg.watchdog_ms))
 				return PVT_EXIT_USAGE;
+			wd_set = true;
 			break;
 		case 'q':
 			cli->quiet = true;
@@ -240,6 +241,9 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 		uint64_t bound = cli->duration_ns / cli->cfg.interval_ns + 1;
 
 		cli->cfg.loops = bound < VMM_MAX_LOOPS ? bound : VMM_MAX_LOOPS;
+		/* The default watchdog (a hung guest) must outlast the run it watches. */
+		if (!wd_set && cli->cfg.watchdog_ms)
+			cli->cfg.watchdog_ms += cli->duration_ns / 1000000;
 	}
 	return 0;
 }
