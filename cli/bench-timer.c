@@ -25,6 +25,7 @@
 #include "args.h"
 #include "commands.h"
 #include "json.h"
+#include "runctl.h"
 #include "optspec.h"
 #include "stats.h"
 
@@ -286,6 +287,8 @@ int bench_timer(int argc, char **argv)
 	if (ret)
 		return ret == 1 ? PVT_EXIT_OK : ret;
 	n = o[0].set ? o[0].u : 200000;
+	/* About a second: a SIGINT lets it finish and report, then exits 130. */
+	runctl_install();
 	ret = pvt_hostclock_init_vdso(&vdso, 0);
 	if (ret)
 		return runtime_error("bench timer: vDSO host clock: %s", strerror(-ret));
@@ -336,6 +339,7 @@ int bench_timer(int argc, char **argv)
 		json_begin(&j, stdout);
 		json_header(&j, argc + 2, argv - 2);
 		json_string(&j, "bench", "timer");
+		runctl_json(&j);
 		json_string(&j, "clocksource", cs);
 		json_u64(&j, "host_khz", host_khz);
 		json_u64(&j, "guest_khz", GUEST_KHZ);
@@ -373,6 +377,7 @@ int bench_timer(int argc, char **argv)
 		json_object_end(&j);
 		json_end(&j);
 	} else {
+		runctl_text(stdout, UINT64_MAX);
 		printf("# pvtime bench timer: clocksource %s, host %u kHz, guest %u kHz (scaled, VMX), "
 		       "median of %d runs\n", cs, host_khz, GUEST_KHZ, REPEAT);
 		printf("%-44s %8.1f ns/op\n", "rdtsc", rdtsc_ns);
@@ -408,5 +413,6 @@ int bench_timer(int argc, char **argv)
 	stats_free(&unc_kvm);
 	kvm_close(&kvm);
 	pvt_hostclock_destroy(&vdso);
-	return fflush(stdout) ? runtime_error("bench timer: cannot write output") : PVT_EXIT_OK;
+	return runctl_final(fflush(stdout) ? runtime_error("bench timer: cannot write output")
+					   : PVT_EXIT_OK);
 }

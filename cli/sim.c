@@ -47,6 +47,9 @@ struct sim {
 	bool host_ready, hostclock_ready;
 	uint64_t next_resnap_ns;	/* UINT64_MAX: never */
 	uint64_t resnapshots;
+	uint64_t start_true_ns;		/* for cfg->duration_ns */
+	uint64_t loops_done;		/* all vCPUs, for cfg->poll */
+	bool stopped;
 	int error;
 };
 
@@ -102,7 +105,11 @@ static void guest_run(struct sim *s, struct sim_vcpu *v)
 						       cfg->vcpus > 1 ? tag : NULL))
 				s->error = -ENOMEM;
 		}
-		if (v->loops_done == cfg->loops) {
+		if (cfg->poll && !(++s->loops_done & 4095) &&
+		    cfg->poll(cfg->poll_ctx, s->loops_done))
+			s->stopped = true;
+		if (v->loops_done == cfg->loops || (cfg->duration_ns &&
+		    s->host.true_ns - s->start_true_ns >= cfg->duration_ns)) {
 			s->active--;
 			return;
 		}
@@ -223,7 +230,7 @@ static void advance_to(struct sim *s, uint64_t true_ns)
 /* Runs events until every vCPU has done its loops. */
 static void run(struct sim *s)
 {
-	while (s->active && !s->error) {
+	while (s->active && !s->error && !s->stopped) {
 		uint64_t host_ns = pvt_simhost_next_fire(&s->host);
 		uint64_t guest_ns = sim_queue_next(&s->runq);
 
@@ -259,6 +266,7 @@ int sim_run(const struct sim_config *cfg, struct timerlat_report *r,
 	if (!ret) {
 		if (cfg->resnapshot_s)
 			s.next_resnap_ns = s.host.true_ns + cfg->resnapshot_s * PVT_NSEC_PER_SEC;
+		s.start_true_ns = s.host.true_ns;
 		run(&s);
 		ret = s.error;
 	}
@@ -266,6 +274,7 @@ int sim_run(const struct sim_config *cfg, struct timerlat_report *r,
 		res->events = s.host_ready ? s.host.fired : 0;
 		res->end_true_ns = s.host_ready ? s.host.true_ns : 0;
 		res->resnapshots = s.resnapshots;
+		res->stopped = s.stopped;
 	}
 	teardown(&s);
 	return ret;

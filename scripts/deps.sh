@@ -3,7 +3,8 @@
 set -euo pipefail
 
 packages=(cmake make gcc g++ clang libclang-rt-14-dev libcmocka-dev libxen-dev
-          python3 valgrind binutils rt-tests pkg-config abigail-tools)
+          python3 valgrind binutils rt-tests pkg-config abigail-tools
+          prometheus python3-prometheus-client)  # promtool + a Python parser check OpenMetrics output
 missing=()
 for p in "${packages[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -126,6 +126,14 @@ struct vmm {
 	struct pvt_xen_vm xen;
 	struct pvt_pvclock_page xen_page[PVT_GUEST_MAX_VCPUS]; /* published (Xen mode) */
 	int stop;			/* atomic: watchdog or a failed vCPU */
+	/*
+	 * Optional, set between vmm_create() and vmm_run(): vmm_run() calls it
+	 * from its own thread every 50 ms while vCPUs run; true stops them as
+	 * the watchdog does, but as a request, not an error (the vCPUs end with
+	 * -ECANCELED, their results are gathered). A CLI's Ctrl-C or --duration.
+	 */
+	bool (*poll_stop)(void *ctx);
+	void *poll_ctx;
 	int error_claimed;		/* atomic: error[] has its first message */
 	char error[VMM_ERROR_LEN];
 };
