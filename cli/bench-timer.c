@@ -148,13 +148,14 @@ static void loop_pair(struct bench *b, uint64_t n)
 static void loop_arm(struct bench *b, uint64_t n)
 {
 	uint64_t base = 0;
+	int64_t guest_ret;
 
 	for (uint64_t i = 0; i < n; i++) {
 		if (!(i & 1023))
 			base = pvt_guest_clock_ns(&b->clock, pvt_hostclock_read_tsc(b->hc)) + AHEAD_NS;
-		pvt_xen_set_timer_op(b->vcpu, base + (i & 1023) * 997);
+		pvt_xen_set_timer_op(b->vcpu, base + (i & 1023) * 997, &guest_ret);
 	}
-	pvt_xen_set_timer_op(b->vcpu, 0);
+	pvt_xen_set_timer_op(b->vcpu, 0, &guest_ret);
 }
 
 /* Median ns/op over REPEAT runs of n iterations (after a warm-up run). */
@@ -173,26 +174,20 @@ static double measure(struct bench *b, loop_fn fn, uint64_t n)
 	return runs[REPEAT / 2];
 }
 
-static int null_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
+/* A bring-your-own host timer that only remembers its deadline. */
+static int null_arm(void *ctx, uint64_t deadline_ns)
 {
-	t->deadline_ns = deadline_ns;
+	*(uint64_t *)ctx = deadline_ns;
 	return 0;
 }
 
-static int null_disarm(struct pvt_hosttimer *t)
+static int null_disarm(void *ctx)
 {
-	(void)t;
+	(void)ctx;
 	return 0;
 }
 
 static const struct pvt_hosttimer_ops null_ops = { .arm = null_arm, .disarm = null_disarm };
-
-static void count_expiry(void *ctx, struct pvt_xen_vcpu *v, enum pvt_xen_expiry kind)
-{
-	(void)v;
-	(void)kind;
-	(*(uint64_t *)ctx)++;
-}
 
 /* The 3 GHz scaled guest on this host's TSC, reference now. */
 static int make_clock(struct pvt_hostclock *hc, struct pvt_kvm_clock *kvm,
@@ -221,33 +216,29 @@ static double arm_cost(struct bench *b, struct pvt_kvm_clock *kvm, enum pvt_time
 		       bool timerfd, uint64_t n, int *err)
 {
 	struct pvt_xen_vm_config cfg;
-	struct pvt_xen_vm vm;
-	struct pvt_xen_vcpu v;
-	struct pvt_hosttimer t;
-	uint64_t delivered = 0;
-	double ns;
+	struct pvt_xen_vm *vm = NULL;
+	struct pvt_xen_vcpu *v = NULL;
+	struct pvt_hosttimer *t = NULL;
+	uint64_t null_deadline = 0;
+	double ns = 0;
 
 	pvt_xen_vm_config_default(&cfg);
 	cfg.algo = algo;
-	memset(&t, 0, sizeof(t));
-	if (timerfd) {
-		*err = pvt_hosttimer_init_timerfd(&t, CLOCK_MONOTONIC);
-		if (*err)
-			return 0;
-	} else {
-		t.ops = &null_ops;
-		t.fd = -1;
-	}
-	if ((*err = pvt_xen_vm_init(&vm, &cfg, b->hc, kvm)) ||
-	    (*err = pvt_xen_vcpu_init(&v, &vm, 0, &t, count_expiry, &delivered)) ||
-	    (*err = pvt_xen_vcpu_set_guest_clock(&v, &b->clock))) {
-		pvt_hosttimer_destroy(&t);
+	if (timerfd)
+		*err = pvt_hosttimer_new_timerfd(CLOCK_MONOTONIC, &t);
+	else
+		*err = pvt_hosttimer_new_ops(&null_ops, &null_deadline, CLOCK_MONOTONIC, &t);
+	if (*err)
 		return 0;
+	if (!(*err = pvt_xen_vm_new(&cfg, b->hc, kvm, &vm)) &&
+	    !(*err = pvt_xen_vcpu_new(vm, 0, t, &v)) &&
+	    !(*err = pvt_xen_vcpu_set_guest_clock(v, &b->clock))) {
+		b->vcpu = v;
+		ns = measure(b, loop_arm, n);
 	}
-	b->vcpu = &v;
-	ns = measure(b, loop_arm, n);
-	pvt_xen_vcpu_destroy(&v);
-	pvt_hosttimer_destroy(&t);
+	pvt_xen_vcpu_free(v);
+	pvt_xen_vm_free(vm);
+	pvt_hosttimer_free(t);
 	return ns;
 }
 
@@ -269,7 +260,7 @@ int bench_timer(int argc, char **argv)
 		  .help = "operations per timed run (default 200000; syscalls and pairings use /10)" },
 	};
 	static const enum pvt_timer_algo algos[] = { PVT_ALGO_PVTIME, PVT_ALGO_KVM, PVT_ALGO_LEGACY };
-	struct pvt_hostclock vdso, kvmclk;
+	struct pvt_hostclock *vdso, *kvmclk;
 	struct pvt_kvm_clock kvm_model;
 	struct kvm_vm kvm;
 	struct bench b;
@@ -286,15 +277,15 @@ int bench_timer(int argc, char **argv)
 	if (ret)
 		return ret == 1 ? PVT_EXIT_OK : ret;
 	n = o[0].set ? o[0].u : 200000;
-	ret = pvt_hostclock_init_vdso(&vdso, 0);
+	ret = pvt_hostclock_new_vdso(0, &vdso);
 	if (ret)
 		return runtime_error("bench timer: vDSO host clock: %s", strerror(-ret));
 	(void)pvt_hostclock_clocksource(cs, sizeof(cs));
 	memset(&b, 0, sizeof(b));
-	b.hc = &vdso;
+	b.hc = vdso;
 	b.kvm = &kvm;
-	if (make_clock(&vdso, &kvm_model, &b.clock, &host_khz)) {
-		pvt_hostclock_destroy(&vdso);
+	if (make_clock(vdso, &kvm_model, &b.clock, &host_khz)) {
+		pvt_hostclock_free(vdso);
 		return runtime_error("bench timer: cannot model a guest clock on this host");
 	}
 	kvm_open(&kvm);
@@ -315,18 +306,18 @@ int bench_timer(int argc, char **argv)
 		arm_fd_ns = arm_cost(&b, &kvm_model, PVT_ALGO_PVTIME, true, n / 10 + 1, &err);
 	if (err) {
 		kvm_close(&kvm);
-		pvt_hostclock_destroy(&vdso);
+		pvt_hostclock_free(vdso);
 		return runtime_error("bench timer: engine setup failed: %s", strerror(-err));
 	}
 	pair_stats(&b, n / 10 + 1, &unc_vdso, &pair_vdso_ns);
 	if (have_kvm) {
-		ret = pvt_hostclock_init_kvm(&kvmclk, kvm.vm_fd, 0);
+		ret = pvt_hostclock_new_kvm(kvm.vm_fd, 0, &kvmclk);
 		if (!ret) {
 			have_kvm_clock = true;
-			b.hc = &kvmclk;
+			b.hc = kvmclk;
 			pair_stats(&b, n / 10 + 1, &unc_kvm, &pair_kvm_ns);
-			b.hc = &vdso;
-			pvt_hostclock_destroy(&kvmclk);
+			b.hc = vdso;
+			pvt_hostclock_free(kvmclk);
 		}
 	}
 
@@ -407,6 +398,6 @@ int bench_timer(int argc, char **argv)
 	stats_free(&unc_vdso);
 	stats_free(&unc_kvm);
 	kvm_close(&kvm);
-	pvt_hostclock_destroy(&vdso);
+	pvt_hostclock_free(vdso);
 	return fflush(stdout) ? runtime_error("bench timer: cannot write output") : PVT_EXIT_OK;
 }

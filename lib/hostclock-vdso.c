@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "pvtime/hostclock.h"
 #include "hostclock-internal.h"
 
 #define SANDWICH_TRIES		5
@@ -151,7 +150,7 @@ static const struct pvt_hostclock_ops vdso_ops = {
 	.destroy = hc_free_ctx,
 };
 
-int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns)
+int pvt_hostclock_new_vdso(uint64_t calib_ns, struct pvt_hostclock **out)
 {
 	struct vdso_ctx *v;
 	uint64_t t0, m0, t1, m1, w;
@@ -173,8 +172,8 @@ int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns)
 	} while (m1 - m0 < calib_ns);
 	ret = pvt_rate_from_delta(m1 - m0, t1 - t0, &v->rate);
 	if (!ret)
-		ret = pvt_hostclock_init_ops(hc, &vdso_ops, v, CLOCK_MONOTONIC,
-					     flags, &v->rate);
+		ret = pvt_hostclock_new_ops(&vdso_ops, v, CLOCK_MONOTONIC,
+					    flags, &v->rate, out);
 	if (ret) {
 		free(v);
 		return ret;
@@ -182,9 +181,9 @@ int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns)
 	return 0;
 }
 #else
-int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns)
+int pvt_hostclock_new_vdso(uint64_t calib_ns, struct pvt_hostclock **out)
 {
-	(void)hc;
+	(void)out;
 	(void)calib_ns;
 	return -ENOTSUP;
 }
