@@ -15,3 +15,6 @@ pvt_unit_test(test_xentimer_algos test_xentimer_algos.c)
 pvt_unit_test(test_hostclock_rate test_hostclock_rate.c)
 pvt_cli_test(test_engine_bench_timer test_engine_bench_timer.sh)
 pvt_unit_test(test_xentimer_hostfail test_xentimer_hostfail.c)
+# The big-lock VMM pattern (one loop thread, a VMM lock around every call); also run under TSan.
+pvt_unit_test(test_engine_biglock test_engine_biglock.c)
+set_tests_properties(test_engine_biglock PROPERTIES LABELS "tsan")

@@ -309,8 +309,8 @@ static void rearm_failure_reported(void **state)
 		fail_msg("tick at true %" PRIu64 ", grid instant %" PRIu64,
 			 h.logs[0].last_true_ns, h_first_true_at(&h, 0, g0 + 12 * MS));
 	assert_int_equal(h.logs[0].service_err, 0);
-	h_destroy(&h);
 	pvt_hosttimer_free(extra);
+	h_destroy(&h);
 }
 
 int main(void)

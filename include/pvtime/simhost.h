@@ -56,7 +56,7 @@ struct pvt_simhost_config {
 /* A new host. -EINVAL on a bad config, -ENOMEM. */
 PVT_API int pvt_simhost_new(const struct pvt_simhost_config *cfg, struct pvt_simhost **out);
 
-/* Frees the host; timers still queued are unlinked (free them before or after). */
+/* Frees the host. Free its timers (pvt_simhost_timer_new) first. NULL is fine. */
 PVT_API void pvt_simhost_free(struct pvt_simhost *sim);
 
 /* True time now, in ns. */
