@@ -6,14 +6,20 @@
  * timer syscall (a null host timer) and with a real timerfd, per algorithm.
  * Pairing: ns per call and the uncertainty (half-width of the narrowest
  * window) distribution per backend: vDSO sandwich and KVM_GET_CLOCK.
+ * Delivery: how late after its deadline a VMM thread sleeping on the
+ * vCPU's timerfd learns what fired through pvt_xen_vcpu_service (guest
+ * clock), against a bare timerfd wake (CLOCK_MONOTONIC) in the same run,
+ * samples interleaved.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +42,8 @@
 #define REPEAT		7
 #define GUEST_KHZ	3000000u	/* a scaled guest: the costly inverse */
 #define AHEAD_NS	10000000ull	/* deadlines stay in the future */
+#define DELIVERY_AHEAD_NS 200000ull	/* each delivery sample sleeps this long */
+#define DELIVERY_MAX	2000u		/* samples per path */
 
 struct kvm_vm {
 	int kvm_fd, vm_fd;
@@ -242,6 +250,84 @@ static double arm_cost(struct bench *b, struct pvt_kvm_clock *kvm, enum pvt_time
 	return ns;
 }
 
+/* A bare timerfd: arm at now + ahead, sleep, read; ns late on CLOCK_MONOTONIC. */
+static int bare_wake(int fd, int64_t *late)
+{
+	struct itimerspec its = { 0 };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint64_t deadline = now_ns() + DELIVERY_AHEAD_NS, n;
+
+	its.it_value.tv_sec = (time_t)(deadline / PVT_NSEC_PER_SEC);
+	its.it_value.tv_nsec = (long)(deadline % PVT_NSEC_PER_SEC);
+	if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL))
+		return -errno;
+	if (poll(&pfd, 1, 1000) != 1 || read(fd, &n, sizeof(n)) != sizeof(n))
+		return -ETIMEDOUT;
+	*late = (int64_t)(now_ns() - deadline);
+	return 0;
+}
+
+/* The engine: set_timer_op at guest now + ahead, sleep on the fd, service; guest ns late. */
+static int engine_wake(struct bench *b, struct pvt_hosttimer *t, int64_t *late)
+{
+	uint64_t deadline = pvt_guest_clock_ns(&b->clock, pvt_hostclock_read_tsc(b->hc)) +
+			    DELIVERY_AHEAD_NS;
+	struct pvt_xen_events ev;
+	int64_t guest_ret;
+	int ret = pvt_xen_set_timer_op(b->vcpu, deadline, &guest_ret);
+
+	if (ret)
+		return ret;
+	while (!(ret = pvt_xen_vcpu_service(b->vcpu, &ev)) || ret < 0) {
+		if (ret < 0)
+			return ret;
+		ret = pvt_hosttimer_wait(t, PVT_NSEC_PER_SEC);
+		if (ret)
+			return ret;
+	}
+	*late = (int64_t)(pvt_guest_clock_ns(&b->clock, pvt_hostclock_read_tsc(b->hc)) - deadline);
+	return ev.fired & PVT_XEN_FIRED_SINGLESHOT ? 0 : -EPROTO;
+}
+
+/*
+ * Delivery latency, engine and bare timerfd, n samples each, interleaved so
+ * both see the same machine. PVTIME on a timerfd; 1 ns timer slack.
+ */
+static int delivery(struct bench *b, struct pvt_kvm_clock *kvm, uint64_t n,
+		    struct stats *eng, struct stats *bare)
+{
+	struct pvt_xen_vm *vm = NULL;
+	struct pvt_xen_vcpu *v = NULL;
+	struct pvt_hosttimer *t = NULL;
+	int fd, ret;
+	int64_t late;
+
+	(void)pvt_thread_set_timerslack(1);
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (!(ret = pvt_hosttimer_new_timerfd(CLOCK_MONOTONIC, &t)) &&
+	    !(ret = pvt_xen_vm_new(NULL, b->hc, kvm, &vm)) &&
+	    !(ret = pvt_xen_vcpu_new(vm, 0, t, &v)) &&
+	    !(ret = pvt_xen_vcpu_set_guest_clock(v, &b->clock))) {
+		b->vcpu = v;
+		for (uint64_t i = 0; i < n && !ret; i++) {
+			ret = engine_wake(b, t, &late);
+			if (!ret && stats_add(eng, late))
+				ret = -ENOMEM;
+			if (!ret)
+				ret = bare_wake(fd, &late);
+			if (!ret && stats_add(bare, late))
+				ret = -ENOMEM;
+		}
+	}
+	pvt_xen_vcpu_free(v);
+	pvt_xen_vm_free(vm);
+	pvt_hosttimer_free(t);
+	close(fd);
+	return ret;
+}
+
 /* Uncertainty of n pairings (and the cost per pairing). */
 static void pair_stats(struct bench *b, uint64_t n, struct stats *s, double *ns_per)
 {
@@ -264,11 +350,11 @@ int bench_timer(int argc, char **argv)
 	struct pvt_kvm_clock kvm_model;
 	struct kvm_vm kvm;
 	struct bench b;
-	struct stats unc_vdso, unc_kvm;
+	struct stats unc_vdso, unc_kvm, deliv_eng, deliv_bare;
 	double rdtsc_ns, cg_ns, kgc_ns = 0, arm_ns[3], arm_fd_ns, pair_vdso_ns, pair_kvm_ns = 0;
 	bool json = false, have_kvm, have_kvm_clock = false;
 	uint32_t host_khz;
-	uint64_t n;
+	uint64_t n, nd;
 	char cs[64] = "unknown";
 	int ret = optspec_parse(argc, argv, "bench timer", "pvtime bench timer [--iterations N] [--json]",
 				o, (int)(sizeof(o) / sizeof(o[0])), &json);
@@ -292,6 +378,9 @@ int bench_timer(int argc, char **argv)
 	have_kvm = !kvm.why;
 	stats_init(&unc_vdso);
 	stats_init(&unc_kvm);
+	stats_init(&deliv_eng);
+	stats_init(&deliv_bare);
+	nd = n / 100 + 100 < DELIVERY_MAX ? n / 100 + 100 : DELIVERY_MAX;
 
 	rdtsc_ns = measure(&b, loop_rdtsc, n);
 	cg_ns = measure(&b, loop_clock_gettime, n);
@@ -304,7 +393,11 @@ int bench_timer(int argc, char **argv)
 	}
 	if (!err)
 		arm_fd_ns = arm_cost(&b, &kvm_model, PVT_ALGO_PVTIME, true, n / 10 + 1, &err);
+	if (!err)
+		err = delivery(&b, &kvm_model, nd, &deliv_eng, &deliv_bare);
 	if (err) {
+		stats_free(&deliv_eng);
+		stats_free(&deliv_bare);
 		kvm_close(&kvm);
 		pvt_hostclock_free(vdso);
 		return runtime_error("bench timer: engine setup failed: %s", strerror(-err));
@@ -342,6 +435,12 @@ int bench_timer(int argc, char **argv)
 			json_double(&j, pvt_timer_algo_name(algos[i]), arm_ns[i]);
 		json_object_end(&j);
 		json_double(&j, "arm_timerfd_ns", arm_fd_ns);
+		json_object_begin(&j, "delivery");
+		json_u64(&j, "samples", nd);
+		json_u64(&j, "ahead_ns", DELIVERY_AHEAD_NS);
+		stats_json(&j, "service_late_ns", &deliv_eng);
+		stats_json(&j, "timerfd_late_ns", &deliv_bare);
+		json_object_end(&j);
 		json_object_begin(&j, "pairing");
 		json_object_begin(&j, "vdso");
 		json_double(&j, "ns_per_call", pair_vdso_ns);
@@ -379,6 +478,13 @@ int bench_timer(int argc, char **argv)
 			printf("%-44s %8.1f ns/op\n", label, arm_ns[i]);
 		}
 		printf("%-44s %8.1f ns/op\n", "arm + timerfd_settime (pvtime)", arm_fd_ns);
+		printf("%-44s p50 %6" PRId64 " ns, p99 %7" PRId64 " ns late (guest clock, %" PRIu64
+		       " x %llu us)\n", "delivery: timerfd -> service/take (pvtime)",
+		       stats_percentile(&deliv_eng, 1, 2), stats_percentile(&deliv_eng, 99, 100), nd,
+		       DELIVERY_AHEAD_NS / 1000);
+		printf("%-44s p50 %6" PRId64 " ns, p99 %7" PRId64 " ns late (CLOCK_MONOTONIC)\n",
+		       "delivery: bare timerfd wake", stats_percentile(&deliv_bare, 1, 2),
+		       stats_percentile(&deliv_bare, 99, 100));
 		printf("%-44s %8.1f ns/call  uncertainty p50 %" PRId64 " ns, p99 %" PRId64 " ns\n",
 		       "pairing: vDSO sandwich", pair_vdso_ns, stats_percentile(&unc_vdso, 1, 2),
 		       stats_percentile(&unc_vdso, 99, 100));
@@ -397,6 +503,8 @@ int bench_timer(int argc, char **argv)
 	}
 	stats_free(&unc_vdso);
 	stats_free(&unc_kvm);
+	stats_free(&deliv_eng);
+	stats_free(&deliv_bare);
 	kvm_close(&kvm);
 	pvt_hostclock_free(vdso);
 	return fflush(stdout) ? runtime_error("bench timer: cannot write output") : PVT_EXIT_OK;
