@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>	/* clockid_t (POSIX), also in strict C99 mode */
 #include <time.h>
 
 #include "pvtime/export.h"

@@ -16,6 +16,7 @@
 #define PVTIME_HOSTTIMER_H
 
 #include <stdint.h>
+#include <sys/types.h>	/* clockid_t (POSIX), also in strict C99 mode */
 #include <time.h>
 
 #include "pvtime/export.h"
