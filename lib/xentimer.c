@@ -285,7 +285,7 @@ int xt_program(struct pvt_xen_vcpu *v)
 		if (!earliest(v, &p, &r, now_tsc, &best)) {
 			/*
 			 * A failed disarm only risks a spurious wake, which
-			 * timer_fired tolerates (it re-checks what is due).
+			 * service() tolerates (it re-checks what is due).
 			 */
 			if (v->host_armed)
 				(void)pvt_hosttimer_disarm(v->timer);

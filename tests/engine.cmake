@@ -18,3 +18,4 @@ pvt_unit_test(test_xentimer_hostfail test_xentimer_hostfail.c)
 # The big-lock VMM pattern (one loop thread, a VMM lock around every call); also run under TSan.
 pvt_unit_test(test_engine_biglock test_engine_biglock.c)
 set_tests_properties(test_engine_biglock PROPERTIES LABELS "tsan")
+pvt_unit_test(test_xentimer_api test_xentimer_api.c)
