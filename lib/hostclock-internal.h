@@ -40,6 +40,17 @@ struct pvt_hostclock {
 	uint64_t pairings;		/* refreshes done (statistics) */
 };
 
+/* The backend's reads, inline for the library's hot paths. */
+static inline uint64_t hc_read_tsc(struct pvt_hostclock *hc)
+{
+	return hc->ops->read_tsc(hc->ctx);
+}
+
+static inline uint64_t hc_steps(struct pvt_hostclock *hc, bool poll)
+{
+	return hc->ops->steps ? hc->ops->steps(hc->ctx, poll) : 0;
+}
+
 /* ops->destroy for a backend whose ctx is one malloc'd block. */
 void hc_free_ctx(void *ctx);
 

@@ -185,7 +185,7 @@ static int refresh_locked(struct pvt_hostclock *hc)
 	int64_t freq;
 	int ret;
 	/* Before pairing: a step racing the pairing leaves it marked stale. */
-	uint64_t gen = pvt_hostclock_steps(hc, false);
+	uint64_t gen = hc_steps(hc, false);
 
 	ret = hc->ops->pair(hc->ctx, &pair);
 	if (ret)
@@ -267,7 +267,7 @@ uint64_t hc_pair_gen(const struct pvt_hostclock *hc)
 void hc_sync(struct pvt_hostclock *hc, uint64_t now_tsc, struct pvt_clock_pair *pair,
 	     struct pvt_rate *rate, uint64_t *gen)
 {
-	uint64_t steps = pvt_hostclock_steps(hc, false);
+	uint64_t steps = hc_steps(hc, false);
 
 	if (hc_pair_gen(hc) == steps)
 		hc_maybe_refresh(hc, now_tsc);
@@ -318,7 +318,7 @@ int pvt_hostclock_new_ops(const struct pvt_hostclock_ops *ops, void *ctx,
 	}
 	if (!rate.ns_int && !rate.ns_frac)
 		goto fail;
-	gen = pvt_hostclock_steps(hc, true);
+	gen = hc_steps(hc, true);
 	ret = ops->pair(ctx, &pair);
 	if (ret)
 		goto fail;
@@ -358,7 +358,7 @@ const char *pvt_hostclock_name(const struct pvt_hostclock *hc)
 
 uint64_t pvt_hostclock_read_tsc(struct pvt_hostclock *hc)
 {
-	return hc->ops->read_tsc(hc->ctx);
+	return hc_read_tsc(hc);
 }
 
 uint64_t pvt_hostclock_read_mono(struct pvt_hostclock *hc)
@@ -368,7 +368,7 @@ uint64_t pvt_hostclock_read_mono(struct pvt_hostclock *hc)
 
 uint64_t pvt_hostclock_steps(struct pvt_hostclock *hc, bool poll)
 {
-	return hc->ops->steps ? hc->ops->steps(hc->ctx, poll) : 0;
+	return hc_steps(hc, poll);
 }
 
 uint64_t pvt_hostclock_next_refresh_ns(const struct pvt_hostclock *hc)

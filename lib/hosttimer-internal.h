@@ -24,6 +24,7 @@ struct pvt_hosttimer {
 	const struct ht_backend *be;
 	int fd;				/* timerfd, or -1 */
 	clockid_t clockid;		/* CLOCK_MONOTONIC or CLOCK_REALTIME */
+	/* timerfd and sim backends only (a bring-your-own timer keeps its own): */
 	bool armed;			/* last call was arm (sim: still queued) */
 	uint64_t deadline_ns;		/* last armed deadline */
 	uint64_t arms;			/* statistics: arm calls */

@@ -96,19 +96,14 @@ int pvt_hosttimer_new_timerfd(clockid_t clockid, struct pvt_hosttimer **out)
 	return 0;
 }
 
+/* Straight through: the caller's timer keeps its own books (arming is hot). */
 static int ops_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
 {
-	int ret = t->ops->arm(t->ctx, deadline_ns ? deadline_ns : 1);
-
-	t->armed = !ret;
-	t->deadline_ns = deadline_ns ? deadline_ns : 1;
-	t->arms++;
-	return ret;
+	return t->ops->arm(t->ctx, deadline_ns ? deadline_ns : 1);
 }
 
 static int ops_disarm(struct pvt_hosttimer *t)
 {
-	t->armed = false;
 	return t->ops->disarm(t->ctx);
 }
 

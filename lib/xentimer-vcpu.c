@@ -95,7 +95,7 @@ void xt_unlock(struct pvt_xen_vcpu *v)
 uint64_t xt_tsc(struct pvt_xen_vcpu *v)
 {
 	if (!v->call_tsc_valid) {
-		v->call_tsc = pvt_hostclock_read_tsc(v->vm->hostclock);
+		v->call_tsc = hc_read_tsc(v->vm->hostclock);
 		v->call_tsc_valid = true;
 	}
 	return v->call_tsc;

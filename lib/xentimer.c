@@ -305,7 +305,7 @@ int xt_program(struct pvt_xen_vcpu *v)
 		}
 		/* An arming kept from before was checked when it was made. */
 		if (!steppable || !armed_now || round >= STEP_REARMS ||
-		    pvt_hostclock_steps(hc, true) == gen)
+		    hc_steps(hc, true) == gen)
 			return 0;
 		v->stats.step_rearms++;
 	}
