@@ -37,6 +37,7 @@ struct pvt_hosttimer {
 	uint64_t seq;			/* FIFO tie-break for equal deadlines */
 	pvt_simhost_notify_fn notify;
 	void *notify_ctx;
+	struct pvt_hosttimer *sim_prev, *sim_next;	/* sim's list of its timers */
 };
 
 /* A zeroed timer (fd -1, out of any queue) on be. NULL on ENOMEM. */

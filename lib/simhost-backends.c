@@ -127,6 +127,14 @@ static int sim_disarm(struct pvt_hosttimer *t)
 static void sim_destroy(struct pvt_hosttimer *t)
 {
 	sim_disarm(t);
+	if (t->sim) {
+		if (t->sim_prev)
+			t->sim_prev->sim_next = t->sim_next;
+		else
+			t->sim->timers = t->sim_next;
+		if (t->sim_next)
+			t->sim_next->sim_prev = t->sim_prev;
+	}
 	t->sim = NULL;
 }
 
@@ -146,6 +154,10 @@ int pvt_simhost_timer_new(struct pvt_simhost *sim, struct pvt_hosttimer **out)
 	if (!t)
 		return -ENOMEM;
 	t->sim = sim;
+	t->sim_next = sim->timers;
+	if (sim->timers)
+		sim->timers->sim_prev = t;
+	sim->timers = t;
 	*out = t;
 	return 0;
 }

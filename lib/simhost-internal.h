@@ -23,6 +23,7 @@ struct pvt_simhost {
 	uint32_t count, capacity;
 	uint64_t next_seq;
 	uint64_t fired;			/* statistics */
+	struct pvt_hosttimer *timers;	/* every timer made on this host (freeing order free) */
 };
 
 /* Unlinks t from sim's heap (no-op if not queued). */

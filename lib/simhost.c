@@ -142,10 +142,11 @@ void pvt_simhost_free(struct pvt_simhost *sim)
 {
 	if (!sim)
 		return;
-	for (uint32_t i = 0; i < sim->count; i++) {
-		sim->heap[i]->heap_idx = UINT32_MAX;
-		sim->heap[i]->armed = false;
-		sim->heap[i]->sim = NULL;
+	/* Timers may outlive their host: they become inert (arm: -ENODEV). */
+	for (struct pvt_hosttimer *t = sim->timers; t; t = t->sim_next) {
+		t->heap_idx = UINT32_MAX;
+		t->armed = false;
+		t->sim = NULL;
 	}
 	free(sim->heap);
 	free(sim);

@@ -56,7 +56,7 @@ struct pvt_simhost_config {
 /* A new host. -EINVAL on a bad config, -ENOMEM. */
 PVT_API int pvt_simhost_new(const struct pvt_simhost_config *cfg, struct pvt_simhost **out);
 
-/* Frees the host. Free its timers (pvt_simhost_timer_new) first. NULL is fine. */
+/* Frees the host. Its timers stay valid but inert (arming them fails); free them any time. */
 PVT_API void pvt_simhost_free(struct pvt_simhost *sim);
 
 /* True time now, in ns. */
