@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "pvtime/hostclock.h"
 #include "hostclock-internal.h"
 
 #define SANDWICH_TRIES		5
@@ -196,7 +195,7 @@ static const struct pvt_hostclock_ops vdso_ops = {
 	.destroy = hc_free_ctx,
 };
 
-int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns)
+int pvt_hostclock_new_vdso(uint64_t calib_ns, struct pvt_hostclock **out)
 {
 	struct vdso_ctx *v;
 	unsigned flags = 0;
@@ -212,8 +211,8 @@ int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns)
 		return -ENOMEM;
 	ret = calibrate(calib_ns, &v->rate);
 	if (!ret)
-		ret = pvt_hostclock_init_ops(hc, &vdso_ops, v, CLOCK_MONOTONIC,
-					     flags, &v->rate);
+		ret = pvt_hostclock_new_ops(&vdso_ops, v, CLOCK_MONOTONIC,
+					    flags, &v->rate, out);
 	if (ret) {
 		free(v);
 		return ret;
@@ -221,9 +220,9 @@ int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns)
 	return 0;
 }
 #else
-int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns)
+int pvt_hostclock_new_vdso(uint64_t calib_ns, struct pvt_hostclock **out)
 {
-	(void)hc;
+	(void)out;
 	(void)calib_ns;
 	return -ENOTSUP;
 }
