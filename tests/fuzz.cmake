@@ -12,7 +12,7 @@ if(CMAKE_C_COMPILER_ID STREQUAL "Clang")
     add_test(NAME ${name} COMMAND ${name} -runs=${runs} -seed=1 -max_len=256)
     set_tests_properties(${name} PROPERTIES TIMEOUT 300 LABELS fuzz)
   endfunction()
-  pvt_fuzz_test(fuzz_guestclock 300000 fuzz_guestclock.c)
+  pvt_fuzz_test(fuzz_guestclock 300000 fuzz_guestclock.c ref_pvclock.c)
 
   # The engine fuzzers compile the whole library in (coverage everywhere) and
   # run on the simulated host; -timeout turns a hang into a failure.

@@ -26,6 +26,12 @@ if d["kvm_get_clock_ns"] is not None:
     assert d["kvm_get_clock_ns"] > 0
 if d["pairing"]["kvm"] is not None:
     assert d["pairing"]["kvm"]["uncertainty_ns"]["max"] == 1, d["pairing"]["kvm"]
+# Delivery: both paths sampled, never early (the engine's promise; the kernel's for timerfd).
+dl = d["delivery"]
+assert dl["samples"] >= 100 and dl["ahead_ns"] > 0, dl
+for k in ("service_late_ns", "timerfd_late_ns"):
+    s = dl[k]
+    assert 0 <= s["min"] <= s["p50"] <= s["p99"] <= s["max"], (k, s)
 for k in ("arm_le_100ns", "vdso_uncertainty_p50_le_20ns"):
     assert isinstance(d["targets"][k], bool), k
 PY
@@ -33,6 +39,8 @@ PY
 "$PVTIME" bench timer --iterations 20000 >"$tmp/out.txt" 2>&1 || fail "bench timer text: exit $?"
 grep -q "^arm, no syscall (pvtime)" "$tmp/out.txt" || fail "text output lacks the arm line"
 grep -q "^pairing: vDSO sandwich" "$tmp/out.txt" || fail "text output lacks the pairing line"
+grep -q "^delivery: timerfd -> service/take (pvtime)" "$tmp/out.txt" || fail "text output lacks the delivery line"
+grep -q "^delivery: bare timerfd wake" "$tmp/out.txt" || fail "text output lacks the bare wake line"
 
 for bad in "--iterations 0" "--iterations x" "--bogus"; do
 	# shellcheck disable=SC2086

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Wiring libpvtime's Xen timer engine into the VMM: one host clock for the
- * VM, one timerfd per vCPU, expiries delivered into the vCPU page, and the
+ * VM, one timerfd per vCPU served by the vCPU's own thread, expiries taken
+ * from the engine after each call and put into the vCPU page, and the
  * guest's registered clock handed over whenever it changes.
  */
 #include <errno.h>
@@ -28,24 +29,107 @@ static int legacy_now_kvm(void *ctx, uint64_t *guest_ns)
  * guest's own clock: the VMM's share of the lateness, free of the guest's
  * exit and post-wake work. Negative would be an early fire.
  */
-static void record_delivery(struct vmm_vcpu *vcpu, const struct pvt_xen_vcpu *xv)
+static void record_delivery(struct vmm_vcpu *vcpu, uint64_t deadline_ns)
 {
 	struct vmm_vcpu_result *r = &vcpu->res;
+	uint64_t now, i;
 
-	if (r->wake_late && r->n_wake_late < r->cost_cap && xv->clock_valid)
-		r->wake_late[r->n_wake_late++] = (int64_t)(pvt_guest_clock_ns(&xv->clock,
-					vmm__rdtsc()) - xv->singleshot.deadline_ns);
+	/* The engine's own exact guest clock (under its lock: any thread may deliver). */
+	if (!r->wake_late || pvt_xen_vcpu_guest_now(vcpu->xen, &now))
+		return;
+	/* The irq thread and the vCPU's thread may both deliver: claim a slot. */
+	i = __atomic_load_n(&r->n_wake_late, __ATOMIC_RELAXED);
+	do {
+		if (i >= r->cost_cap)
+			return;
+	} while (!__atomic_compare_exchange_n(&r->n_wake_late, &i, i + 1, false,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	r->wake_late[i] = (int64_t)(now - deadline_ns);
 }
 
-/* Runs with the engine's vCPU lock held: raising takes no VMM lock. */
-static void deliver(void *ctx, struct pvt_xen_vcpu *xv, enum pvt_xen_expiry kind)
+/*
+ * What the engine recorded for vcpu: each fired kind goes through
+ * vcpu__raise_upcall() (any thread; raising takes no VMM lock).
+ */
+static void deliver(struct vmm_vcpu *vcpu, const struct pvt_xen_events *ev)
 {
-	struct vmm_vcpu *vcpu = ctx;
+	if ((ev->fired & PVT_XEN_FIRED_SINGLESHOT) && vcpu->vm->cfg.measure_costs)
+		record_delivery(vcpu, ev->singleshot_deadline_ns);
+	/* A restored pending expiry (not used by this VMM) is a timer event as well. */
+	if (ev->fired & (PVT_XEN_FIRED_SINGLESHOT | PVT_XEN_FIRED_RESTORED))
+		vcpu__raise_upcall(vcpu, PVT_EV_SINGLESHOT);
+	if (ev->fired & PVT_XEN_FIRED_PERIODIC)
+		vcpu__raise_upcall(vcpu, PVT_EV_PERIODIC);
+}
 
-	if (kind == PVT_XEN_EXPIRY_SINGLESHOT && vcpu->vm->cfg.measure_costs)
-		record_delivery(vcpu, xv);
-	vcpu__raise_upcall(vcpu, kind == PVT_XEN_EXPIRY_PERIODIC ? PVT_EV_PERIODIC :
-							       PVT_EV_SINGLESHOT);
+/*
+ * Between taking expiries from the engine and raising them, the engine
+ * shows the timer as gone and the page shows nothing pending: block()
+ * must not conclude "nothing can ever come" then. Every take/service runs
+ * inside this count (see block()).
+ */
+static void inflight_begin(struct vmm_vcpu *vcpu)
+{
+	__atomic_fetch_add(&vcpu->inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+static void inflight_end(struct vmm_vcpu *vcpu)
+{
+	__atomic_fetch_sub(&vcpu->inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+void vcpu__take_expiries(struct vmm_vcpu *owner)
+{
+	struct pvt_xen_events ev;
+
+	inflight_begin(owner);
+	if (pvt_xen_vcpu_take(owner->xen, &ev))
+		deliver(owner, &ev);
+	inflight_end(owner);
+}
+
+/* Tests only: widens the window between taking an expiry and raising it. */
+static void test_delay(const struct vmm_vcpu *vcpu)
+{
+	uint64_t us = vcpu->vm->cfg.test_raise_delay_us;
+	struct timespec ts = { .tv_sec = (time_t)(us / 1000000), .tv_nsec = (long)(us % 1000000) * 1000 };
+
+	if (us)
+		nanosleep(&ts, NULL);
+}
+
+int vcpu__service(struct vmm_vcpu *vcpu)
+{
+	struct pvt_xen_events ev;
+	int ret;
+
+	inflight_begin(vcpu);
+	ret = pvt_xen_vcpu_service(vcpu->xen, &ev);
+	/*
+	 * Inside an advance window the engine leaves the host timer off and
+	 * names the exact host TSC: wait for it, then service again (it
+	 * records what is due then; never before).
+	 */
+	while (ret >= 0 && ev.due_tsc) {
+		if (ev.fired) {
+			test_delay(vcpu);
+			deliver(vcpu, &ev);
+		}
+		vmm__spin_until_tsc(ev.due_tsc);
+		ret = pvt_xen_vcpu_service(vcpu->xen, &ev);
+	}
+	if (ev.fired) {
+		test_delay(vcpu);
+		deliver(vcpu, &ev);
+	}
+	inflight_end(vcpu);
+	return ret < 0 ? ret : 0;
+}
+
+int vcpu__serve_timer(struct vmm_vcpu *vcpu)
+{
+	/* The expiry's re-arm (periodic, two-stage) may have failed. */
+	return vcpu__check_host_timer(vcpu, vcpu, vcpu__service(vcpu));
 }
 
 int vmm__engine_init(struct vmm *vm)
@@ -53,10 +137,9 @@ int vmm__engine_init(struct vmm *vm)
 	struct pvt_xen_vm_config xcfg;
 	int ret;
 
-	ret = pvt_hostclock_init_vdso(&vm->hostclock, 0);
+	ret = pvt_hostclock_new_vdso(0, &vm->hostclock);
 	if (ret)
 		return vmm__fail(vm, ret, "host clock pairing: %s", strerror(-ret));
-	vm->hostclock_ready = true;
 	ret = pvt_kvm_clock_init(&vm->legacy_model, vm->tsc_khz, PVT_FRAC_BITS_SVM);
 	if (ret)
 		return vmm__fail(vm, ret, "TSC %u kHz: no clock model", vm->tsc_khz);
@@ -67,7 +150,7 @@ int vmm__engine_init(struct vmm *vm)
 	}
 	pvt_xen_vm_config_default(&xcfg);
 	xcfg.algo = vm->cfg.algo;
-	ret = pvt_xen_vm_init(&vm->xen, &xcfg, &vm->hostclock, &vm->legacy_model);
+	ret = pvt_xen_vm_new(&xcfg, vm->hostclock, &vm->legacy_model, &vm->xen);
 	if (ret)
 		return vmm__fail(vm, ret, "timer engine: %s", strerror(-ret));
 	/*
@@ -75,10 +158,8 @@ int vmm__engine_init(struct vmm *vm)
 	 * KVM_GET_CLOCK; on the VMM's Xen page it is the one-step model of that
 	 * page's reference (legacy_model, set up by the publisher).
 	 */
-	if (vm->cfg.clock_src == PVT_CLK_KVM) {
-		vm->xen.legacy_now = legacy_now_kvm;
-		vm->xen.legacy_now_ctx = vm;
-	}
+	if (vm->cfg.clock_src == PVT_CLK_KVM)
+		pvt_xen_vm_set_legacy_now(vm->xen, legacy_now_kvm, vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		ret = vcpu__engine_init(&vm->vcpus[i]);
 		if (ret)
@@ -101,10 +182,8 @@ static struct pvt_guest_clock guest_clock(const struct vmm_vcpu *vcpu,
 	};
 }
 
-int vcpu__check_host_timer(struct vmm_vcpu *vcpu, struct vmm_vcpu *owner)
+int vcpu__check_host_timer(struct vmm_vcpu *vcpu, struct vmm_vcpu *owner, int err)
 {
-	int err = pvt_xen_vcpu_host_error(&owner->xen);
-
 	if (!err)
 		return 0;
 	return vcpu__fail(vcpu, err,
@@ -116,13 +195,16 @@ int vcpu__check_host_timer(struct vmm_vcpu *vcpu, struct vmm_vcpu *owner)
 static int set_clock(struct vmm_vcpu *vcpu, const struct pvt_pvclock_page *page)
 {
 	struct pvt_guest_clock clock = guest_clock(vcpu, page);
-	int ret = pvt_xen_vcpu_set_guest_clock(&vcpu->xen, &clock);
+	int ret;
 
-	if (ret && vcpu__check_host_timer(vcpu, vcpu))
-		return ret;
-	if (ret)
-		return vcpu__fail(vcpu, ret, "the guest's clock page is unusable (shift %d, mul %u)",
+	if (pvt_guest_clock_check(&clock))
+		return vcpu__fail(vcpu, -EINVAL, "the guest's clock page is unusable (shift %d, mul %u)",
 				  page->tsc_shift, page->tsc_to_system_mul);
+	ret = pvt_xen_vcpu_set_guest_clock(vcpu->xen, &clock);
+	/* Timers the new clock makes due are recorded by the call. */
+	vcpu__take_expiries(vcpu);
+	if (ret)
+		return vcpu__check_host_timer(vcpu, vcpu, ret);
 	vcpu->clock_seen = *page;
 	vcpu->clock_set = true;
 	return 0;
@@ -136,14 +218,12 @@ int vcpu__engine_init(struct vmm_vcpu *vcpu)
 	ret = vcpu__get_tsc_offset(vcpu, &vcpu->tsc_offset);
 	if (ret)
 		return vcpu__fail(vcpu, ret, "reading KVM_VCPU_TSC_OFFSET: %s", strerror(-ret));
-	ret = pvt_hosttimer_init_timerfd(&vcpu->timer, vm->hostclock.clockid);
+	ret = pvt_hosttimer_new_timerfd(pvt_hostclock_clockid(vm->hostclock), &vcpu->timer);
 	if (ret)
 		return vcpu__fail(vcpu, ret, "timerfd: %s", strerror(-ret));
-	ret = pvt_xen_vcpu_init(&vcpu->xen, &vm->xen, vcpu->id, &vcpu->timer,
-				deliver, vcpu);
+	ret = pvt_xen_vcpu_new(vm->xen, vcpu->id, vcpu->timer, &vcpu->xen);
 	if (ret)
 		return vcpu__fail(vcpu, ret, "engine vCPU: %s", strerror(-ret));
-	vcpu->xen_ready = true;
 	if (vm->cfg.clock_src == PVT_CLK_XEN) {
 		vcpu->shared->xen_time = vm->xen_page[vcpu->id];
 		return set_clock(vcpu, &vm->xen_page[vcpu->id]);
@@ -205,14 +285,16 @@ int vcpu__sync_guest_clock(struct vmm_vcpu *vcpu)
 
 int vcpu__poll_timer(struct vmm_vcpu *vcpu)
 {
+	struct pvt_xen_vcpu_state st;
 	struct timespec ts;
-	uint64_t now, deadline;
+	uint64_t now;
 
-	if (!pvt_xen_vcpu_host_deadline(&vcpu->xen, &deadline))
-		return vcpu__check_host_timer(vcpu, vcpu);
-	clock_gettime(vcpu->timer.clockid, &ts);
+	pvt_xen_vcpu_get_state(vcpu->xen, &st);
+	if (!st.host_armed)
+		return 0;
+	clock_gettime(pvt_hosttimer_clockid(vcpu->timer), &ts);
 	now = (uint64_t)ts.tv_sec * PVT_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-	if (now >= deadline)
-		pvt_hosttimer_handle(&vcpu->timer);
-	return vcpu__check_host_timer(vcpu, vcpu);
+	if (now >= st.host_deadline_ns)
+		return vcpu__serve_timer(vcpu);
+	return 0;
 }

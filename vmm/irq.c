@@ -119,11 +119,12 @@ static void send_msi(struct vmm_vcpu *vcpu, uint32_t vector)
 		.data = vector,					/* fixed, edge */
 	};
 
-	page->irq_kick_tsc = vmm__rdtsc();
+	/* Stamps for the guest's breakdown: any raiser may write them (relaxed atomics). */
+	__atomic_store_n(&page->irq_kick_tsc, vmm__rdtsc(), __ATOMIC_RELAXED);
 	/* 0 means the APIC did not take it (software-disabled): the guest's bug, visible in counters. */
 	if (ioctl(vcpu->vm->vm_fd, KVM_SIGNAL_MSI, &msi) > 0)
 		count(&vcpu->res.msis);
-	page->irq_inject_tsc = vmm__rdtsc();
+	__atomic_store_n(&page->irq_inject_tsc, vmm__rdtsc(), __ATOMIC_RELAXED);
 }
 
 static void kick(struct vmm_vcpu *vcpu)
@@ -152,7 +153,7 @@ void vcpu__raise_upcall(struct vmm_vcpu *vcpu, uint32_t kind)
 		uint64_t now = vmm__rdtsc();
 
 		__atomic_store_n(&vcpu->raise_tsc, now, __ATOMIC_RELAXED);
-		page->irq_raise_tsc = now;
+		__atomic_store_n(&page->irq_raise_tsc, now, __ATOMIC_RELAXED);
 	}
 	mode = __atomic_load_n(&vcpu->mode, __ATOMIC_SEQ_CST);
 	if (mode == VMM_MODE_BLOCKED) {
@@ -196,7 +197,7 @@ int64_t vcpu__hvm_op(struct vmm_vcpu *vcpu, uint64_t cmd, uint64_t arg_gpa)
 		/* From now on a running target's timer needs someone awake: the irq thread. */
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = target };
 
-		if (epoll_ctl(vm->epoll_fd, EPOLL_CTL_ADD, pvt_hosttimer_fd(&target->timer), &ev) < 0) {
+		if (epoll_ctl(vm->epoll_fd, EPOLL_CTL_ADD, pvt_hosttimer_fd(target->timer), &ev) < 0) {
 			vcpu__fail(vcpu, -errno, "epoll_ctl: %s", strerror(errno));
 			return 0;
 		}
@@ -227,12 +228,13 @@ void vcpu__irq_before_entry(struct vmm_vcpu *vcpu)
 		uint64_t raise = __atomic_load_n(&vcpu->raise_tsc, __ATOMIC_RELAXED);
 
 		/* Out of guest mode since exit_tsc; raised at raise: the later is the kick's end. */
-		page->irq_kick_tsc = vcpu->exit_tsc > raise ? vcpu->exit_tsc : raise;
+		__atomic_store_n(&page->irq_kick_tsc, vcpu->exit_tsc > raise ? vcpu->exit_tsc : raise,
+				 __ATOMIC_RELAXED);
 		if (ioctl(vcpu->fd, KVM_INTERRUPT, &irq) < 0) {
 			vcpu__fail(vcpu, -errno, "KVM_INTERRUPT: %s", strerror(errno));
 			return;
 		}
-		page->irq_inject_tsc = vmm__rdtsc();
+		__atomic_store_n(&page->irq_inject_tsc, vmm__rdtsc(), __ATOMIC_RELAXED);
 		count(&vcpu->res.injections);
 		run->request_interrupt_window = 0;
 	} else if (!run->request_interrupt_window) {
@@ -254,13 +256,13 @@ int vcpu__wait_event(struct vmm_vcpu *vcpu, uint64_t timeout_ns)
 {
 	struct pollfd p[2] = {
 		{ .fd = vcpu->wake_fd, .events = POLLIN },
-		{ .fd = pvt_hosttimer_fd(&vcpu->timer), .events = POLLIN },
+		{ .fd = pvt_hosttimer_fd(vcpu->timer), .events = POLLIN },
 	};
 	uint64_t drain;
 	int r;
 
 	if (!__atomic_load_n(&vcpu->upcall_vector, __ATOMIC_SEQ_CST))
-		return pvt_hosttimer_wait(&vcpu->timer, timeout_ns);
+		return pvt_hosttimer_wait(vcpu->timer, timeout_ns);
 	/*
 	 * The irq thread serves the timerfd too now. Sleeping on it as well
 	 * keeps the idle path's direct wake-up; if the irq thread drains it
@@ -281,13 +283,7 @@ int vcpu__wait_event(struct vmm_vcpu *vcpu, uint64_t timeout_ns)
 	    read(vcpu->wake_fd, &drain, sizeof(drain)) < 0 && errno != EAGAIN)
 		r = -errno;
 	__atomic_store_n(&vcpu->mode, VMM_MODE_OUTSIDE, __ATOMIC_SEQ_CST);
-	/* Delivers through the engine's callback; the irq thread may have been first (0). */
-	if (!r && (p[1].revents & POLLIN)) {
-		int h = pvt_hosttimer_handle(&vcpu->timer);
-
-		if (h < 0 && h != -EAGAIN)
-			r = h;
-	}
+	/* The caller serves the timer (the irq thread may have been first: nothing then). */
 	return r;
 }
 
@@ -316,11 +312,15 @@ static void *irq_thread(void *arg)
 
 			if (!vcpu)
 				return NULL;	/* vmm__irq_stop */
-			/* Delivers through the engine's callback: vcpu__raise_upcall. */
-			r = pvt_hosttimer_handle(&vcpu->timer);
-			if (r < 0 && r != -ECANCELED && r != -EAGAIN) {
-				vmm__fail(vm, r, "vCPU %u: irq thread: host timer: %s", vcpu->id,
-					  strerror(-r));
+			/*
+			 * service() drains the timerfd, records what is due and
+			 * re-arms; each fired kind then goes to
+			 * vcpu__raise_upcall(). A failure stops the VM.
+			 */
+			r = vcpu__service(vcpu);
+			if (r < 0) {
+				vmm__fail(vm, r, "vCPU %u: the host timer of vCPU %u could not be armed (%s): VM stopped",
+					  vcpu->id, vcpu->id, strerror(-r));
 				__atomic_store_n(&vm->stop, 1, __ATOMIC_SEQ_CST);
 			}
 		}

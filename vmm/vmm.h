@@ -58,6 +58,7 @@ struct vmm_config {
 	bool kernel_mode;		/* measure at guest CPL 0 (emulated on kvm_pvm) */
 	enum vmm_irq_pref irq_pref;	/* busy/mixed: how upcalls are delivered */
 	bool refuse_irqchip;		/* tests: act as if KVM_CREATE_IRQCHIP failed */
+	uint64_t test_raise_delay_us;	/* tests: sleep between taking an expiry and raising it */
 };
 
 /* Per-vCPU results the VMM gathers. */
@@ -91,6 +92,7 @@ struct vmm_vcpu_result {
 	uint64_t n_wake_late;
 	/* upcalls (busy/mixed) */
 	uint64_t raises, kicks, injections, msis, windows, blocks;
+	uint64_t inflight_waits;	/* block() waited for another thread's raise */
 	uint64_t upcalls, upcalls_direct, timers_fired, timers_armed;
 	uint64_t nr_irq_recs;		/* guest records, copied to irq_recs */
 	struct pvt_guest_irq_rec *irq_recs;	/* malloc'd copy (owned) */
@@ -109,9 +111,8 @@ struct vmm_vcpu {
 	bool thread_started;
 	struct pvt_guest_vcpu *shared;	/* the vCPU page in guest memory */
 	uint64_t tsc_offset;		/* KVM_VCPU_TSC_OFFSET as read back */
-	struct pvt_hosttimer timer;	/* this vCPU's own timerfd */
-	struct pvt_xen_vcpu xen;	/* engine state */
-	bool xen_ready;
+	struct pvt_hosttimer *timer;	/* this vCPU's own timerfd */
+	struct pvt_xen_vcpu *xen;	/* engine state */
 	uint64_t clock_gpa;		/* registered kvmclock page, 0 = none */
 	struct pvt_pvclock_page clock_seen;	/* last page handed to the engine */
 	bool clock_set;
@@ -137,6 +138,7 @@ struct vmm_vcpu {
 	int wake_fd;			/* eventfd: wakes a blocked vCPU, -1 = none */
 	uint64_t raise_tsc;		/* atomic: host TSC of the first raise since the last injection */
 	int tid;			/* atomic: its thread id while it runs (the kick), 0 = none */
+	int inflight;			/* atomic: threads between an engine take and the raise */
 	char error[VMM_ERROR_LEN];
 };
 
@@ -149,10 +151,9 @@ struct vmm {
 	uint32_t tsc_khz;		/* KVM_GET_TSC_KHZ */
 	struct vmm_vcpu *vcpus;
 	unsigned nr_vcpus;
-	struct pvt_hostclock hostclock;
-	bool hostclock_ready;
+	struct pvt_hostclock *hostclock;
 	struct pvt_kvm_clock legacy_model;	/* one-step model (Xen clock mode) */
-	struct pvt_xen_vm xen;
+	struct pvt_xen_vm *xen;
 	struct pvt_pvclock_page xen_page[PVT_GUEST_MAX_VCPUS]; /* published (Xen mode) */
 	int irq_mode;			/* enum pvt_guest_irq_mode this VM uses */
 	char irq_why[160];		/* why the userspace path was chosen (auto) */
@@ -161,6 +162,14 @@ struct vmm {
 	pthread_t irq_thread;
 	bool irq_thread_started;
 	int stop;			/* atomic: watchdog or a failed vCPU */
+	/*
+	 * Optional, set between vmm_create() and vmm_run(): vmm_run() calls it
+	 * from its own thread every 50 ms while vCPUs run; true stops them as
+	 * the watchdog does, but as a request, not an error (the vCPUs end with
+	 * -ECANCELED, their results are gathered). A CLI's Ctrl-C or --duration.
+	 */
+	bool (*poll_stop)(void *ctx);
+	void *poll_ctx;
 	int error_claimed;		/* atomic: error[] has its first message */
 	char error[VMM_ERROR_LEN];
 };
@@ -223,11 +232,25 @@ int vcpu__sync_guest_clock(struct vmm_vcpu *vcpu);
 /* Delivers expiries that are already due (at an exit, before dispatch). 0 or -errno (VM stopped). */
 int vcpu__poll_timer(struct vmm_vcpu *vcpu);
 /*
- * If the engine could not arm owner's host timer, stops the VM (as vcpu's
- * failure) with a message and returns the -errno; else 0. Host errors are
- * never returned to the guest: they are not Xen's.
+ * The vCPU's own timerfd woke: the engine records what is due and re-arms,
+ * the expiries go into the vCPU page. 0 or -errno (VM stopped).
  */
-int vcpu__check_host_timer(struct vmm_vcpu *vcpu, struct vmm_vcpu *owner);
+int vcpu__serve_timer(struct vmm_vcpu *vcpu);
+/*
+ * The same from any thread, without touching the vCPU's error state: the
+ * host -errno of a failed re-arm is returned for the caller to report.
+ * Counts itself in vcpu->inflight; spins out an advance window.
+ */
+int vcpu__service(struct vmm_vcpu *vcpu);
+/* After an engine call on owner: what it recorded goes into owner's page. */
+void vcpu__take_expiries(struct vmm_vcpu *owner);
+/*
+ * err is the host status of an engine call on owner: if the engine could
+ * not arm owner's host timer, stops the VM (as vcpu's failure) with a
+ * message and returns the -errno; else 0. Host errors are never returned
+ * to the guest: they are not Xen's.
+ */
+int vcpu__check_host_timer(struct vmm_vcpu *vcpu, struct vmm_vcpu *owner, int err);
 
 /* ---- upcalls (irq.c) ---- */
 
@@ -288,6 +311,16 @@ static inline uint64_t vmm__rdtsc(void)
 
 	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
 	return ((uint64_t)hi << 32) | lo;
+}
+
+/* Busy-waits until the host TSC reaches tsc (pause between reads); returns the last read. */
+static inline uint64_t vmm__spin_until_tsc(uint64_t tsc)
+{
+	uint64_t now;
+
+	while ((now = vmm__rdtsc()) < tsc)
+		__builtin_ia32_pause();
+	return now;
 }
 
 extern const uint8_t pvt_guest_image[], pvt_guest_image_end[];
