@@ -30,6 +30,15 @@ struct vmm_cli {
  */
 int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli);
 
+/* The largest fixed --advance, ns. */
+#define VMM_ADVANCE_MAX_NS	1000000ull
+
+/* --advance off|adaptive|NS into cfg. 0, or -1 after a usage message. */
+int vmm_cli_parse_advance(const char *arg, struct vmm_config *cfg);
+
+/* "off", "adaptive" or the fixed ns (in buf) as cfg's algo will use it. */
+const char *vmm_cli_advance_name(const struct vmm_config *cfg, char *buf, size_t len);
+
 /* The usage text for the shared options. */
 void vmm_cli_usage(FILE *out, const char *prog);
 
@@ -61,6 +70,20 @@ struct vmm_totals {
 	const char *first_mismatch;	/* NULL when none */
 };
 void vmm_cli_totals(const struct vmm *vm, struct vmm_totals *t);
+
+/* The timer advance over all vCPUs (on = some expiry was served with one). */
+struct vmm_advance_summary {
+	bool on;
+	uint64_t expiries, spins;	/* expiries served with an advance; those that spun */
+	int64_t advance_p50, advance_p99;	/* the advance each was armed with, ns */
+	int64_t spin_p50, spin_p99;	/* CPU spent spinning per expiry (0 when woken late), ns */
+	double spin_mean;		/* ns, over every expiry */
+};
+int vmm_cli_advance_summary(const struct vmm *vm, struct vmm_advance_summary *s);
+/* One text line / JSON members ("advance", advance_ns {p50,p99}, spin_ns {p50,p99,mean}). */
+void vmm_cli_advance_print(FILE *out, const struct vmm *vm);
+void vmm_cli_advance_json(struct json *j, const struct vmm *vm);
+void vmm_cli_advance_summary_json(struct json *j, const struct vmm_advance_summary *a);
 
 /* Text lines: per vCPU, the oracles, the clock. */
 void vmm_cli_print(FILE *out, const struct vmm *vm);

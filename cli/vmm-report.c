@@ -141,7 +141,49 @@ void vmm_cli_print(FILE *out, const struct vmm *vm)
 				(long long)stats_percentile(&s, 99, 100));
 			stats_free(&s);
 		}
+		vmm_cli_advance_print(out, vm);
 	}
+}
+
+void vmm_cli_advance_print(FILE *out, const struct vmm *vm)
+{
+	struct vmm_advance_summary a;
+	char buf[24];
+
+	if (vmm_cli_advance_summary(vm, &a) || !a.on)
+		return;
+	fprintf(out, "timer advance %s: %llu expiries, %llu spun; advance p50=%lld ns p99=%lld ns; "
+		"spin p50=%lld ns p99=%lld ns mean=%.0f ns\n",
+		vmm_cli_advance_name(&vm->cfg, buf, sizeof(buf)),
+		(unsigned long long)a.expiries, (unsigned long long)a.spins,
+		(long long)a.advance_p50, (long long)a.advance_p99, (long long)a.spin_p50,
+		(long long)a.spin_p99, a.spin_mean);
+}
+
+void vmm_cli_advance_json(struct json *j, const struct vmm *vm)
+{
+	struct vmm_advance_summary a;
+	char buf[24];
+
+	json_string(j, "advance", vmm_cli_advance_name(&vm->cfg, buf, sizeof(buf)));
+	if (vmm_cli_advance_summary(vm, &a) || !a.on)
+		return;
+	vmm_cli_advance_summary_json(j, &a);
+}
+
+void vmm_cli_advance_summary_json(struct json *j, const struct vmm_advance_summary *a)
+{
+	json_u64(j, "advanced_expiries", a->expiries);
+	json_object_begin(j, "advance_ns");
+	json_i64(j, "p50", a->advance_p50);
+	json_i64(j, "p99", a->advance_p99);
+	json_object_end(j);
+	json_object_begin(j, "spin_ns");
+	json_i64(j, "p50", a->spin_p50);
+	json_i64(j, "p99", a->spin_p99);
+	json_double(j, "mean", a->spin_mean);
+	json_u64(j, "spins", a->spins);
+	json_object_end(j);
 }
 
 void vmm_cli_json(struct json *j, const struct vmm *vm)
@@ -165,6 +207,7 @@ void vmm_cli_json(struct json *j, const struct vmm *vm)
 	json_u64(j, "exits", t.exits);
 	json_u64(j, "hypercalls", t.hypercalls);
 	vmm_cli_irq_json(j, vm);
+	vmm_cli_advance_json(j, vm);
 	json_object_begin(j, "oracle");
 	json_u64(j, "page_checks", t.page_checks);
 	json_u64(j, "page_mismatches", t.page_mismatches);
@@ -196,6 +239,37 @@ void vmm_cli_json(struct json *j, const struct vmm *vm)
 		json_object_end(j);
 	}
 	json_array_end(j);
+}
+
+int vmm_cli_advance_summary(const struct vmm *vm, struct vmm_advance_summary *s)
+{
+	struct stats sp, ad;
+	uint64_t total = 0;
+	int ret = 0;
+
+	memset(s, 0, sizeof(*s));
+	stats_init(&sp);
+	stats_init(&ad);
+	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
+		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
+
+		s->expiries += r->advanced_expiries;
+		s->spins += r->spins;
+		total += r->spin_total_ns;
+		for (uint64_t i = 0; !ret && i < r->n_spin; i++)
+			if (stats_add(&sp, (int64_t)r->spin_ns[i]) ||
+			    stats_add(&ad, (int64_t)r->advance_ns[i]))
+				ret = -ENOMEM;
+	}
+	s->on = s->expiries > 0;
+	s->spin_mean = s->expiries ? (double)total / (double)s->expiries : 0;
+	s->advance_p50 = ad.count ? stats_percentile(&ad, 50, 100) : -1;
+	s->advance_p99 = ad.count ? stats_percentile(&ad, 99, 100) : -1;
+	s->spin_p50 = sp.count ? stats_percentile(&sp, 50, 100) : -1;
+	s->spin_p99 = sp.count ? stats_percentile(&sp, 99, 100) : -1;
+	stats_free(&sp);
+	stats_free(&ad);
+	return ret;
 }
 
 int vmm_cli_cost(const struct vmm *vm, int kind, struct stats *s)

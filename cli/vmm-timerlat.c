@@ -72,6 +72,14 @@ int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
 	m->cost_block_p50 = cost_p50(&vm, 1);
 	m->cost_null_p50 = cost_p50(&vm, 2);
 	m->delivery_p50 = cost_p50(&vm, 3);
+	if (!ret && vmm_cli_advance_summary(&vm, &m->adv))
+		ret = runtime_error("%s: out of memory", prog);
+	{
+		char buf[24];
+
+		snprintf(m->adv_name, sizeof(m->adv_name), "%s",
+			 vmm_cli_advance_name(cfg, buf, sizeof(buf)));
+	}
 	m->irq_mode = vm.irq_mode;
 	if (vm.irq_mode) {
 		snprintf(m->irq_name, sizeof(m->irq_name), "%s", vmm_cli_irq_name(&vm));
@@ -253,6 +261,10 @@ int timerlat_vmm(int argc, char **argv)
 			json_string(&j, "upcall_delivery", m.irq_mode == PVT_IRQ_CHIP ? "irqchip" : "userspace");
 			vmm_cli_irq_json_breakdown(&j, &m.irq);
 		}
+		json_i64(&j, "delivery_lateness_p50_ns", m.delivery_p50);
+		json_string(&j, "advance", m.adv_name);
+		if (m.adv.on)
+			vmm_cli_advance_summary_json(&j, &m.adv);
 		vmm_vs_host_json(&j, &m);
 		json_end(&j);
 	} else if (!cli.openmetrics) {
@@ -264,6 +276,14 @@ int timerlat_vmm(int argc, char **argv)
 		printf("# guest: %s\n", vmm_cli_guest_name(&cli.cfg));
 		if (m.irq_mode)
 			vmm_vs_host_irq(stdout, &m);
+		printf("# timer advance: %s", m.adv_name);
+		if (m.adv.on)
+			printf("; advance p50 %lld ns, spin p50 %lld ns p99 %lld ns mean %.0f ns "
+			       "(%llu of %llu expiries spun)",
+			       (long long)m.adv.advance_p50, (long long)m.adv.spin_p50,
+			       (long long)m.adv.spin_p99, m.adv.spin_mean,
+			       (unsigned long long)m.adv.spins, (unsigned long long)m.adv.expiries);
+		printf("; VMM delivery p50 %lld ns after the deadline\n", (long long)m.delivery_p50);
 		printf("# early wake-ups: %llu; oracle mismatches: %llu of %llu samples\n",
 		       (unsigned long long)m.totals.early_wakeups,
 		       (unsigned long long)(m.totals.page_mismatches + m.totals.sample_mismatches),

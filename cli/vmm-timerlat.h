@@ -32,6 +32,8 @@ struct vmm_vs_host {
 	char irq_name[96];
 	struct vmm_irq_totals irq_totals;
 	struct vmm_irq_breakdown irq;
+	struct vmm_advance_summary adv;	/* the timer advance (adv.on: it served expiries) */
+	char adv_name[24];	/* off, adaptive or the fixed ns */
 	bool stopped;		/* a signal or --duration stopped the guest */
 	unsigned nr_vcpus;
 	struct timerlat_report *vcpu;	/* per vCPU (quiet), for OpenMetrics labels */

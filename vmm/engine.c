@@ -98,38 +98,75 @@ static void test_delay(const struct vmm_vcpu *vcpu)
 		nanosleep(&ts, NULL);
 }
 
-int vcpu__service(struct vmm_vcpu *vcpu)
+/*
+ * The advance controller's sample for a wake-up that found the deadline
+ * passed: how late after the advanced instant it ran (advance + overshoot
+ * on the guest clock).
+ */
+static void late_wake(struct vmm_vcpu *vcpu, const struct pvt_xen_events *ev, uint64_t adv)
+{
+	uint64_t now, dl;
+
+	if (ev->fired & PVT_XEN_FIRED_SINGLESHOT)
+		dl = ev->singleshot_deadline_ns;
+	else if (ev->fired & PVT_XEN_FIRED_PERIODIC)
+		dl = ev->periodic_deadline_ns;
+	else
+		return;
+	if (pvt_xen_vcpu_guest_now(vcpu->xen, &now))
+		return;
+	vcpu__advance_wake(vcpu, adv + (now > dl ? now - dl : 0));
+}
+
+int vcpu__service(struct vmm_vcpu *vcpu, bool woke)
 {
 	struct pvt_xen_events ev;
+	uint64_t wake_tsc = vmm__rdtsc(), adv = vcpu__advance_ns(vcpu), spin_ns = 0;
+	bool first = true, spun = false;
 	int ret;
 
 	inflight_begin(vcpu);
 	ret = pvt_xen_vcpu_service(vcpu->xen, &ev);
 	/*
 	 * Inside an advance window the engine leaves the host timer off and
-	 * names the exact host TSC: wait for it, then service again (it
-	 * records what is due then; never before).
+	 * names the exact host TSC: spin to it, then service again (the
+	 * engine records what is due then, comparing the TSC itself: never
+	 * early, however late a preempted spin ends). The in-flight count
+	 * stays up meanwhile: block() sees the host timer off.
 	 */
 	while (ret >= 0 && ev.due_tsc) {
 		if (ev.fired) {
 			test_delay(vcpu);
 			deliver(vcpu, &ev);
 		}
-		vmm__spin_until_tsc(ev.due_tsc);
+		if (first && woke) {
+			uint64_t left = ev.due_tsc > wake_tsc ?
+				(ev.due_tsc - wake_tsc) * 1000000 / vcpu->vm->tsc_khz : 0;
+
+			/* Woke inside the window: this far after the advanced instant. */
+			vcpu__advance_wake(vcpu, adv > left ? adv - left : 0);
+		}
+		first = false;
+		spun = true;
+		spin_ns += vcpu__advance_spin(vcpu, ev.due_tsc);
 		ret = pvt_xen_vcpu_service(vcpu->xen, &ev);
 	}
 	if (ev.fired) {
+		if (first && woke && adv)
+			late_wake(vcpu, &ev, adv);
 		test_delay(vcpu);
 		deliver(vcpu, &ev);
+		if (adv && (spun || woke))
+			vcpu__advance_record(vcpu, spin_ns, adv);
 	}
 	inflight_end(vcpu);
 	return ret < 0 ? ret : 0;
 }
 
-int vcpu__serve_timer(struct vmm_vcpu *vcpu)
+int vcpu__serve_timer(struct vmm_vcpu *vcpu, bool woke)
 {
 	/* The expiry's re-arm (periodic, two-stage) may have failed. */
-	return vcpu__check_host_timer(vcpu, vcpu, vcpu__service(vcpu));
+	return vcpu__check_host_timer(vcpu, vcpu, vcpu__service(vcpu, woke));
 }
 
 int vmm__engine_init(struct vmm *vm)
@@ -224,6 +261,10 @@ int vcpu__engine_init(struct vmm_vcpu *vcpu)
 	ret = pvt_xen_vcpu_new(vm->xen, vcpu->id, vcpu->timer, &vcpu->xen);
 	if (ret)
 		return vcpu__fail(vcpu, ret, "engine vCPU: %s", strerror(-ret));
+	vcpu__advance_init(vcpu);
+	ret = vcpu__advance_apply(vcpu);
+	if (ret)
+		return vcpu__fail(vcpu, ret, "timer advance: %s", strerror(-ret));
 	if (vm->cfg.clock_src == PVT_CLK_XEN) {
 		vcpu->shared->xen_time = vm->xen_page[vcpu->id];
 		return set_clock(vcpu, &vm->xen_page[vcpu->id]);
@@ -295,6 +336,6 @@ int vcpu__poll_timer(struct vmm_vcpu *vcpu)
 	clock_gettime(pvt_hosttimer_clockid(vcpu->timer), &ts);
 	now = (uint64_t)ts.tv_sec * PVT_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 	if (now >= st.host_deadline_ns)
-		return vcpu__serve_timer(vcpu);
+		return vcpu__serve_timer(vcpu, false);
 	return 0;
 }

@@ -108,7 +108,7 @@ static int64_t block(struct vmm_vcpu *vcpu)
 			return 0;
 		}
 		/* Fired (or a clock step cancelled it): serve it; a failed re-arm stops the VM. */
-		if (vcpu__serve_timer(vcpu))
+		if (vcpu__serve_timer(vcpu, true))
 			return 0;
 	}
 }

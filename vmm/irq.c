@@ -317,7 +317,7 @@ static void *irq_thread(void *arg)
 			 * re-arms; each fired kind then goes to
 			 * vcpu__raise_upcall(). A failure stops the VM.
 			 */
-			r = vcpu__service(vcpu);
+			r = vcpu__service(vcpu, true);
 			if (r < 0) {
 				vmm__fail(vm, r, "vCPU %u: the host timer of vCPU %u could not be armed (%s): VM stopped",
 					  vcpu->id, vcpu->id, strerror(-r));

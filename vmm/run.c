@@ -265,7 +265,10 @@ static void alloc_costs(struct vmm_vcpu *vcpu)
 	r->cost_block = calloc(cap, sizeof(uint64_t));
 	r->cost_null = calloc(cap, sizeof(uint64_t));
 	r->wake_late = calloc(cap, sizeof(int64_t));
-	if (!r->cost_timer || !r->cost_block || !r->cost_null || !r->wake_late)
+	r->spin_ns = calloc(cap, sizeof(uint64_t));
+	r->advance_ns = calloc(cap, sizeof(uint64_t));
+	if (!r->cost_timer || !r->cost_block || !r->cost_null || !r->wake_late || !r->spin_ns ||
+	    !r->advance_ns)
 		r->cost_cap = 0;
 }
 

@@ -173,6 +173,7 @@ void vcpu__destroy(struct vmm_vcpu *vcpu)
 {
 	pvt_xen_vcpu_free(vcpu->xen);
 	vcpu->xen = NULL;
+	vcpu__advance_destroy(vcpu);
 	pvt_hosttimer_free(vcpu->timer);
 	vcpu->timer = NULL;
 	if (vcpu->run)
@@ -186,6 +187,8 @@ void vcpu__destroy(struct vmm_vcpu *vcpu)
 	free(vcpu->res.cost_block);
 	free(vcpu->res.cost_null);
 	free(vcpu->res.wake_late);
+	free(vcpu->res.spin_ns);
+	free(vcpu->res.advance_ns);
 	free(vcpu->res.irq_recs);
 	memset(&vcpu->res, 0, sizeof(vcpu->res));
 }

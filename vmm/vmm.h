@@ -31,6 +31,20 @@ enum vmm_irq_pref {
 	VMM_IRQ_USER,		/* KVM_INTERRUPT + request_interrupt_window + signal kick */
 };
 
+/* Timer advance (advance.c). */
+enum vmm_advance_mode { VMM_ADV_OFF = 0, VMM_ADV_FIXED, VMM_ADV_ADAPTIVE };
+
+/* One vCPU's advance controller. */
+struct vmm_advance {
+	enum vmm_advance_mode mode;	/* OFF for LEGACY and KVM */
+	uint64_t cur_ns;		/* atomic: the advance in effect */
+	uint64_t cap_ns;
+	pthread_mutex_t lock;		/* the window (trylock: a busy update skips a sample) */
+	uint64_t window[128];		/* recent wake-up lateness, ns */
+	uint32_t count;
+	bool inited;			/* the lock exists */
+};
+
 /* Where a vCPU thread is, for the kick (vcpu->mode). */
 enum vmm_vcpu_mode { VMM_MODE_OUTSIDE = 0, VMM_MODE_IN_GUEST, VMM_MODE_BLOCKED };
 
@@ -59,6 +73,9 @@ struct vmm_config {
 	enum vmm_irq_pref irq_pref;	/* busy/mixed: how upcalls are delivered */
 	bool refuse_irqchip;		/* tests: act as if KVM_CREATE_IRQCHIP failed */
 	uint64_t test_raise_delay_us;	/* tests: sleep between taking an expiry and raising it */
+	enum vmm_advance_mode advance_mode;	/* timer advance (PVTIME only; advance.c) */
+	uint64_t advance_ns;		/* VMM_ADV_FIXED's advance */
+	uint64_t test_spin_sleep_us;	/* tests: sleep inside each advance spin (a preemption) */
 };
 
 /* Per-vCPU results the VMM gathers. */
@@ -93,6 +110,10 @@ struct vmm_vcpu_result {
 	/* upcalls (busy/mixed) */
 	uint64_t raises, kicks, injections, msis, windows, blocks;
 	uint64_t inflight_waits;	/* block() waited for another thread's raise */
+	/* timer advance: per expiry served with one (atomics: two threads may serve) */
+	uint64_t advanced_expiries, spins, spin_total_ns;
+	uint64_t *spin_ns, *advance_ns;	/* [cost_cap] */
+	uint64_t n_spin;
 	uint64_t upcalls, upcalls_direct, timers_fired, timers_armed;
 	uint64_t nr_irq_recs;		/* guest records, copied to irq_recs */
 	struct pvt_guest_irq_rec *irq_recs;	/* malloc'd copy (owned) */
@@ -139,6 +160,7 @@ struct vmm_vcpu {
 	uint64_t raise_tsc;		/* atomic: host TSC of the first raise since the last injection */
 	int tid;			/* atomic: its thread id while it runs (the kick), 0 = none */
 	int inflight;			/* atomic: threads between an engine take and the raise */
+	struct vmm_advance adv;
 	char error[VMM_ERROR_LEN];
 };
 
@@ -232,16 +254,33 @@ int vcpu__sync_guest_clock(struct vmm_vcpu *vcpu);
 /* Delivers expiries that are already due (at an exit, before dispatch). 0 or -errno (VM stopped). */
 int vcpu__poll_timer(struct vmm_vcpu *vcpu);
 /*
- * The vCPU's own timerfd woke: the engine records what is due and re-arms,
- * the expiries go into the vCPU page. 0 or -errno (VM stopped).
+ * The vCPU's own timerfd woke (woke: a host timer wake-up, not a look at
+ * an exit): the engine records what is due and re-arms, the expiries go
+ * into the vCPU page. 0 or -errno (VM stopped).
  */
-int vcpu__serve_timer(struct vmm_vcpu *vcpu);
+int vcpu__serve_timer(struct vmm_vcpu *vcpu, bool woke);
 /*
  * The same from any thread, without touching the vCPU's error state: the
  * host -errno of a failed re-arm is returned for the caller to report.
- * Counts itself in vcpu->inflight; spins out an advance window.
+ * Counts itself in vcpu->inflight; spins out an advance window (advance.c).
  */
-int vcpu__service(struct vmm_vcpu *vcpu);
+int vcpu__service(struct vmm_vcpu *vcpu, bool woke);
+
+/* ---- timer advance (advance.c) ---- */
+
+/* Sets the mode from the config (PVTIME only) and the starting advance. */
+void vcpu__advance_init(struct vmm_vcpu *vcpu);
+void vcpu__advance_destroy(struct vmm_vcpu *vcpu);
+/* Hands the current advance to the engine (the next arming uses it). 0 or -errno. */
+int vcpu__advance_apply(struct vmm_vcpu *vcpu);
+/* The advance in effect now, ns (0: off). */
+uint64_t vcpu__advance_ns(const struct vmm_vcpu *vcpu);
+/* A wake-up ran lateness_ns after its (advanced) host timer instant: adaptive's input. */
+void vcpu__advance_wake(struct vmm_vcpu *vcpu, uint64_t lateness_ns);
+/* Spins to due_tsc (the engine's exact instant); returns the CPU time spent, ns. */
+uint64_t vcpu__advance_spin(struct vmm_vcpu *vcpu, uint64_t due_tsc);
+/* Per expiry with an advance: the spin and the advance it was armed with. */
+void vcpu__advance_record(struct vmm_vcpu *vcpu, uint64_t spin_ns, uint64_t advance_ns);
 /* After an engine call on owner: what it recorded goes into owner's page. */
 void vcpu__take_expiries(struct vmm_vcpu *owner);
 /*
