@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "demo.h"
 #include "demo-vmm.h"
+#include "vmm-cli.h"
 #include "json.h"
 #include "pvtime/hostinfo.h"
 #include "runctl.h"
@@ -89,7 +90,7 @@ static void print_table(FILE *out, const struct demo *d)
 /* Returns demo_vmm_section()'s code, or 1 (unavailable) when kvm_loops is 0. */
 static int print_json(int argc, char **argv, const struct demo *d, char paths[][512],
 		      unsigned plots, uint64_t kvm_loops, enum pvt_guest_scenario scn,
-		      enum vmm_irq_pref irq)
+		      enum vmm_irq_pref irq, const struct vmm_config *adv)
 {
 	struct json j;
 	int ret;
@@ -141,7 +142,7 @@ static int print_json(int argc, char **argv, const struct demo *d, char paths[][
 	for (unsigned i = 0; i < plots; i++)
 		json_string(&j, NULL, paths[i]);
 	json_array_end(&j);
-	ret = kvm_loops && !runctl_signal() ? demo_vmm_section(NULL, &j, kvm_loops, scn, irq) : 1;
+	ret = kvm_loops && !runctl_signal() ? demo_vmm_section(NULL, &j, kvm_loops, scn, irq, adv) : 1;
 	runctl_json(&j);	/* last: the real-KVM section may be the part interrupted */
 	json_end(&j);
 	return ret;
@@ -161,6 +162,7 @@ int cmd_demo(int argc, char **argv)
 		{ "no-kvm", no_argument, NULL, 'K' },
 		{ "guest", required_argument, NULL, 'g' },
 		{ "irq", required_argument, NULL, 'I' },
+		{ "advance", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -173,6 +175,7 @@ int cmd_demo(int argc, char **argv)
 	static const char *const irqs[] = { "auto", "chip", "user" };
 	enum pvt_guest_scenario scn = PVT_SCN_TIMERLAT;
 	enum vmm_irq_pref irq = VMM_IRQ_AUTO;
+	struct vmm_config adv = { .algo = PVT_ALGO_PVTIME, .advance_mode = VMM_ADV_ADAPTIVE };
 	bool json = false, irq_set = false;
 	int opt, ret, kvm_ret = 1, idx;
 
@@ -222,13 +225,19 @@ int cmd_demo(int argc, char **argv)
 			irq = (enum vmm_irq_pref)idx;
 			irq_set = true;
 			break;
+		case 'A':
+			if (vmm_cli_parse_advance(optarg, &adv))
+				return PVT_EXIT_USAGE;
+			break;
 		case 'h':
 			printf("usage: pvtime demo [--out DIR] [-n LOOPS] [--host-khz H] [--kvm-loops N | --no-kvm]\n"
-			       "        [--guest idle|busy|mixed] [--irq auto|chip|user] [--json]\n"
+			       "        [--guest idle|busy|mixed] [--irq auto|chip|user] [--advance off|adaptive|NS]\n"
+			       "        [--json]\n"
 			       "legacy vs kvm vs pvtime in the simulator on this host's TSC frequency, then\n"
 			       "in a real KVM guest when /dev/kvm is usable (N sleeps per cell, default %d);\n"
 			       "plots go to DIR (default ./results). --host-khz replaces the detected rate.\n"
-			       "--guest/--irq: the real guest's scenario, as for pvtime vmm.\n",
+			       "--guest/--irq: the real guest's scenario, as for pvtime vmm; --advance:\n"
+			       "pvtime's timer advance there (default adaptive).\n",
 			       DEMO_KVM_LOOPS);
 			return PVT_EXIT_OK;
 		case ':':
@@ -262,7 +271,7 @@ int cmd_demo(int argc, char **argv)
 	/* The same sleeps in a real guest; a note only when /dev/kvm is unusable. */
 	if (!json && kvm_loops && !runctl_signal()) {
 		fflush(stdout);
-		kvm_ret = demo_vmm_section(stdout, NULL, kvm_loops, scn, irq);
+		kvm_ret = demo_vmm_section(stdout, NULL, kvm_loops, scn, irq, &adv);
 	}
 
 	/* The plots simulate whole curves: not after an interrupt (the table has the figures). */
@@ -273,7 +282,7 @@ int cmd_demo(int argc, char **argv)
 					     strerror(-ret));
 	}
 	if (json) {
-		kvm_ret = print_json(argc, argv, &d, paths, plots, kvm_loops, scn, irq);
+		kvm_ret = print_json(argc, argv, &d, paths, plots, kvm_loops, scn, irq, &adv);
 	} else if (runctl_signal()) {
 		printf("\nplots not written: interrupted\n");
 		runctl_text(stdout, d.cells_done * d.loops);

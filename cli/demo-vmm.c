@@ -87,8 +87,10 @@ static void not_shown(FILE *out, struct json *j, const char *pre, const char *re
 }
 
 int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
-		     enum pvt_guest_scenario scenario, enum vmm_irq_pref irq_pref)
+		     enum pvt_guest_scenario scenario, enum vmm_irq_pref irq_pref,
+		     const struct vmm_config *adv)
 {
+	char advbuf[24];
 	struct vmm_config gc = { .scenario = scenario };
 	struct demo_vmm_cell cells[DEMO_VMM_ROWS][3];
 	char msg[256], err[VMM_ERROR_LEN] = "";
@@ -110,6 +112,8 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
 			cfg.loops = loops;
 			cfg.interval_ns = DEMO_VMM_INTERVAL_NS;
 			cfg.algo = (enum pvt_timer_algo)a;
+			cfg.advance_mode = adv->advance_mode;
+			cfg.advance_ns = adv->advance_ns;
 			if (k > 0) {
 				/* Advertised one kHz below the TSC (the default). */
 				cfg.clock_src = PVT_CLK_XEN;
@@ -127,6 +131,7 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
 		json_u64(j, "loops", loops);
 		json_u64(j, "interval_ns", DEMO_VMM_INTERVAL_NS);
 		json_string(j, "guest", vmm_cli_guest_name(&gc));
+		json_string(j, "advance", vmm_cli_advance_name(adv, advbuf, sizeof(advbuf)));
 		json_u64(j, "tsc_khz", khz);
 		json_u64(j, "xen_page_advertised_khz", khz - 1);
 		json_array_begin(j, "cells");
@@ -180,7 +185,8 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
 	fprintf(out, "  (lateness = sleep observed by the guest - 100 us; \"VMM delivery\" = when the\n"
 		"   expiry reached the guest's event word, on its own clock, minus the deadline;\n"
 		"   \"model error\" = how far legacy's one-step clock trails the guest's: legacy\n"
-		"   sleeps that much longer, growing with uptime, while kvm and pvtime do not)\n");
+		"   sleeps that much longer, growing with uptime, while kvm and pvtime do not;\n"
+		"   pvtime's timer advance: %s)\n", vmm_cli_advance_name(adv, advbuf, sizeof(advbuf)));
 	return 0;
 fail:
 	not_shown(out, j, "run failed: ", err, "");

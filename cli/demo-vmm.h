@@ -21,9 +21,11 @@
  * object. Returns 0; 1 when /dev/kvm is unusable (a one-line note is
  * printed, or "real_kvm": {"available": false, "reason": ...}); 2 when a
  * run failed (message printed). The guest is idle (timerlat), busy or mixed
- * (scenario), with busy/mixed's upcall delivered as irq_pref says.
+ * (scenario), with busy/mixed's upcall delivered as irq_pref says; pvtime's
+ * timer advance as adv's advance_mode/advance_ns say.
  */
 int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
-		     enum pvt_guest_scenario scenario, enum vmm_irq_pref irq_pref);
+		     enum pvt_guest_scenario scenario, enum vmm_irq_pref irq_pref,
+		     const struct vmm_config *adv);
 
 #endif

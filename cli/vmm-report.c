@@ -174,10 +174,8 @@ void vmm_cli_advance_json(struct json *j, const struct vmm *vm)
 void vmm_cli_advance_summary_json(struct json *j, const struct vmm_advance_summary *a)
 {
 	json_u64(j, "advanced_expiries", a->expiries);
-	json_object_begin(j, "advance_ns");
-	json_i64(j, "p50", a->advance_p50);
-	json_i64(j, "p99", a->advance_p99);
-	json_object_end(j);
+	json_i64(j, "advance_ns", a->advance_p50);
+	json_i64(j, "advance_ns_p99", a->advance_p99);
 	json_object_begin(j, "spin_ns");
 	json_i64(j, "p50", a->spin_p50);
 	json_i64(j, "p99", a->spin_p99);

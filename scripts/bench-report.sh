@@ -29,15 +29,18 @@ PY
 	bash bench/callgrind-conversion.sh "$pvtime" > "$out/conversion-callgrind.json"
 	"$pvtime" bench timer --json > "$out/timer.json"
 	"$pvtime" bench sim --json > "$out/sim.json"
-	# The three guests: idle (vmm.json), busy and mixed (the timer interrupt).
-	for guest in idle busy mixed; do
+	# The three guests: idle (vmm.json), busy and mixed (the timer interrupt), with
+	# pvtime's default adaptive timer advance; then idle without it, in the same session.
+	for guest in idle busy mixed idle-advance-off; do
 		name=vmm
 		[ "$guest" = idle ] || name=vmm-$guest
-		if "$pvtime" bench vmm --guest "$guest" --json > "$out/$name.json.tmp"; then
+		args=(--guest "${guest%-advance-off}")
+		[ "$guest" = idle-advance-off ] && args+=(--advance off)
+		if "$pvtime" bench vmm "${args[@]}" --json > "$out/$name.json.tmp"; then
 			mv "$out/$name.json.tmp" "$out/$name.json"
 		else
 			rm -f "$out/$name.json.tmp"
-			echo "bench-report: bench vmm --guest $guest failed or /dev/kvm unusable; keeping the stored $name.json" >&2
+			echo "bench-report: bench vmm ${args[*]} failed or /dev/kvm unusable; keeping the stored $name.json" >&2
 		fi
 	done
 fi

@@ -1,6 +1,6 @@
 # Real-KVM tests of the tiny VMM: each skips (77) with a message when /dev/kvm is unusable.
 # vCPU threads, the watchdog and the timer engine run concurrently: also run under TSan.
-foreach(t test_vmm_exact test_vmm_timers test_vmm_bad test_vmm_irq)
+foreach(t test_vmm_exact test_vmm_timers test_vmm_bad test_vmm_irq test_vmm_advance)
   pvt_unit_test(${t} ${t}.c)
   target_link_libraries(${t} PRIVATE pvtime_vmm)
   set_tests_properties(${t} PROPERTIES TIMEOUT 120 RUN_SERIAL TRUE LABELS "kvm;tsan")

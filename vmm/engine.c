@@ -118,11 +118,11 @@ static void late_wake(struct vmm_vcpu *vcpu, const struct pvt_xen_events *ev, ui
 	vcpu__advance_wake(vcpu, adv + (now > dl ? now - dl : 0));
 }
 
-int vcpu__service(struct vmm_vcpu *vcpu, bool woke)
+int vcpu__service(struct vmm_vcpu *vcpu, unsigned flags)
 {
 	struct pvt_xen_events ev;
 	uint64_t wake_tsc = vmm__rdtsc(), adv = vcpu__advance_ns(vcpu), spin_ns = 0;
-	bool first = true, spun = false;
+	bool woke = flags & VMM_SERVE_WOKE, first = true, spun = false, held = false;
 	int ret;
 
 	inflight_begin(vcpu);
@@ -146,6 +146,10 @@ int vcpu__service(struct vmm_vcpu *vcpu, bool woke)
 			/* Woke inside the window: this far after the advanced instant. */
 			vcpu__advance_wake(vcpu, adv > left ? adv - left : 0);
 		}
+		if (first && (flags & VMM_SERVE_REMOTE)) {
+			vcpu__hold_begin(vcpu, ev.due_tsc);
+			held = true;
+		}
 		first = false;
 		spun = true;
 		spin_ns += vcpu__advance_spin(vcpu, ev.due_tsc);
@@ -159,6 +163,8 @@ int vcpu__service(struct vmm_vcpu *vcpu, bool woke)
 		if (adv && (spun || woke))
 			vcpu__advance_record(vcpu, spin_ns, adv);
 	}
+	if (held)
+		vcpu__hold_end(vcpu);
 	inflight_end(vcpu);
 	return ret < 0 ? ret : 0;
 }
@@ -166,7 +172,7 @@ int vcpu__service(struct vmm_vcpu *vcpu, bool woke)
 int vcpu__serve_timer(struct vmm_vcpu *vcpu, bool woke)
 {
 	/* The expiry's re-arm (periodic, two-stage) may have failed. */
-	return vcpu__check_host_timer(vcpu, vcpu, vcpu__service(vcpu, woke));
+	return vcpu__check_host_timer(vcpu, vcpu, vcpu__service(vcpu, woke ? VMM_SERVE_WOKE : 0));
 }
 
 int vmm__engine_init(struct vmm *vm)

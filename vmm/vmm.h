@@ -110,6 +110,7 @@ struct vmm_vcpu_result {
 	/* upcalls (busy/mixed) */
 	uint64_t raises, kicks, injections, msis, windows, blocks;
 	uint64_t inflight_waits;	/* block() waited for another thread's raise */
+	uint64_t holds;			/* kicked at the advanced time and held out (advance) */
 	/* timer advance: per expiry served with one (atomics: two threads may serve) */
 	uint64_t advanced_expiries, spins, spin_total_ns;
 	uint64_t *spin_ns, *advance_ns;	/* [cost_cap] */
@@ -160,6 +161,7 @@ struct vmm_vcpu {
 	uint64_t raise_tsc;		/* atomic: host TSC of the first raise since the last injection */
 	int tid;			/* atomic: its thread id while it runs (the kick), 0 = none */
 	int inflight;			/* atomic: threads between an engine take and the raise */
+	uint64_t hold_tsc;		/* atomic: held out of guest mode until raised (advance), 0 = no */
 	struct vmm_advance adv;
 	char error[VMM_ERROR_LEN];
 };
@@ -262,9 +264,12 @@ int vcpu__serve_timer(struct vmm_vcpu *vcpu, bool woke);
 /*
  * The same from any thread, without touching the vCPU's error state: the
  * host -errno of a failed re-arm is returned for the caller to report.
- * Counts itself in vcpu->inflight; spins out an advance window (advance.c).
+ * Counts itself in vcpu->inflight; spins out an advance window (advance.c),
+ * holding a running vCPU out of guest mode meanwhile when REMOTE.
  */
-int vcpu__service(struct vmm_vcpu *vcpu, bool woke);
+#define VMM_SERVE_WOKE		1u	/* after a host timer wake-up (not a look at an exit) */
+#define VMM_SERVE_REMOTE	2u	/* not the vCPU's own thread (the irq thread): may hold it */
+int vcpu__service(struct vmm_vcpu *vcpu, unsigned flags);
 
 /* ---- timer advance (advance.c) ---- */
 
@@ -308,6 +313,9 @@ void vmm__irq_stop(struct vmm *vm);
  * at its next entry), or a wake-up if it is blocked. The one place expiries go.
  */
 void vcpu__raise_upcall(struct vmm_vcpu *vcpu, uint32_t kind);
+/* The irq thread's advance window on a running vCPU: kick it out, hold it until hold_end. */
+void vcpu__hold_begin(struct vmm_vcpu *vcpu, uint64_t due_tsc);
+void vcpu__hold_end(struct vmm_vcpu *vcpu);
 /* HVMOP_*: the guest-visible result. */
 int64_t vcpu__hvm_op(struct vmm_vcpu *vcpu, uint64_t cmd, uint64_t arg_gpa);
 /* Just before KVM_RUN / just after it returned, on the vCPU's thread. */
