@@ -96,6 +96,14 @@ choice() {
 	bad "$opt" "$@" "$opt" ""
 }
 
+# advance BASE...: --advance's bad values (off, adaptive or 1..1000000 ns).
+advance() {
+	bad "--advance" "$@" --advance
+	for v in "" bogus Adaptive 0 -5 1.5 12abc 1000001 18446744073709551616 " "; do
+		bad "--advance" "$@" --advance "$v"
+	done
+}
+
 # dur BASE...: --duration's bad values (seconds, a decimal with at most 9
 # places, more than 0, within the command's limit).
 dur() {
@@ -253,6 +261,7 @@ for vmm in "vmm" "timerlat --vmm"; do
 	choice --guest "$@" -n 1
 	choice --irq "$@" -n 1 --guest busy
 	bad "--irq" "$@" -n 1 --irq user
+	advance "$@" -n 1
 	choice --bad "$@" -n 1 --scenario bad
 	num uz --burst "$@" -n 1
 	num u --fifo "$@" -n 1
@@ -293,6 +302,7 @@ bad "--vcpus" bench vmm -n 1 --vcpus 100000
 choice --guest bench vmm -n 1
 choice --irq bench vmm -n 1 --guest busy
 bad "--irq" bench vmm -n 1 --irq chip
+advance bench vmm -n 1
 dur bench vmm
 bad "--duration" bench vmm -n 5 --duration 1
 bad "--duration" bench vmm --duration 3601
@@ -313,6 +323,7 @@ bad "--out" demo -n 1 --no-kvm --out ""
 choice --guest demo -n 1 --no-kvm
 choice --irq demo -n 1 --no-kvm --guest busy
 bad "--irq" demo -n 1 --no-kvm --irq user
+advance demo -n 1 --no-kvm
 
 # ---- combinations: inconsistent options, and --json never turns an
 # error into JSON on stdout ----

@@ -110,6 +110,35 @@ assert d["early_wakeups"] == 0
 assert u["interrupt_path_p50_ns"]["n"] > 0
 PY
 done
+# The timer advance: a fixed one is used as given, never early; off reports none.
+"$PVTIME" timerlat --vmm --advance 20000 -n 200 --vcpus 1 --json >/tmp/cli_vmm_json.$$ || fail "timerlat --vmm --advance 20000"
+python3 - /tmp/cli_vmm_json.$$ <<'PY' || fail "timerlat --vmm --advance JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["advance"] == "20000" and d["advance_ns"] == 20000, d
+assert d["early_wakeups"] == 0 and d["delivery_lateness_p50_ns"] >= 0, d
+assert d["advanced_expiries"] > 0 and set(d["spin_ns"]) >= {"p50", "p99", "mean"}, d
+PY
+"$PVTIME" timerlat --vmm --advance off --algo pvtime -n 50 --vcpus 1 --json >/tmp/cli_vmm_json.$$ || fail "timerlat --vmm --advance off"
+python3 - /tmp/cli_vmm_json.$$ <<'PY' || fail "timerlat --vmm --advance off JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["advance"] == "off" and "spin_ns" not in d, d
+PY
+"$PVTIME" bench vmm -n 100 --repeat 1 --json >/tmp/cli_vmm_json.$$ || fail "bench vmm (default advance)"
+python3 - /tmp/cli_vmm_json.$$ <<'PY' || fail "bench vmm advance JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["advance"] == "adaptive", d["advance"]
+runs = {r["algo"]: r for r in d["runs"]}
+for a in ("legacy", "kvm"):
+    assert runs[a]["advance"] == "off" and runs[a]["advance_ns"] == 0 and "spin_ns" not in runs[a]
+p = runs["pvtime"]
+assert p["advance"] == "adaptive" and 0 < p["advance_ns"] <= 30000, p
+assert set(p["spin_ns"]) >= {"p50", "p99", "mean"} and p["early_wakeups"] == 0, p
+t = d["target"]
+assert {"delivery_budget_ns", "delivery_met", "spin_met"} <= set(t) and t["floor_includes_host_wake"] is False, t
+PY
 "$PVTIME" timerlat --vmm --guest mixed -n 100 --vcpus 2 --json >/tmp/cli_vmm_json.$$ || fail "timerlat --vmm --guest mixed"
 python3 - /tmp/cli_vmm_json.$$ <<'PY' || fail "timerlat --vmm --guest mixed JSON"
 import json, sys
