@@ -46,6 +46,8 @@ static bool have_irqchip(void)
 /* Never early anywhere; the advance was used; what it was armed with is in range. */
 static void assert_never_early(const struct vmm *vm, enum vmm_advance_mode mode, uint64_t adv_ns)
 {
+	uint64_t advanced = 0;
+
 	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
 		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
 		uint64_t spin_max = 0;
@@ -77,8 +79,13 @@ static void assert_never_early(const struct vmm *vm, enum vmm_advance_mode mode,
 			assert_int_equal(r->advanced_expiries, 0);
 			continue;
 		}
-		assert_true(r->advanced_expiries > 0);
-		assert_true(r->n_spin > 0);
+		/*
+		 * Served by the VMM with the advance on (not all: on a loaded host
+		 * the guest's next hypercall may come after the deadline, which
+		 * records the expiry at once).
+		 */
+		advanced += r->advanced_expiries;
+		assert_int_equal(r->n_spin, r->advanced_expiries);
 		for (uint64_t i = 0; i < r->n_spin; i++) {
 			if (mode == VMM_ADV_FIXED)
 				assert_int_equal(r->advance_ns[i], adv_ns);
@@ -86,6 +93,8 @@ static void assert_never_early(const struct vmm *vm, enum vmm_advance_mode mode,
 				assert_true(r->advance_ns[i] <= CAP_NS);
 		}
 	}
+	if (mode != VMM_ADV_OFF)
+		assert_true(advanced > 0);
 	vmm_test_assert_exact(vm);
 }
 

@@ -122,7 +122,7 @@ int vcpu__service(struct vmm_vcpu *vcpu, unsigned flags)
 {
 	struct pvt_xen_events ev;
 	uint64_t wake_tsc = vmm__rdtsc(), adv = vcpu__advance_ns(vcpu), spin_ns = 0;
-	bool woke = flags & VMM_SERVE_WOKE, first = true, spun = false, held = false;
+	bool woke = flags & VMM_SERVE_WOKE, first = true, held = false;
 	int ret;
 
 	inflight_begin(vcpu);
@@ -151,7 +151,6 @@ int vcpu__service(struct vmm_vcpu *vcpu, unsigned flags)
 			held = true;
 		}
 		first = false;
-		spun = true;
 		spin_ns += vcpu__advance_spin(vcpu, ev.due_tsc);
 		ret = pvt_xen_vcpu_service(vcpu->xen, &ev);
 	}
@@ -160,7 +159,8 @@ int vcpu__service(struct vmm_vcpu *vcpu, unsigned flags)
 			late_wake(vcpu, &ev, adv);
 		test_delay(vcpu);
 		deliver(vcpu, &ev);
-		if (adv && (spun || woke))
+		/* Every expiry served with the advance on (0 spin when it came too late). */
+		if (adv)
 			vcpu__advance_record(vcpu, spin_ns, adv);
 	}
 	if (held)
