@@ -5,11 +5,12 @@
  * the engine's guest clock when the VMM delivers it (every one, signed) and
  * on the guest's own clock when it wakes; none is lost or doubled when it
  * races the guest re-programming or cancelling it or a kick in flight
- * (busy/mixed, both upcall paths); a spin that is preempted half-way (a
- * test hook sleeps inside it) only ends late. Fixed advances are used as
+ * (busy/mixed, both upcall paths); a spin that is preempted (a test hook
+ * sleeps inside it; a competing SCHED_OTHER load on every CPU) only ends late. Fixed advances are used as
  * given, adaptive ones stay within the cap, legacy and kvm never advance.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -158,6 +159,47 @@ static void test_idle_adaptive_preempted(void **state)
 	run(PVT_SCN_TIMERLAT, 2, VMM_ADV_ADAPTIVE, 0, VMM_IRQ_AUTO, INTERVAL_NS, 20);
 }
 
+/* A SCHED_OTHER thread per CPU that only computes: it preempts spins for real. */
+static int load_stop;
+static pthread_t load_threads[8];
+static int load_started;
+
+static void *load(void *arg)
+{
+	volatile uint64_t x = 0;
+
+	(void)arg;
+	while (!__atomic_load_n(&load_stop, __ATOMIC_RELAXED))
+		x++;
+	return NULL;
+}
+
+/* Also after a failed assertion (cmocka leaves the test by longjmp). */
+static int load_teardown(void **state)
+{
+	(void)state;
+	__atomic_store_n(&load_stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < load_started; i++)
+		pthread_join(load_threads[i], NULL);
+	load_started = 0;
+	return 0;
+}
+
+static void test_idle_competing_load(void **state)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	(void)state;
+	if (n < 1 || n > 8)
+		n = n < 1 ? 1 : 8;
+	__atomic_store_n(&load_stop, 0, __ATOMIC_RELAXED);
+	for (long i = 0; i < n; i++)
+		if (!pthread_create(&load_threads[load_started], NULL, load, NULL))
+			load_started++;
+	/* vCPU threads under SCHED_OTHER too (the default config): they compete. */
+	run(PVT_SCN_TIMERLAT, 2, VMM_ADV_FIXED, 60000, VMM_IRQ_AUTO, INTERVAL_NS, 0);
+}
+
 /* The irq thread spins while the guest computes; expiries race the arming and the kick. */
 static void test_busy_chip(void **state)
 {
@@ -220,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_idle_fixed_small),
 		cmocka_unit_test(test_idle_spin_preempted),
 		cmocka_unit_test(test_idle_adaptive_preempted),
+		cmocka_unit_test_teardown(test_idle_competing_load, load_teardown),
 		cmocka_unit_test(test_busy_chip),
 		cmocka_unit_test(test_busy_user),
 		cmocka_unit_test(test_mixed_chip_short),
