@@ -149,13 +149,6 @@ int vmm__get_clock(struct vmm *vm, struct kvm_clock_data *data)
 	return 0;
 }
 
-void *vmm__gpa(struct vmm *vm, uint64_t gpa, uint64_t len)
-{
-	if (gpa > vm->mem_size || len > vm->mem_size - gpa)
-		return NULL;
-	return vm->mem + gpa;
-}
-
 static int load_guest(struct vmm *vm)
 {
 	uint64_t size = (uint64_t)(pvt_guest_image_end - pvt_guest_image);
