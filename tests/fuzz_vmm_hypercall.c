@@ -35,6 +35,7 @@ static struct pvt_simhost g_sim;
 static unsigned g_waits;
 static uint64_t g_offset[MAX_VCPUS];	/* what KVM_VCPU_TSC_OFFSET would read */
 static int g_msr_err;			/* KVM_SET_MSRS fails with this (0: works) */
+static int g_wait_err;			/* the host timer wait fails with this (0: works) */
 static uint64_t g_msr[MAX_VCPUS];	/* last MSR_KVM_SYSTEM_TIME_NEW written */
 static struct vmm *g_stop_vm;		/* what the "watchdog" stops */
 
@@ -124,6 +125,8 @@ int pvt_hosttimer_wait(struct pvt_hosttimer *t, uint64_t timeout_ns)
 		__atomic_store_n(&g_stop_vm->stop, 1, __ATOMIC_SEQ_CST);
 		return -EINTR;
 	}
+	if (g_wait_err)
+		return g_wait_err;
 	return pvt_simhost_step(&g_sim, g_sim.true_ns + timeout_ns) ? 1 : -ETIMEDOUT;
 }
 
@@ -169,6 +172,7 @@ static int fake_init(struct fake *f, struct fz_in *in)
 	g_stop_vm = vm;
 	g_waits = 0;
 	g_msr_err = (opt & 0x80) ? -EIO : 0;
+	g_wait_err = (opt & 0x40) ? -EIO : 0;
 	memset(g_msr, 0, sizeof(g_msr));
 	vm->cfg.nr_vcpus = 1 + sel % MAX_VCPUS;
 	vm->cfg.algo = (enum pvt_timer_algo)((sel >> 2) % 3);
@@ -189,7 +193,8 @@ static int fake_init(struct fake *f, struct fz_in *in)
 	sc.start_true_ns = fz_u8(in) * 1000000000ull;
 	sc.start_mono_ns = sc.start_true_ns;
 	sc.wake_latency_ns = (opt & 1) ? fz_take(in, 2) : 0;
-	sc.max_timers = MAX_VCPUS;
+	/* One queue slot for several vCPUs: arming fails, as a host timer can. */
+	sc.max_timers = (opt & 8) ? 1 : MAX_VCPUS;
 	if ((ret = pvt_simhost_init(&g_sim, &sc)))
 		goto fail;
 	f->sim_up = true;
@@ -376,8 +381,8 @@ static bool op_hypercall(struct fake *f, struct vmm_vcpu *v, struct fz_in *in)
 	}
 	ret = vcpu__hypercall_dispatch(v, nr, a0, a1, a2);
 	if (v->res.status) {
-		/* A stop is the VMM's business (or the watchdog's): it says why. */
-		if (!f->vm.error[0] && !f->vm.stop)
+		/* A stop is the VMM's business, never the guest's result: it says why. */
+		if (!f->vm.error[0] || !v->error[0] || !f->vm.stop)
 			abort();
 		if (nr == PVT_HC_kvmclock_register && !in_ram(f, a0, sizeof(struct pvt_pvclock_page)) &&
 		    (v->res.status != -EFAULT || !strstr(v->error, "outside")))
