@@ -41,8 +41,8 @@
 #include <pvtime/xentimer.h>
 
 #define MAX_VCPUS	64
-#define US		1000ull
-#define MS		1000000ull
+#define US		UINT64_C(1000)
+#define MS		UINT64_C(1000000)
 #define HOST_KHZ_SIM	2596136u	/* the simulated host's TSC */
 #define GUEST_KHZ	3000000u	/* the guest asked for a 3 GHz TSC: KVM scales it */
 

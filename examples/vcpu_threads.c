@@ -34,8 +34,8 @@
 
 #define NR_VCPUS	4
 #define SLEEPS		200		/* per vCPU */
-#define US		1000ull
-#define MS		1000000ull
+#define US		UINT64_C(1000)
+#define MS		UINT64_C(1000000)
 #define HOST_KHZ_SIM	2596136u
 #define GUEST_KHZ	3000000u
 
