@@ -16,7 +16,7 @@
  * coalesced, and the grid continues; the singleshot fires once, not early;
  * nothing fires on A after the save. Exit 0 if all of that held.
  */
-#define _GNU_SOURCE
+#define _GNU_SOURCE 1	/* POSIX threads and clocks also under -std=c11 */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
