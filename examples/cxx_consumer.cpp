@@ -45,15 +45,20 @@ void check(int ret, const char *what)
 		throw std::system_error(-ret, std::generic_category(), what);
 }
 
-// unique_ptr deleters from the library's free functions (all accept NULL).
-template <auto Free> struct Deleter {
-	template <class T> void operator()(T *p) const { Free(p); }
+// One deleter for every handle: overloads on the library's free functions
+// (which all accept NULL).
+struct Free {
+	void operator()(pvt_simhost *p) const { pvt_simhost_free(p); }
+	void operator()(pvt_hostclock *p) const { pvt_hostclock_free(p); }
+	void operator()(pvt_hosttimer *p) const { pvt_hosttimer_free(p); }
+	void operator()(pvt_xen_vm *p) const { pvt_xen_vm_free(p); }
+	void operator()(pvt_xen_vcpu *p) const { pvt_xen_vcpu_free(p); }
 };
-using SimHost = std::unique_ptr<pvt_simhost, Deleter<pvt_simhost_free>>;
-using HostClock = std::unique_ptr<pvt_hostclock, Deleter<pvt_hostclock_free>>;
-using HostTimer = std::unique_ptr<pvt_hosttimer, Deleter<pvt_hosttimer_free>>;
-using XenVm = std::unique_ptr<pvt_xen_vm, Deleter<pvt_xen_vm_free>>;
-using XenVcpu = std::unique_ptr<pvt_xen_vcpu, Deleter<pvt_xen_vcpu_free>>;
+using SimHost = std::unique_ptr<pvt_simhost, Free>;
+using HostClock = std::unique_ptr<pvt_hostclock, Free>;
+using HostTimer = std::unique_ptr<pvt_hosttimer, Free>;
+using XenVm = std::unique_ptr<pvt_xen_vm, Free>;
+using XenVcpu = std::unique_ptr<pvt_xen_vcpu, Free>;
 
 // Simulated timers that fired, by the library's vCPU pointer (stable).
 std::vector<pvt_xen_vcpu *> sim_fired;
