@@ -168,7 +168,9 @@ pvt_guest_clock make_guest_clock(pvt_hostclock *hc, uint32_t host_khz)
 	pvt_guest_clock clock;
 
 	check(pvt_kvm_clock_init(&kvm, host_khz, PVT_FRAC_BITS_VMX), "kvm clock");
+	/* KVM's master clock: a host TSC and its host ns (the guest's clock starts there). */
 	kvm.master_tsc = pvt_hostclock_read_tsc(hc);
+	kvm.master_ns = pvt_hostclock_read_mono(hc);
 	check(pvt_kvm_tsc_scaling(&kvm, 3000000, 0, &tsc), "TSC scaling");
 	check(pvt_kvm_guest_clock(&kvm, &tsc, &clock), "guest clock");
 	return clock;

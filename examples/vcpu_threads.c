@@ -315,7 +315,9 @@ static int setup(struct pvt_xen_vm **vm)
 	}
 	/* One VM-wide kvmclock; every vCPU of this guest reads the same clock. */
 	ret = pvt_kvm_clock_init(&kvm, host_khz, PVT_FRAC_BITS_VMX);
+	/* KVM's master clock: a host TSC and its host ns (the guest's clock starts there). */
 	kvm.master_tsc = pvt_hostclock_read_tsc(hc);
+	kvm.master_ns = pvt_hostclock_read_mono(hc);
 	if (!ret)
 		ret = pvt_kvm_tsc_scaling(&kvm, GUEST_KHZ, 0, &tsc);
 	if (!ret)
