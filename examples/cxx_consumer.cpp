@@ -63,7 +63,8 @@ using XenVcpu = std::unique_ptr<pvt_xen_vcpu, Free>;
 // Simulated timers that fired, by the library's vCPU pointer (stable).
 std::vector<pvt_xen_vcpu *> sim_fired;
 
-void sim_notify(void *ctx)
+// Called from C (pvt_simhost_step): no exception may unwind through it.
+void sim_notify(void *ctx) noexcept
 {
 	sim_fired.push_back(static_cast<pvt_xen_vcpu *>(ctx));
 }
