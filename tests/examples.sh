@@ -64,5 +64,17 @@ for ex in examples/*.c examples/*.cpp; do
 		"$bin" --real || fail "$name --real exited non-zero"
 	fi
 done
+# The static library as examples/README.md links it: same program, same output.
+ex=examples/eventloop.c
+echo "== $cc $ex \$(pkg-config --cflags pvtime) \$(pkg-config --variable=libdir pvtime)/libpvtime.a -lpthread"
+# shellcheck disable=SC2046,SC2086
+"$cc" $extra -o "$prefix/eventloop-static" "$ex" $(pkg-config --cflags pvtime) \
+	"$(pkg-config --variable=libdir pvtime)/libpvtime.a" -lpthread || fail "$ex does not link statically"
+if [ -x "$prefix/eventloop-static" ]; then
+	grep -q libpvtime <<<"$(ldd "$prefix/eventloop-static")" && fail "eventloop-static loads libpvtime.so"
+	"$prefix/eventloop-static" >"$prefix/eventloop-static.out" || fail "eventloop (static) exited non-zero"
+	cmp -s "$prefix/eventloop.out1" "$prefix/eventloop-static.out" ||
+		fail "eventloop: the static and the shared build print different output"
+fi
 [ $status = 0 ] && echo "PASS: every example builds against the installed library and runs"
 exit $status
