@@ -254,17 +254,26 @@ int run(bool real)
 			sim_fired.clear();
 		}
 	} else {
-		auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+		// At least 20 ms, and on a loaded machine until the singleshots came (5 s at most).
+		auto now = std::chrono::steady_clock::now();
+		auto end = now + std::chrono::milliseconds(20), give_up = now + std::chrono::seconds(5);
 		std::vector<pollfd> fds;
+		auto pending = [&vcpus] {
+			for (const Vcpu &v : vcpus)
+				if (!v.singleshots)
+					return true;
+			return false;
+		};
 
 		for (const Vcpu &v : vcpus)
 			fds.push_back(pollfd{ v.fd(), POLLIN, 0 });
-		while (std::chrono::steady_clock::now() < end) {
+		while ((now < end || pending()) && now < give_up) {
 			if (poll(fds.data(), fds.size(), 1) < 0 && errno != EINTR)
 				check(-errno, "poll");
 			for (size_t i = 0; i < fds.size(); i++)
 				if (fds[i].revents & POLLIN)
 					vcpus[i].service();
+			now = std::chrono::steady_clock::now();
 		}
 	}
 

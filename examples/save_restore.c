@@ -10,7 +10,8 @@
  *   ./a.out              two simulated hosts: deterministic output
  *   ./a.out --real       two vDSO host clocks and timerfds on this machine
  *
- * The guest has a 1 ms periodic timer and a singleshot 20 ms ahead. The
+ * The guest has a 1 ms periodic timer and a singleshot 20 ms ahead (200 ms
+ * with --real, so that a loaded machine still migrates before it). The
  * VMM migrates after two ticks with 3 ms of downtime. Checked: B restores
  * the same guest deadlines; the ticks missed while down arrive at once,
  * coalesced, and the grid continues; the singleshot fires once, not early;
@@ -36,6 +37,7 @@
 #define GUEST_KHZ	3000000u
 #define PERIOD_NS	(1 * MS)
 #define SINGLESHOT_NS	(20 * MS)
+#define SINGLESHOT_REAL_NS (200 * MS)	/* room for a loaded machine's late ticks on A */
 #define DOWNTIME_NS	(3 * MS)
 
 /* One host with one vCPU of our guest on it. */
@@ -253,7 +255,8 @@ int main(int argc, char **argv)
 
 	/* The guest arms a singleshot and a periodic timer. */
 	g0 = guest_now(&a);
-	ss.timeout_abs_ns = deadline = a.deadline_ns = b.deadline_ns = g0 + SINGLESHOT_NS;
+	ss.timeout_abs_ns = deadline = a.deadline_ns = b.deadline_ns =
+		g0 + (real ? SINGLESHOT_REAL_NS : SINGLESHOT_NS);
 	ss.flags = 0;
 	ret = pvt_xen_vcpu_op(a.vcpu, a.vcpu, PVT_XEN_VCPUOP_set_singleshot_timer, &ss,
 			      sizeof(ss), &gr);
