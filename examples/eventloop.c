@@ -346,8 +346,9 @@ static int loop_real(void)
 	while (!done) {
 		/* Wake for the host clock's re-pairing too, so hypercalls never pair. */
 		uint64_t now = mono_now(), refresh = pvt_hostclock_next_refresh_ns(hc);
-		int timeout_ms = refresh <= now ? 0 : (int)((refresh - now) / MS) + 1;
-		int n = epoll_wait(ep, evs, MAX_VCPUS, timeout_ms > 10 ? 10 : timeout_ms);
+		uint64_t wait_ms = refresh <= now ? 0 : (refresh - now) / MS + 1;
+		/* (and every 10 ms to notice that the vCPUs are done) */
+		int n = epoll_wait(ep, evs, MAX_VCPUS, wait_ms > 10 ? 10 : (int)wait_ms);
 
 		pthread_mutex_lock(&big_lock);
 		for (int i = 0; i < n; i++)
