@@ -23,6 +23,10 @@ endforeach()
 add_test(NAME examples_eventloop_biglock
   COMMAND example_eventloop --real --vcpus 4 --expiries 10000)
 add_test(NAME examples_vcpu_threads_real COMMAND example_vcpu_threads --real)
-set_tests_properties(examples_eventloop_biglock examples_vcpu_threads_real PROPERTIES
+# The simulation's hand-over between threads (one runs at a time) must be race-free too.
+add_test(NAME examples_eventloop_sim COMMAND example_eventloop)
+add_test(NAME examples_vcpu_threads_sim COMMAND example_vcpu_threads)
+set_tests_properties(examples_eventloop_biglock examples_vcpu_threads_real
+  examples_eventloop_sim examples_vcpu_threads_sim PROPERTIES
   LABELS tsan TIMEOUT 300
   ENVIRONMENT "TSAN_OPTIONS=halt_on_error=1:detect_deadlocks=1:second_deadlock_stack=1")
