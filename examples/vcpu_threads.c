@@ -132,7 +132,7 @@ static void sim_exit(void)
 	pthread_mutex_unlock(&sim_lock);
 }
 
-/* Main thread: waits until n threads are asleep, fires the next timer; until all exit. */
+/* Main thread: once every live vCPU thread sleeps, fires the next timer; until all exit. */
 static void sim_drive(void)
 {
 	pthread_mutex_lock(&sim_lock);
