@@ -7,6 +7,7 @@
  * bench/callgrind-conversion.sh can count instructions per operation.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "args.h"
 #include "commands.h"
 #include "json.h"
+#include "runctl.h"
 #include "optspec.h"
 
 #define PAIRS		4096	/* (now, deadline) inputs cycled by the inverse loop */
@@ -152,18 +154,31 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Median ns/op over repeat runs of n iterations. */
+/*
+ * Median ns/op over repeat runs of n iterations. A SIGINT/SIGTERM stops
+ * after the run in progress: the median of the runs done, NAN (JSON null)
+ * when none was.
+ */
 static double measure(struct bench *b, enum op op, uint64_t n, unsigned repeat, double *min_out)
 {
 	double runs[64];
 
+	*min_out = NAN;
+	if (runctl_signal())
+		return NAN;
 	loops[op](b, n / 10 + 1);	/* warm caches and branch predictors */
 	for (unsigned r = 0; r < repeat; r++) {
 		uint64_t t0 = now_ns();
 
+		if (runctl_signal()) {
+			repeat = r;
+			break;
+		}
 		loops[op](b, n);
 		runs[r] = (double)(now_ns() - t0) / (double)n;
 	}
+	if (!repeat)
+		return NAN;
 	qsort(runs, repeat, sizeof(runs[0]), cmp_double);
 	*min_out = runs[0];
 	return runs[repeat / 2];
@@ -237,6 +252,7 @@ int bench_conversion(int argc, char **argv)
 	}
 	n = o[0].set ? o[0].u : 5000000;
 	repeat = o[1].set ? (unsigned)o[1].u : 7;
+	runctl_install();
 	for (int op = 0; op < OPS; op++)
 		med[op] = measure(b, (enum op)op, op == OP_CLOCK_GETTIME ? n / 4 + 1 : n, repeat, &min[op]);
 
@@ -249,6 +265,7 @@ int bench_conversion(int argc, char **argv)
 		json_begin(&j, stdout);
 		json_header(&j, argc + 2, argv - 2);	/* program and "bench" precede argv */
 		json_string(&j, "bench", "conversion");
+		runctl_json(&j);
 		json_object_begin(&j, "machine");
 		json_string(&j, "cpu", cpu);
 		if (!uname(&u)) {
@@ -278,6 +295,7 @@ int bench_conversion(int argc, char **argv)
 		json_bool(&j, "forward_within_half_clock_gettime", med[OP_FORWARD] * 2 <= med[OP_CLOCK_GETTIME]);
 		json_end(&j);
 	} else {
+		runctl_text(stdout, UINT64_MAX);
 		printf("# pvtime bench conversion: %" PRIu64 " ops x %u runs (median, min) per operation\n", n, repeat);
 		printf("# clock: host 2596136 kHz, guest 3000000 kHz, 48 fraction bits, 1 day of uptime\n");
 		for (int op = 0; op < OPS; op++)
@@ -292,5 +310,6 @@ int bench_conversion(int argc, char **argv)
 		       med[OP_INVERSE] / med[OP_CLOCK_GETTIME], med[OP_INVERSE] / med[OP_RDTSC]);
 	}
 	free(b);
-	return fflush(stdout) ? runtime_error("bench conversion: cannot write output") : PVT_EXIT_OK;
+	return runctl_final(fflush(stdout) ? runtime_error("bench conversion: cannot write output")
+					   : PVT_EXIT_OK);
 }

@@ -13,6 +13,7 @@
 #include "args.h"
 #include "commands.h"
 #include "json.h"
+#include "runctl.h"
 #include "sim.h"
 
 #define BENCH_SIM_TARGET_EPS	5000000.0	/* the target */
@@ -44,6 +45,14 @@ static int measure(const struct sim_config *cfg, struct bench_row *row)
 	return ret;
 }
 
+/* sim_config.poll: SIGINT/SIGTERM end the run in progress (its events still count). */
+static bool stop_requested(void *ctx, uint64_t loops_done)
+{
+	(void)ctx;
+	(void)loops_done;
+	return runctl_signal() != 0;
+}
+
 static double per_s(uint64_t n, double s)
 {
 	return s > 0 ? (double)n / s : 0;
@@ -60,7 +69,7 @@ int bench_sim(int argc, char **argv)
 	struct bench_row rows[SIM_ALGO_COUNT];
 	struct sim_config cfg;
 	bool json = false;
-	int opt;
+	int opt, done = 0;
 
 	sim_config_default(&cfg);
 	cfg.loops = 2000000;
@@ -94,7 +103,9 @@ int bench_sim(int argc, char **argv)
 	if (sim_config_check(&cfg))
 		return PVT_EXIT_USAGE;
 
-	for (int a = 0; a < SIM_ALGO_COUNT; a++) {
+	runctl_install();
+	cfg.poll = stop_requested;
+	for (int a = 0; a < SIM_ALGO_COUNT && !runctl_signal(); a++) {
 		int ret;
 
 		cfg.algo = (enum sim_algo)a;
@@ -102,6 +113,7 @@ int bench_sim(int argc, char **argv)
 		if (ret)
 			return runtime_error("bench sim: %s failed: %s", sim_algo_names[a],
 					     strerror(-ret));
+		done = a + 1;
 	}
 
 	if (json) {
@@ -110,10 +122,11 @@ int bench_sim(int argc, char **argv)
 		json_begin(&j, stdout);
 		json_header(&j, argc, argv);
 		json_string(&j, "bench", "sim");
+		runctl_json(&j);
 		json_u64(&j, "loops", cfg.loops);
 		json_double(&j, "target_events_per_s", BENCH_SIM_TARGET_EPS);
 		json_array_begin(&j, "results");
-		for (int a = 0; a < SIM_ALGO_COUNT; a++) {
+		for (int a = 0; a < done; a++) {
 			json_object_begin(&j, NULL);
 			json_string(&j, "algo", sim_algo_names[a]);
 			json_u64(&j, "events", rows[a].events);
@@ -127,19 +140,20 @@ int bench_sim(int argc, char **argv)
 		}
 		json_array_end(&j);
 		json_end(&j);
-		return PVT_EXIT_OK;
+		return runctl_final(PVT_EXIT_OK);
 	}
+	runctl_text(stdout, UINT64_MAX);
 	printf("# bench sim: %" PRIu64 " sleeps of 100 us per algorithm, one vCPU, "
 	       "host %" PRIu32 " kHz, guest %" PRIu32 " kHz, uptime 1 day\n",
 	       cfg.loops, cfg.host_khz, cfg.guest_khz);
 	printf("%-8s %12s %10s %10s %14s %14s %10s\n", "algo", "events", "wall_s", "cpu_s",
 	       "events/s", "events/cpu_s", "ns/event");
-	for (int a = 0; a < SIM_ALGO_COUNT; a++)
+	for (int a = 0; a < done; a++)
 		printf("%-8s %12" PRIu64 " %10.3f %10.3f %14.0f %14.0f %10.1f\n",
 		       sim_algo_names[a], rows[a].events, rows[a].wall_s, rows[a].cpu_s,
 		       per_s(rows[a].events, rows[a].wall_s),
 		       per_s(rows[a].events, rows[a].cpu_s),
 		       rows[a].events ? rows[a].cpu_s * 1e9 / (double)rows[a].events : 0);
 	printf("# target: >= %.0f events/s\n", BENCH_SIM_TARGET_EPS);
-	return PVT_EXIT_OK;
+	return runctl_final(PVT_EXIT_OK);
 }

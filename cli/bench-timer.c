@@ -9,14 +9,20 @@
  * KVM_GET_CLOCK reads both clocks at one TSC instant in the kernel and the
  * backend reports a constant 1 ns bound (rounding), which is labelled a
  * bound ("uncertainty_is_bound") and not presented as a measurement.
+ * Delivery: how late after its deadline a VMM thread sleeping on the
+ * vCPU's timerfd learns what fired through pvt_xen_vcpu_service (guest
+ * clock), against a bare timerfd wake (CLOCK_MONOTONIC) in the same run,
+ * samples interleaved.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +34,7 @@
 #include "args.h"
 #include "commands.h"
 #include "json.h"
+#include "runctl.h"
 #include "optspec.h"
 #include "stats.h"
 
@@ -39,6 +46,8 @@
 #define REPEAT		7
 #define GUEST_KHZ	3000000u	/* a scaled guest: the costly inverse */
 #define AHEAD_NS	10000000ull	/* deadlines stay in the future */
+#define DELIVERY_AHEAD_NS 200000ull	/* each delivery sample sleeps this long */
+#define DELIVERY_MAX	2000u		/* samples per path */
 
 struct kvm_vm {
 	int kvm_fd, vm_fd;
@@ -151,13 +160,14 @@ static void loop_pair(struct bench *b, uint64_t n)
 static void loop_arm(struct bench *b, uint64_t n)
 {
 	uint64_t base = 0;
+	int64_t guest_ret;
 
 	for (uint64_t i = 0; i < n; i++) {
 		if (!(i & 1023))
 			base = pvt_guest_clock_ns(&b->clock, pvt_hostclock_read_tsc(b->hc)) + AHEAD_NS;
-		pvt_xen_set_timer_op(b->vcpu, base + (i & 1023) * 997);
+		pvt_xen_set_timer_op(b->vcpu, base + (i & 1023) * 997, &guest_ret);
 	}
-	pvt_xen_set_timer_op(b->vcpu, 0);
+	pvt_xen_set_timer_op(b->vcpu, 0, &guest_ret);
 }
 
 /* Median ns/op over REPEAT runs of n iterations (after a warm-up run). */
@@ -176,26 +186,20 @@ static double measure(struct bench *b, loop_fn fn, uint64_t n)
 	return runs[REPEAT / 2];
 }
 
-static int null_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
+/* A bring-your-own host timer that only remembers its deadline. */
+static int null_arm(void *ctx, uint64_t deadline_ns)
 {
-	t->deadline_ns = deadline_ns;
+	*(uint64_t *)ctx = deadline_ns;
 	return 0;
 }
 
-static int null_disarm(struct pvt_hosttimer *t)
+static int null_disarm(void *ctx)
 {
-	(void)t;
+	(void)ctx;
 	return 0;
 }
 
 static const struct pvt_hosttimer_ops null_ops = { .arm = null_arm, .disarm = null_disarm };
-
-static void count_expiry(void *ctx, struct pvt_xen_vcpu *v, enum pvt_xen_expiry kind)
-{
-	(void)v;
-	(void)kind;
-	(*(uint64_t *)ctx)++;
-}
 
 /* The 3 GHz scaled guest on this host's TSC, reference now. */
 static int make_clock(struct pvt_hostclock *hc, struct pvt_kvm_clock *kvm,
@@ -224,34 +228,108 @@ static double arm_cost(struct bench *b, struct pvt_kvm_clock *kvm, enum pvt_time
 		       bool timerfd, uint64_t n, int *err)
 {
 	struct pvt_xen_vm_config cfg;
-	struct pvt_xen_vm vm;
-	struct pvt_xen_vcpu v;
-	struct pvt_hosttimer t;
-	uint64_t delivered = 0;
-	double ns;
+	struct pvt_xen_vm *vm = NULL;
+	struct pvt_xen_vcpu *v = NULL;
+	struct pvt_hosttimer *t = NULL;
+	uint64_t null_deadline = 0;
+	double ns = 0;
 
 	pvt_xen_vm_config_default(&cfg);
 	cfg.algo = algo;
-	memset(&t, 0, sizeof(t));
-	if (timerfd) {
-		*err = pvt_hosttimer_init_timerfd(&t, CLOCK_MONOTONIC);
-		if (*err)
-			return 0;
-	} else {
-		t.ops = &null_ops;
-		t.fd = -1;
-	}
-	if ((*err = pvt_xen_vm_init(&vm, &cfg, b->hc, kvm)) ||
-	    (*err = pvt_xen_vcpu_init(&v, &vm, 0, &t, count_expiry, &delivered)) ||
-	    (*err = pvt_xen_vcpu_set_guest_clock(&v, &b->clock))) {
-		pvt_hosttimer_destroy(&t);
+	if (timerfd)
+		*err = pvt_hosttimer_new_timerfd(CLOCK_MONOTONIC, &t);
+	else
+		*err = pvt_hosttimer_new_ops(&null_ops, &null_deadline, CLOCK_MONOTONIC, &t);
+	if (*err)
 		return 0;
+	if (!(*err = pvt_xen_vm_new(&cfg, b->hc, kvm, &vm)) &&
+	    !(*err = pvt_xen_vcpu_new(vm, 0, t, &v)) &&
+	    !(*err = pvt_xen_vcpu_set_guest_clock(v, &b->clock))) {
+		b->vcpu = v;
+		ns = measure(b, loop_arm, n);
 	}
-	b->vcpu = &v;
-	ns = measure(b, loop_arm, n);
-	pvt_xen_vcpu_destroy(&v);
-	pvt_hosttimer_destroy(&t);
+	pvt_xen_vcpu_free(v);
+	pvt_xen_vm_free(vm);
+	pvt_hosttimer_free(t);
 	return ns;
+}
+
+/* A bare timerfd: arm at now + ahead, sleep, read; ns late on CLOCK_MONOTONIC. */
+static int bare_wake(int fd, int64_t *late)
+{
+	struct itimerspec its = { 0 };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint64_t deadline = now_ns() + DELIVERY_AHEAD_NS, n;
+
+	its.it_value.tv_sec = (time_t)(deadline / PVT_NSEC_PER_SEC);
+	its.it_value.tv_nsec = (long)(deadline % PVT_NSEC_PER_SEC);
+	if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL))
+		return -errno;
+	if (poll(&pfd, 1, 1000) != 1 || read(fd, &n, sizeof(n)) != sizeof(n))
+		return -ETIMEDOUT;
+	*late = (int64_t)(now_ns() - deadline);
+	return 0;
+}
+
+/* The engine: set_timer_op at guest now + ahead, sleep on the fd, service; guest ns late. */
+static int engine_wake(struct bench *b, struct pvt_hosttimer *t, int64_t *late)
+{
+	uint64_t deadline = pvt_guest_clock_ns(&b->clock, pvt_hostclock_read_tsc(b->hc)) +
+			    DELIVERY_AHEAD_NS;
+	struct pvt_xen_events ev;
+	int64_t guest_ret;
+	int ret = pvt_xen_set_timer_op(b->vcpu, deadline, &guest_ret);
+
+	if (ret)
+		return ret;
+	while (!(ret = pvt_xen_vcpu_service(b->vcpu, &ev)) || ret < 0) {
+		if (ret < 0)
+			return ret;
+		ret = pvt_hosttimer_wait(t, PVT_NSEC_PER_SEC);
+		if (ret)
+			return ret;
+	}
+	*late = (int64_t)(pvt_guest_clock_ns(&b->clock, pvt_hostclock_read_tsc(b->hc)) - deadline);
+	return ev.fired & PVT_XEN_FIRED_SINGLESHOT ? 0 : -EPROTO;
+}
+
+/*
+ * Delivery latency, engine and bare timerfd, n samples each, interleaved so
+ * both see the same machine. PVTIME on a timerfd; 1 ns timer slack.
+ */
+static int delivery(struct bench *b, struct pvt_kvm_clock *kvm, uint64_t n,
+		    struct stats *eng, struct stats *bare)
+{
+	struct pvt_xen_vm *vm = NULL;
+	struct pvt_xen_vcpu *v = NULL;
+	struct pvt_hosttimer *t = NULL;
+	int fd, ret;
+	int64_t late;
+
+	(void)pvt_thread_set_timerslack(1);
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (!(ret = pvt_hosttimer_new_timerfd(CLOCK_MONOTONIC, &t)) &&
+	    !(ret = pvt_xen_vm_new(NULL, b->hc, kvm, &vm)) &&
+	    !(ret = pvt_xen_vcpu_new(vm, 0, t, &v)) &&
+	    !(ret = pvt_xen_vcpu_set_guest_clock(v, &b->clock))) {
+		b->vcpu = v;
+		for (uint64_t i = 0; i < n && !ret; i++) {
+			ret = engine_wake(b, t, &late);
+			if (!ret && stats_add(eng, late))
+				ret = -ENOMEM;
+			if (!ret)
+				ret = bare_wake(fd, &late);
+			if (!ret && stats_add(bare, late))
+				ret = -ENOMEM;
+		}
+	}
+	pvt_xen_vcpu_free(v);
+	pvt_xen_vm_free(vm);
+	pvt_hosttimer_free(t);
+	close(fd);
+	return ret;
 }
 
 /* Uncertainty of n pairings (and the cost per pairing). */
@@ -272,15 +350,15 @@ int bench_timer(int argc, char **argv)
 		  .help = "operations per timed run (default 200000; syscalls and pairings use /10)" },
 	};
 	static const enum pvt_timer_algo algos[] = { PVT_ALGO_PVTIME, PVT_ALGO_KVM, PVT_ALGO_LEGACY };
-	struct pvt_hostclock vdso, kvmclk;
+	struct pvt_hostclock *vdso, *kvmclk;
 	struct pvt_kvm_clock kvm_model;
 	struct kvm_vm kvm;
 	struct bench b;
-	struct stats unc_vdso, unc_kvm;
-	double rdtsc_ns, cg_ns, kgc_ns = 0, arm_ns[3], arm_fd_ns, pair_vdso_ns, pair_kvm_ns = 0;
+	struct stats unc_vdso, unc_kvm, deliv_eng, deliv_bare;
+	double rdtsc_ns, cg_ns, kgc_ns = 0, arm_ns[3], arm_fd_ns = 0, pair_vdso_ns, pair_kvm_ns = 0;
 	bool json = false, have_kvm, have_kvm_clock = false;
 	uint32_t host_khz;
-	uint64_t n;
+	uint64_t n, nd;
 	char cs[64] = "unknown";
 	int ret = optspec_parse(argc, argv, "bench timer", "pvtime bench timer [--iterations N] [--json]",
 				o, (int)(sizeof(o) / sizeof(o[0])), &json);
@@ -289,21 +367,26 @@ int bench_timer(int argc, char **argv)
 	if (ret)
 		return ret == 1 ? PVT_EXIT_OK : ret;
 	n = o[0].set ? o[0].u : 200000;
-	ret = pvt_hostclock_init_vdso(&vdso, 0);
+	/* About a second: a SIGINT lets it finish and report, then exits 130. */
+	runctl_install();
+	ret = pvt_hostclock_new_vdso(0, &vdso);
 	if (ret)
 		return runtime_error("bench timer: vDSO host clock: %s", strerror(-ret));
 	(void)pvt_hostclock_clocksource(cs, sizeof(cs));
 	memset(&b, 0, sizeof(b));
-	b.hc = &vdso;
+	b.hc = vdso;
 	b.kvm = &kvm;
-	if (make_clock(&vdso, &kvm_model, &b.clock, &host_khz)) {
-		pvt_hostclock_destroy(&vdso);
+	if (make_clock(vdso, &kvm_model, &b.clock, &host_khz)) {
+		pvt_hostclock_free(vdso);
 		return runtime_error("bench timer: cannot model a guest clock on this host");
 	}
 	kvm_open(&kvm);
 	have_kvm = !kvm.why;
 	stats_init(&unc_vdso);
 	stats_init(&unc_kvm);
+	stats_init(&deliv_eng);
+	stats_init(&deliv_bare);
+	nd = n / 100 + 100 < DELIVERY_MAX ? n / 100 + 100 : DELIVERY_MAX;
 
 	rdtsc_ns = measure(&b, loop_rdtsc, n);
 	cg_ns = measure(&b, loop_clock_gettime, n);
@@ -316,20 +399,24 @@ int bench_timer(int argc, char **argv)
 	}
 	if (!err)
 		arm_fd_ns = arm_cost(&b, &kvm_model, PVT_ALGO_PVTIME, true, n / 10 + 1, &err);
+	if (!err)
+		err = delivery(&b, &kvm_model, nd, &deliv_eng, &deliv_bare);
 	if (err) {
+		stats_free(&deliv_eng);
+		stats_free(&deliv_bare);
 		kvm_close(&kvm);
-		pvt_hostclock_destroy(&vdso);
+		pvt_hostclock_free(vdso);
 		return runtime_error("bench timer: engine setup failed: %s", strerror(-err));
 	}
 	pair_stats(&b, n / 10 + 1, &unc_vdso, &pair_vdso_ns);
 	if (have_kvm) {
-		ret = pvt_hostclock_init_kvm(&kvmclk, kvm.vm_fd, 0);
+		ret = pvt_hostclock_new_kvm(kvm.vm_fd, 0, &kvmclk);
 		if (!ret) {
 			have_kvm_clock = true;
-			b.hc = &kvmclk;
+			b.hc = kvmclk;
 			pair_stats(&b, n / 10 + 1, &unc_kvm, &pair_kvm_ns);
-			b.hc = &vdso;
-			pvt_hostclock_destroy(&kvmclk);
+			b.hc = vdso;
+			pvt_hostclock_free(kvmclk);
 		}
 	}
 
@@ -339,6 +426,7 @@ int bench_timer(int argc, char **argv)
 		json_begin(&j, stdout);
 		json_header(&j, argc + 2, argv - 2);
 		json_string(&j, "bench", "timer");
+		runctl_json(&j);
 		json_string(&j, "clocksource", cs);
 		json_u64(&j, "host_khz", host_khz);
 		json_u64(&j, "guest_khz", GUEST_KHZ);
@@ -354,6 +442,12 @@ int bench_timer(int argc, char **argv)
 			json_double(&j, pvt_timer_algo_name(algos[i]), arm_ns[i]);
 		json_object_end(&j);
 		json_double(&j, "arm_timerfd_ns", arm_fd_ns);
+		json_object_begin(&j, "delivery");
+		json_u64(&j, "samples", nd);
+		json_u64(&j, "ahead_ns", DELIVERY_AHEAD_NS);
+		stats_json(&j, "service_late_ns", &deliv_eng);
+		stats_json(&j, "timerfd_late_ns", &deliv_bare);
+		json_object_end(&j);
 		json_object_begin(&j, "pairing");
 		json_object_begin(&j, "vdso");
 		json_double(&j, "ns_per_call", pair_vdso_ns);
@@ -378,6 +472,7 @@ int bench_timer(int argc, char **argv)
 		json_object_end(&j);
 		json_end(&j);
 	} else {
+		runctl_text(stdout, UINT64_MAX);
 		printf("# pvtime bench timer: clocksource %s, host %u kHz, guest %u kHz (scaled, VMX), "
 		       "median of %d runs\n", cs, host_khz, GUEST_KHZ, REPEAT);
 		printf("%-44s %8.1f ns/op\n", "rdtsc", rdtsc_ns);
@@ -393,6 +488,13 @@ int bench_timer(int argc, char **argv)
 			printf("%-44s %8.1f ns/op\n", label, arm_ns[i]);
 		}
 		printf("%-44s %8.1f ns/op\n", "arm + timerfd_settime (pvtime)", arm_fd_ns);
+		printf("%-44s p50 %6" PRId64 " ns, p99 %7" PRId64 " ns late (guest clock, %" PRIu64
+		       " x %llu us)\n", "delivery: timerfd -> service/take (pvtime)",
+		       stats_percentile(&deliv_eng, 1, 2), stats_percentile(&deliv_eng, 99, 100), nd,
+		       DELIVERY_AHEAD_NS / 1000);
+		printf("%-44s p50 %6" PRId64 " ns, p99 %7" PRId64 " ns late (CLOCK_MONOTONIC)\n",
+		       "delivery: bare timerfd wake", stats_percentile(&deliv_bare, 1, 2),
+		       stats_percentile(&deliv_bare, 99, 100));
 		printf("%-44s %8.1f ns/call  uncertainty p50 %" PRId64 " ns, p99 %" PRId64 " ns\n",
 		       "pairing: vDSO sandwich", pair_vdso_ns, stats_percentile(&unc_vdso, 1, 2),
 		       stats_percentile(&unc_vdso, 99, 100));
@@ -411,7 +513,10 @@ int bench_timer(int argc, char **argv)
 	}
 	stats_free(&unc_vdso);
 	stats_free(&unc_kvm);
+	stats_free(&deliv_eng);
+	stats_free(&deliv_bare);
 	kvm_close(&kvm);
-	pvt_hostclock_destroy(&vdso);
-	return fflush(stdout) ? runtime_error("bench timer: cannot write output") : PVT_EXIT_OK;
+	pvt_hostclock_free(vdso);
+	return runctl_final(fflush(stdout) ? runtime_error("bench timer: cannot write output")
+					   : PVT_EXIT_OK);
 }

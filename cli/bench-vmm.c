@@ -12,6 +12,8 @@
 
 #include "args.h"
 #include "commands.h"
+#include "openmetrics.h"
+#include "runctl.h"
 #include "vmm-timerlat.h"
 
 #define BENCH_MAX_REPEAT	20
@@ -21,13 +23,19 @@ struct bench_run {
 	int64_t cost_timer, cost_block;	/* handling p50, ns */
 	int64_t delivery;		/* VMM expiry delivery lateness p50, ns */
 	uint64_t early;
+	uint64_t loops;			/* guest loops measured (fewer when interrupted) */
 };
 
 struct bench_vmm {
 	uint64_t loops, interval_ns;
 	unsigned repeat, vcpus;
 	int fifo;
-	bool json;
+	bool json, openmetrics;
+	const char *metrics;		/* --metrics FILE */
+	uint64_t duration_ns;		/* --duration: per run, instead of -n */
+	unsigned reps_done;		/* repetitions with data (the last may be partial) */
+	struct vmm_vs_host last[3];	/* the last run of each algo, for OpenMetrics */
+	bool have_last[3];
 	struct bench_run runs[3][BENCH_MAX_REPEAT];
 	struct bench_run host[BENCH_MAX_REPEAT];
 	bool dma_held;
@@ -38,7 +46,8 @@ struct bench_vmm {
 
 static int parse(int argc, char **argv, struct bench_vmm *b)
 {
-	enum { O_JSON = 256, O_REPEAT, O_FIFO, O_VCPUS, O_HELP };
+	enum { O_JSON = 256, O_REPEAT, O_FIFO, O_VCPUS, O_HELP, O_DURATION, O_FORMAT, O_METRICS };
+	static const char *const formats[] = { "text", "json", "openmetrics" };
 	static const struct option longopts[] = {
 		{ "loops", required_argument, NULL, 'n' },
 		{ "interval", required_argument, NULL, 'i' },
@@ -47,8 +56,13 @@ static int parse(int argc, char **argv, struct bench_vmm *b)
 		{ "vcpus", required_argument, NULL, O_VCPUS },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "duration", required_argument, NULL, O_DURATION },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "metrics", required_argument, NULL, O_METRICS },
 		{ 0 },
 	};
+	bool loops_set = false;
+	int format = -1;
 	uint64_t v;
 	int opt;
 
@@ -61,6 +75,20 @@ static int parse(int argc, char **argv, struct bench_vmm *b)
 		case 'n':
 			if (arg_u64_range("--loops", optarg, 1, 1000000, &b->loops))
 				return PVT_EXIT_USAGE;
+			loops_set = true;
+			break;
+		case O_DURATION:
+			if (runctl_parse_duration("--duration", optarg, 3600, &b->duration_ns))
+				return PVT_EXIT_USAGE;
+			break;
+		case O_FORMAT:
+			if ((format = arg_choice("--format", optarg, formats, 3)) < 0)
+				return PVT_EXIT_USAGE;
+			break;
+		case O_METRICS:
+			if (!*optarg)
+				return usage_error("bench vmm: --metrics: missing file name");
+			b->metrics = optarg;
 			break;
 		case 'i':
 			if (arg_u64_range("--interval", optarg, 1, 1000000000, &b->interval_ns))
@@ -86,8 +114,11 @@ static int parse(int argc, char **argv, struct bench_vmm *b)
 			break;
 		case 'h':
 		case O_HELP:
-			printf("usage: pvtime bench vmm [-n LOOPS] [-i NS] [--repeat R] [--fifo PRIO|0] [--vcpus N] [--json]\n"
-			       "Defaults: 10000 loops of 100 us, 3 repeats, SCHED_FIFO 1, 1 vCPU.\n");
+			printf("usage: pvtime bench vmm [-n LOOPS | --duration S] [-i NS] [--repeat R] [--fifo PRIO|0]\n"
+			       "       [--vcpus N] [--json | --format text|json|openmetrics] [--metrics FILE]\n"
+			       "Defaults: 10000 loops of 100 us, 3 repeats, SCHED_FIFO 1, 1 vCPU.\n"
+			       "--duration: each run lasts S seconds. SIGINT/SIGTERM: the runs so far\n"
+			       "are reported (exit 130/143).\n");
 			return -1;
 		default:
 			if (opt == ':')
@@ -97,6 +128,18 @@ static int parse(int argc, char **argv, struct bench_vmm *b)
 	}
 	if (optind < argc)
 		return usage_error("bench vmm: unexpected argument '%s'", argv[optind]);
+	if (format >= 0 && b->json && format != OM_FMT_JSON)
+		return usage_error("bench vmm: --json and --format %s: choose one", formats[format]);
+	if (format == OM_FMT_JSON)
+		b->json = true;
+	b->openmetrics = format == OM_FMT_OPENMETRICS;
+	if (b->duration_ns) {
+		if (loops_set)
+			return usage_error("bench vmm: --duration and -n are alternatives: give one");
+		/* An upper bound: each loop sleeps at least the interval. */
+		v = b->duration_ns / b->interval_ns + 1;
+		b->loops = v < 1000000 ? v : 1000000;
+	}
 	return 0;
 }
 
@@ -136,6 +179,9 @@ static int measure_bare(struct bench_vmm *b)
 
 static void fill(struct bench_run *r, struct stats *s)
 {
+	r->loops = s->count;
+	if (!s->count)
+		return;	/* stopped before its first loop */
 	r->p50 = stats_percentile(s, 50, 100);
 	r->p99 = stats_percentile(s, 99, 100);
 	r->max = stats_max(s);
@@ -173,6 +219,8 @@ static void spread(const struct bench_run *r, unsigned n, int64_t *lo, int64_t *
 	*lo = *hi = r[0].p50;
 	*mean = 0;
 	for (unsigned i = 0; i < n; i++) {
+		if (!r[i].loops && n > 1)
+			continue;	/* an interrupted repetition that never ran this algo */
 		if (r[i].p50 < *lo)
 			*lo = r[i].p50;
 		if (r[i].p50 > *hi)
@@ -187,6 +235,7 @@ static void print_text(const struct bench_vmm *b)
 	int64_t lo, hi, hlo, hhi;
 	double mean, hmean;
 
+	runctl_text(stdout, b->runs[0][0].loops + b->runs[1][0].loops + b->runs[2][0].loops);
 	printf("# bench vmm: %llu x %llu ns sleeps per run, %u run(s), %u vCPU, %s, cpu_dma_latency %s\n",
 	       (unsigned long long)b->loops, (unsigned long long)b->interval_ns, b->repeat, b->vcpus,
 	       b->fifo ? "SCHED_FIFO" : "SCHED_OTHER (slack 1 ns)", b->dma_held ? "held at 0" : "NOT held");
@@ -241,6 +290,7 @@ static void print_json(int argc, char **argv, const struct bench_vmm *b)
 
 	json_begin(&j, stdout);
 	json_header(&j, argc, argv);
+	runctl_json(&j);
 	json_u64(&j, "loops", b->loops);
 	json_u64(&j, "interval_ns", b->interval_ns);
 	json_u64(&j, "repeat", b->repeat);
@@ -272,6 +322,7 @@ static void print_json(int argc, char **argv, const struct bench_vmm *b)
 		json_i64(&j, "block_wake_to_resume_p50_ns", r->cost_block);
 		json_i64(&j, "delivery_lateness_p50_ns", r->delivery);
 		json_u64(&j, "early_wakeups", r->early);
+		json_u64(&j, "loops", r->loops);
 		json_object_end(&j);
 	}
 	json_array_end(&j);
@@ -296,9 +347,55 @@ static void print_json(int argc, char **argv, const struct bench_vmm *b)
 	json_end(&j);
 }
 
+/* OpenMetrics: each algo's last run (target vmm) and the host baseline, plus handling costs. */
+static int write_metrics(struct bench_vmm *b, bool to_stdout, const char *path)
+{
+	static const char *const names[] = { "legacy", "kvm", "pvtime" };
+	struct om_timerlat s[4];
+	unsigned n = 0;
+	struct om om;
+	int err;
+
+	for (int a = 0; a < 3; a++)
+		if (b->have_last[a])
+			s[n++] = (struct om_timerlat){
+				.target = "vmm", .algo = names[a], .vcpu = "all", .guest_clock = "kvm",
+				.r = &b->last[a].guest, .early_wakeups = b->last[a].totals.early_wakeups,
+			};
+	if (b->have_last[2] && b->last[2].host.loops)
+		s[n++] = (struct om_timerlat){
+			.target = "host", .algo = "none", .vcpu = "all", .guest_clock = "none",
+			.r = &b->last[2].host, .early_wakeups = om_count_early(&b->last[2].host),
+		};
+	err = om_open(&om);
+	if (err)
+		return err;
+	om_timerlat(&om, s, n);
+	om_family(&om, "pvtime_bench_vmm_hypercall_handling_seconds", "gauge", "seconds",
+		  "median VMM handling of a timer hypercall (exit to resume), last run");
+	for (int a = 0; a < 3; a++)
+		if (b->have_last[a] && b->runs[a][b->reps_done - 1].cost_timer >= 0) {
+			fprintf(om.f, "pvtime_bench_vmm_hypercall_handling_seconds{target=\"vmm\",algo=\"%s\","
+				"vcpu=\"all\",guest_clock=\"kvm\"} ", names[a]);
+			om_seconds(om.f, b->runs[a][b->reps_done - 1].cost_timer);
+			fputc('\n', om.f);
+		}
+	om_family(&om, "pvtime_bench_vmm_bare_exit_round_trip_seconds", "gauge", "seconds",
+		  "median guest-observed round trip of a bare port-I/O exit");
+	if (b->bare_rt_p50 >= 0) {
+		fputs("pvtime_bench_vmm_bare_exit_round_trip_seconds{target=\"vmm\",algo=\"none\","
+		      "vcpu=\"0\",guest_clock=\"kvm\"} ", om.f);
+		om_seconds(om.f, b->bare_rt_p50);
+		fputc('\n', om.f);
+	}
+	(void)to_stdout;
+	return om_finish(&om, path);
+}
+
 int bench_vmm(int argc, char **argv)
 {
 	struct bench_vmm *b = calloc(1, sizeof(*b));
+	bool stop = false;
 	int ret;
 
 	if (!b)
@@ -308,11 +405,12 @@ int bench_vmm(int argc, char **argv)
 		free(b);
 		return ret < 0 ? 0 : ret;
 	}
+	runctl_install();
 	ret = vmm_cli_require_kvm("bench vmm");
 	if (!ret)
 		ret = measure_bare(b);
-	for (unsigned rep = 0; !ret && rep < b->repeat; rep++) {
-		for (int a = 0; !ret && a < 3; a++) {
+	for (unsigned rep = 0; !ret && !stop && rep < b->repeat; rep++) {
+		for (int a = 0; !ret && !stop && a < 3; a++) {
 			struct vmm_config cfg;
 			struct vmm_vs_host m;
 			struct bench_run *r = &b->runs[a][rep];
@@ -324,9 +422,11 @@ int bench_vmm(int argc, char **argv)
 			cfg.interval_ns = b->interval_ns;
 			cfg.check_samples = false;	/* the oracles run in the tests, not here */
 			cfg.fifo_priority = b->fifo;
-			cfg.watchdog_ms = 600000;
-			ret = vmm_vs_host_measure("bench vmm", &cfg, &m, NULL, true, a == 2);
+			cfg.watchdog_ms = 600000 + b->duration_ns / 1000000;
+			ret = vmm_vs_host_measure("bench vmm", &cfg, &m, NULL, true, a == 2,
+						  b->duration_ns, false);
 			if (!ret) {
+				/* Reports built from every sample: keep_samples is on here. */
 				fill(r, &m.guest.lateness);
 				r->cost_timer = m.cost_timer_p50;
 				r->cost_block = m.cost_block_p50;
@@ -335,17 +435,33 @@ int bench_vmm(int argc, char **argv)
 				b->dma_held = m.env.dma_latency_held;
 				if (a == 2)
 					fill(&b->host[rep], &m.host.lateness);
+				b->reps_done = rep + 1;
+				if (b->have_last[a])
+					vmm_vs_host_free(&b->last[a]);
+				b->last[a] = m;	/* owned now */
+				b->have_last[a] = true;
+			} else {
+				vmm_vs_host_free(&m);
 			}
-			vmm_vs_host_free(&m);
+			stop = runctl_signal() != 0;
 		}
 	}
-	if (!ret) {
-		run_cyclictest(b);
+	if (!ret && b->reps_done) {
+		b->repeat = b->reps_done;	/* what was measured */
+		if (!stop)
+			run_cyclictest(b);
 		if (b->json)
 			print_json(argc, argv, b);
-		else
+		else if (!b->openmetrics)
 			print_text(b);
+		if (b->openmetrics && (ret = write_metrics(b, true, NULL)))
+			ret = runtime_error("bench vmm: --format openmetrics: %s", strerror(-ret));
+		if (!ret && b->metrics && (ret = write_metrics(b, false, b->metrics)))
+			ret = runtime_error("bench vmm: --metrics %s: %s", b->metrics, strerror(-ret));
 	}
+	for (int a = 0; a < 3; a++)
+		if (b->have_last[a])
+			vmm_vs_host_free(&b->last[a]);
 	free(b);
-	return ret;
+	return runctl_final(ret);
 }

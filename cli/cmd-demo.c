@@ -9,8 +9,9 @@
 #include "commands.h"
 #include "demo.h"
 #include "demo-vmm.h"
-#include "host-khz.h"
 #include "json.h"
+#include "pvtime/hostinfo.h"
+#include "runctl.h"
 
 #define DEMO_MAX_PLOTS	4
 
@@ -139,7 +140,8 @@ static int print_json(int argc, char **argv, const struct demo *d, char paths[][
 	for (unsigned i = 0; i < plots; i++)
 		json_string(&j, NULL, paths[i]);
 	json_array_end(&j);
-	ret = kvm_loops ? demo_vmm_section(NULL, &j, kvm_loops) : 1;
+	ret = kvm_loops && !runctl_signal() ? demo_vmm_section(NULL, &j, kvm_loops) : 1;
+	runctl_json(&j);	/* last: the real-KVM section may be the part interrupted */
 	json_end(&j);
 	return ret;
 }
@@ -217,12 +219,18 @@ int cmd_demo(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("demo: unexpected argument '%s'", argv[optind]);
-	if (!d.host_khz && host_tsc_khz(&d.host_khz, &d.host_khz_source))
-		return runtime_error("demo: cannot determine this host's TSC frequency (try --host-khz)");
+	if (!d.host_khz) {
+		enum pvt_tsc_khz_source src;
+
+		if (pvt_host_tsc_khz(&d.host_khz, &src))
+			return runtime_error("demo: cannot determine this host's TSC frequency (try --host-khz)");
+		d.host_khz_source = pvt_tsc_khz_source_name(src);
+	}
 	if (d.host_khz < 4)
 		return runtime_error("demo: implausible host TSC frequency %" PRIu32 " kHz", d.host_khz);
 
 	d.progress = isatty(STDERR_FILENO);
+	runctl_install();
 	ret = demo_run(&d);
 	if (ret)
 		return runtime_error("demo: simulation failed: %s", strerror(-ret));
@@ -230,21 +238,28 @@ int cmd_demo(int argc, char **argv)
 		print_table(stdout, &d);
 
 	/* The same sleeps in a real guest; a note only when /dev/kvm is unusable. */
-	if (!json && kvm_loops) {
+	if (!json && kvm_loops && !runctl_signal()) {
 		fflush(stdout);
 		kvm_ret = demo_vmm_section(stdout, NULL, kvm_loops);
 	}
 
-	ret = demo_plots(&d, out_dir, paths, &plots);
-	if (ret)
-		return runtime_error("demo: --out %s: cannot write plots: %s", out_dir, strerror(-ret));
+	/* The plots simulate whole curves: not after an interrupt (the table has the figures). */
+	if (!runctl_signal()) {
+		ret = demo_plots(&d, out_dir, paths, &plots);
+		if (ret)
+			return runtime_error("demo: --out %s: cannot write plots: %s", out_dir,
+					     strerror(-ret));
+	}
 	if (json) {
 		kvm_ret = print_json(argc, argv, &d, paths, plots, kvm_loops);
+	} else if (runctl_signal()) {
+		printf("\nplots not written: interrupted\n");
+		runctl_text(stdout, d.cells_done * d.loops);
 	} else {
 		printf("\nplots written to %s/:", out_dir);
 		for (unsigned i = 0; i < plots; i++)
 			printf(" %s", strrchr(paths[i], '/') + 1);
 		printf("\n");
 	}
-	return kvm_ret == 2 ? PVT_EXIT_RUNTIME : PVT_EXIT_OK;
+	return runctl_final(kvm_ret == 2 ? PVT_EXIT_RUNTIME : PVT_EXIT_OK);
 }

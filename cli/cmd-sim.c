@@ -6,6 +6,8 @@
 #include "args.h"
 #include "commands.h"
 #include "json.h"
+#include "openmetrics.h"
+#include "runctl.h"
 #include "sim.h"
 
 /* ppt as a decimal ppm string ("-12.5"), exact. */
@@ -56,6 +58,7 @@ static void print_json(int argc, char **argv, const struct sim_config *cfg,
 	json_begin(&j, stdout);
 	json_header(&j, argc, argv);
 	json_string(&j, "target", "sim");
+	runctl_json(&j);
 	timerlat_report_json(r, &j);
 	json_object_begin(&j, "config");
 	json_string(&j, "hypercall", sim_hypercall_names[cfg->hypercall]);
@@ -65,6 +68,8 @@ static void print_json(int argc, char **argv, const struct sim_config *cfg,
 	json_u64(&j, "uptime_s", cfg->uptime_s);
 	json_u64(&j, "vcpus", cfg->vcpus);
 	json_u64(&j, "loops_per_vcpu", cfg->loops);
+	if (cfg->duration_ns)
+		json_u64(&j, "duration_ns", cfg->duration_ns);
 	json_u64(&j, "wake_latency_ns", cfg->wake_latency_ns);
 	json_u64(&j, "wake_jitter_ns", cfg->wake_jitter_ns);
 	json_string(&j, "ntp_ppm", ppm);
@@ -86,12 +91,46 @@ static void print_json(int argc, char **argv, const struct sim_config *cfg,
 	json_end(&j);
 }
 
+/* cfg->poll: Ctrl-C and the progress line, every few thousand simulated loops. */
+static bool poll_run(void *ctx, uint64_t loops_done)
+{
+	return runctl_should_stop(ctx, loops_done, runctl_now_ns());
+}
+
+static int write_metrics(const struct sim_cli *cli, struct timerlat_report *r)
+{
+	struct om_timerlat series = {
+		.target = "sim", .algo = sim_algo_names[cli->cfg.algo], .vcpu = "all",
+		.guest_clock = "kvm", .r = r, .early_wakeups = om_count_early(r),
+	};
+	struct om om;
+	int err;
+
+	for (int pass = 0; pass < 2; pass++) {
+		const char *path = pass ? cli->metrics : NULL;
+
+		if (pass ? !cli->metrics : !cli->openmetrics)
+			continue;
+		err = om_open(&om);
+		if (!err) {
+			om_timerlat(&om, &series, 1);
+			err = om_finish(&om, path);
+		}
+		if (err)
+			return runtime_error("sim: %s%s: %s", pass ? "--metrics " : "--format openmetrics",
+					     pass ? path : "", strerror(-err));
+	}
+	return 0;
+}
+
 int cmd_sim(int argc, char **argv)
 {
 	struct sim_cli cli;
 	struct sim_model model;
 	struct sim_result res = { 0 };
 	struct timerlat_report r;
+	struct runctl rc;
+	bool text;
 	int ret;
 
 	ret = sim_parse(argc, argv, &cli);
@@ -99,13 +138,20 @@ int cmd_sim(int argc, char **argv)
 		return ret < 0 ? PVT_EXIT_OK : ret;
 	if (sim_model(&cli.cfg, &model))
 		return usage_error("sim: this configuration has no valid guest clock");
+	text = !cli.json && !cli.openmetrics;
 
+	runctl_install();
 	timerlat_report_init(&r, sim_algo_names[cli.cfg.algo], cli.cfg.interval_ns, stdout,
-			     cli.quiet || cli.json);
+			     cli.quiet || !text);
 	r.keep_samples = false;
-	if (!cli.json)
+	if (text)
 		print_header(stdout, &cli.cfg, &model);
+	runctl_start(&rc, "sim", cli.cfg.duration_ns ? 0 : cli.cfg.loops * cli.cfg.vcpus, 0,
+		     cli.quiet);
+	cli.cfg.poll = poll_run;
+	cli.cfg.poll_ctx = &rc;
 	ret = sim_run(&cli.cfg, &r, &res);
+	runctl_end(&rc);
 	if (ret) {
 		ret = runtime_error("sim: simulation failed after %" PRIu64 " loops: %s",
 				    r.loops, strerror(-ret));
@@ -125,12 +171,14 @@ int cmd_sim(int argc, char **argv)
 	}
 	if (cli.json) {
 		print_json(argc, argv, &cli.cfg, &model, &res, &r);
-	} else {
+	} else if (text) {
+		runctl_text(stdout, r.loops);
 		timerlat_report_summary(&r, stdout);
 		printf("events=%" PRIu64 " resnapshots=%" PRIu64 " end_true_ns=%" PRIu64 "\n",
 		       res.events, res.resnapshots, res.end_true_ns);
 	}
+	ret = write_metrics(&cli, &r);
 out:
 	timerlat_report_free(&r);
-	return ret;
+	return runctl_final(ret);
 }

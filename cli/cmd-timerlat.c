@@ -9,28 +9,34 @@
 #include "args.h"
 #include "commands.h"
 #include "json.h"
+#include "openmetrics.h"
+#include "runctl.h"
 #include "timerlat-host.h"
 #include "timerlat-report.h"
 #include "vmm-timerlat.h"
 
 #define TIMERLAT_MAX_LOOPS	1000000000ull
 #define TIMERLAT_MAX_INTERVAL	3600000000000ull	/* one hour */
+#define TIMERLAT_MAX_DURATION_S	(366ull * 86400)	/* a year */
 
 struct timerlat_cli {
 	struct timerlat_host_opts host;
-	bool quiet, json;
+	bool quiet, json, openmetrics;
 	const char *plot;
+	const char *metrics;	/* --metrics FILE: OpenMetrics, written atomically */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pvtime timerlat [-n LOOPS] [-i INTERVAL_NS] [--quiet] [--json]\n"
+		"usage: pvtime timerlat [-n LOOPS | --duration S] [-i INTERVAL_NS] [--quiet]\n"
+		"                       [--json | --format text|json|openmetrics] [--metrics FILE]\n"
 		"                       [--plot FILE.svg] [--fifo PRIO] [--cpu N]\n"
 		"       pvtime timerlat --sim SIM-OPTIONS   (the simulator: see pvtime sim --help)\n"
 		"       pvtime timerlat --vmm ...           (a real KVM guest)\n"
 		"Each loop: t0 = now, sleep until t0 + interval (CLOCK_MONOTONIC, absolute),\n"
-		"latency = now - t0, printed as the seed did. Defaults: -n 1000 -i 100000.\n");
+		"latency = now - t0, printed as the seed did. Defaults: -n 1000 -i 100000.\n"
+		"SIGINT/SIGTERM end the run: the loops done are reported, exit 130/143.\n");
 }
 
 /* getopt's own message would not name the argument the way the contract wants. */
@@ -45,7 +51,9 @@ static int bad_option(char **argv, int opt)
 
 static int parse(int argc, char **argv, struct timerlat_cli *cli)
 {
-	enum { OPT_JSON = 256, OPT_PLOT, OPT_FIFO, OPT_CPU, OPT_HELP };
+	enum { OPT_JSON = 256, OPT_PLOT, OPT_FIFO, OPT_CPU, OPT_HELP, OPT_DURATION, OPT_FORMAT,
+	       OPT_METRICS };
+	static const char *const formats[] = { "text", "json", "openmetrics" };
 	static const struct option longopts[] = {
 		{ "loops", required_argument, NULL, 'n' },
 		{ "interval", required_argument, NULL, 'i' },
@@ -55,8 +63,13 @@ static int parse(int argc, char **argv, struct timerlat_cli *cli)
 		{ "fifo", required_argument, NULL, OPT_FIFO },
 		{ "cpu", required_argument, NULL, OPT_CPU },
 		{ "help", no_argument, NULL, OPT_HELP },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ 0 },
 	};
+	bool loops_set = false;
+	int format = -1;
 	uint64_t v;
 	int opt;
 
@@ -72,6 +85,21 @@ static int parse(int argc, char **argv, struct timerlat_cli *cli)
 				return PVT_EXIT_USAGE;
 			if (!cli->host.loops)
 				return usage_error("-n: must be at least 1");
+			loops_set = true;
+			break;
+		case OPT_DURATION:
+			if (runctl_parse_duration("--duration", optarg, TIMERLAT_MAX_DURATION_S,
+						  &cli->host.duration_ns))
+				return PVT_EXIT_USAGE;
+			break;
+		case OPT_FORMAT:
+			if ((format = arg_choice("--format", optarg, formats, 3)) < 0)
+				return PVT_EXIT_USAGE;
+			break;
+		case OPT_METRICS:
+			if (!*optarg)
+				return usage_error("--metrics: missing file name");
+			cli->metrics = optarg;
 			break;
 		case 'i':
 			if (arg_u64("-i", optarg, 0, TIMERLAT_MAX_INTERVAL, &cli->host.interval_ns))
@@ -110,6 +138,16 @@ static int parse(int argc, char **argv, struct timerlat_cli *cli)
 	}
 	if (optind < argc)
 		return usage_error("timerlat: unexpected argument '%s'", argv[optind]);
+	if (loops_set && cli->host.duration_ns)
+		return usage_error("timerlat: --duration and -n are alternatives: give one");
+	if (cli->host.duration_ns)
+		cli->host.loops = UINT64_MAX;
+	if (format >= 0 && cli->json && format != OM_FMT_JSON)
+		return usage_error("timerlat: --json and --format %s: choose one", formats[format]);
+	if (format == OM_FMT_JSON)
+		cli->json = true;
+	cli->openmetrics = format == OM_FMT_OPENMETRICS;
+	cli->host.progress = !cli->quiet;
 	return 0;
 }
 
@@ -141,6 +179,7 @@ static void print_json(int argc, char **argv, const struct timerlat_cli *cli,
 	json_begin(&j, stdout);
 	json_header(&j, argc, argv);
 	json_string(&j, "target", "host");
+	runctl_json(&j);
 	timerlat_report_json(r, &j);
 	json_object_begin(&j, "environment");
 	json_string(&j, "clock", "CLOCK_MONOTONIC");
@@ -167,12 +206,35 @@ static int timerlat_sim(int argc, char **argv, int at)
 	return cmd_sim(n, args);
 }
 
+/* --format openmetrics / --metrics FILE for the host target. */
+static int write_metrics(const struct timerlat_cli *cli, struct timerlat_report *r)
+{
+	struct om_timerlat series = {
+		.target = "host", .algo = "none", .vcpu = "all", .guest_clock = "none", .r = r,
+	};
+	struct om om;
+	int err;
+
+	series.early_wakeups = om_count_early(r);
+	if (cli->openmetrics) {
+		if ((err = om_open(&om)) || (om_timerlat(&om, &series, 1), err = om_finish(&om, NULL)))
+			return runtime_error("timerlat: --format openmetrics: %s", strerror(-err));
+	}
+	if (cli->metrics) {
+		if ((err = om_open(&om)) || (om_timerlat(&om, &series, 1),
+					     err = om_finish(&om, cli->metrics)))
+			return runtime_error("timerlat: --metrics %s: %s", cli->metrics, strerror(-err));
+	}
+	return 0;
+}
+
 int cmd_timerlat(int argc, char **argv)
 {
 	struct timerlat_cli cli;
 	struct timerlat_host_env env;
 	struct timerlat_report r;
 	FILE *text = stdout;
+	bool text_out;
 	int ret;
 
 	/*
@@ -189,13 +251,15 @@ int cmd_timerlat(int argc, char **argv)
 	ret = parse(argc, argv, &cli);
 	if (ret)
 		return ret < 0 ? PVT_EXIT_OK : ret;
+	text_out = !cli.json && !cli.openmetrics;
 
-	timerlat_report_init(&r, "host", cli.host.interval_ns, stdout, cli.quiet || cli.json);
+	runctl_install();
+	timerlat_report_init(&r, "host", cli.host.interval_ns, stdout, cli.quiet || !text_out);
 	r.keep_samples = false;
 	ret = timerlat_host_setup(&cli.host, &env);
 	if (ret)
 		goto out;
-	if (!cli.json)
+	if (text_out)
 		print_env(text, &cli, &env);
 	ret = timerlat_host_measure(&cli.host, &r);
 	timerlat_host_teardown(&env);
@@ -210,11 +274,14 @@ int cmd_timerlat(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (cli.json)
+	if (cli.json) {
 		print_json(argc, argv, &cli, &env, &r);
-	else
+	} else if (text_out) {
+		runctl_text(text, r.loops);
 		timerlat_report_summary(&r, text);
+	}
+	ret = write_metrics(&cli, &r);
 out:
 	timerlat_report_free(&r);
-	return ret;
+	return runctl_final(ret);
 }

@@ -15,12 +15,13 @@
 #include "args.h"
 #include "commands.h"
 #include "json.h"
+#include "openmetrics.h"
 #include "optspec.h"
 #include "svgplot.h"
 
 #define MAX_ROWS	10000000ull
 
-enum format { FMT_TABLE, FMT_CSV, FMT_JSON };
+enum format { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_OPENMETRICS };
 
 struct drift {
 	struct pvt_kvm_clock kvm;
@@ -237,9 +238,62 @@ static int write_plot(const struct drift *d, const char *path, uint32_t guest_kh
 	return 0;
 }
 
+static void om_labels(struct om *om, const struct drift *d, uint32_t guest_khz)
+{
+	fprintf(om->f, "{algo=\"legacy\",target=\"model\",guest_clock=\"kvm\",host_khz=\"%" PRIu32
+		"\",guest_khz=\"%" PRIu32 "\",frac_bits=\"%u\"", d->kvm.host_khz, guest_khz,
+		(unsigned)d->tsc.frac_bits);
+}
+
+/*
+ * OpenMetrics: one gauge point per row (label uptime_seconds): the one-step
+ * error and the guest clock's own offset from true time, in seconds, plus
+ * the advertised frequency in Hz.
+ */
+static int write_openmetrics(const struct drift *d, uint32_t guest_khz, const char *path)
+{
+	struct om om;
+	int err = om_open(&om);
+
+	if (err)
+		return err;
+	om_family(&om, "pvtime_tsdrift_error_seconds", "gauge", "seconds",
+		  "legacy one-step conversion minus the guest's two-step clock (negative: timers fire late)");
+	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
+		struct row r = row_at(d, e);
+
+		fputs("pvtime_tsdrift_error_seconds", om.f);
+		om_labels(&om, d, guest_khz);
+		fprintf(om.f, ",uptime_seconds=\"%" PRIu64 "\"} ", e);
+		om_seconds(om.f, r.error_ns);
+		fputc('\n', om.f);
+		if (d->duration_s - e < d->step_s)
+			break;
+	}
+	om_family(&om, "pvtime_tsdrift_guest_minus_true_seconds", "gauge", "seconds",
+		  "the guest clock minus true host time (KVM advertises a kHz-rounded rate)");
+	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
+		struct row r = row_at(d, e);
+
+		fputs("pvtime_tsdrift_guest_minus_true_seconds", om.f);
+		om_labels(&om, d, guest_khz);
+		fprintf(om.f, ",uptime_seconds=\"%" PRIu64 "\"} ", e);
+		om_seconds(om.f, r.guest_minus_true_ns);
+		fputc('\n', om.f);
+		if (d->duration_s - e < d->step_s)
+			break;
+	}
+	om_family(&om, "pvtime_tsdrift_advertised_hertz", "gauge", "hertz",
+		  "the TSC frequency the guest's pvclock page encodes");
+	fputs("pvtime_tsdrift_advertised_hertz", om.f);
+	om_labels(&om, d, guest_khz);
+	fprintf(om.f, "} %" PRIu64 "\n", pvt_kvm_advertised_khz(&d->kvm, &d->tsc) * 1000);
+	return om_finish(&om, path);
+}
+
 int cmd_tsdrift(int argc, char **argv)
 {
-	static const char *const formats[] = { "table", "csv", "json" };
+	static const char *const formats[] = { "table", "csv", "json", "openmetrics" };
 	struct optspec o[] = {
 		{ .name = "host-khz", .kind = OPT_U64, .umin = 1, .umax = 0xffffffffull, .required = true,
 		  .help = "host TSC kHz" },
@@ -251,6 +305,8 @@ int cmd_tsdrift(int argc, char **argv)
 		{ .name = "step", .kind = OPT_U64, .umin = 1, .umax = UINT64_MAX, .help = "seconds between rows (default 3600)" },
 		{ .name = "format", .kind = OPT_STRING, .help = "table (default), csv or json" },
 		{ .name = "plot", .kind = OPT_STRING, .help = "also write an SVG plot of the error to this file" },
+		{ .name = "metrics", .kind = OPT_STRING,
+		  .help = "also write OpenMetrics to this file (atomically: temporary file + rename)" },
 	};
 	struct drift d;
 	bool json = false;
@@ -258,20 +314,25 @@ int cmd_tsdrift(int argc, char **argv)
 	uint32_t guest_khz;
 	int ret = optspec_parse(argc, argv, "tsdrift",
 				"pvtime tsdrift --host-khz H --guest-khz G [--frac-bits 48] [--master-tsc M]\n"
-				"       [--duration S] [--step S] [--format table|csv|json] [--plot FILE.svg]",
+				"       [--duration S] [--step S] [--format table|csv|json|openmetrics]\n"
+				"       [--plot FILE.svg] [--metrics FILE]",
 				o, (int)(sizeof(o) / sizeof(o[0])), &json);
 
 	if (ret)
 		return ret == 1 ? PVT_EXIT_OK : ret;
 	if (o[6].set) {
-		int f = arg_choice("--format", o[6].s, formats, 3);
+		int f = arg_choice("--format", o[6].s, formats, 4);
 
 		if (f < 0)
 			return PVT_EXIT_USAGE;
 		fmt = (enum format)f;
 	}
+	if (json && o[6].set && fmt != FMT_JSON)
+		return usage_error("tsdrift: --json and --format %s: choose one", formats[fmt]);
 	if (json)
 		fmt = FMT_JSON;
+	if (o[8].set && !*o[8].s)
+		return usage_error("--metrics: missing file name");
 	guest_khz = (uint32_t)o[1].u;
 	d = (struct drift){ .duration_s = o[4].set ? o[4].u : 86400, .step_s = o[5].set ? o[5].u : 3600 };
 	if (pvt_kvm_clock_init(&d.kvm, (uint32_t)o[0].u, o[2].set ? (unsigned)o[2].u : PVT_FRAC_BITS_VMX))
@@ -289,11 +350,15 @@ int cmd_tsdrift(int argc, char **argv)
 		print_csv(&d);
 	else if (fmt == FMT_JSON)
 		print_json(&d, guest_khz, argc, argv);
-	else
+	else if (fmt == FMT_OPENMETRICS && (ret = write_openmetrics(&d, guest_khz, NULL)))
+		return runtime_error("tsdrift: --format openmetrics: %s", strerror(-ret));
+	else if (fmt == FMT_TABLE)
 		print_table(&d, guest_khz);
 	if (o[7].set && (ret = write_plot(&d, o[7].s, guest_khz)))
 		return ret;
 	if (fmt == FMT_TABLE && o[7].set)
 		printf("plot written to %s\n", o[7].s);
+	if (o[8].set && (ret = write_openmetrics(&d, guest_khz, o[8].s)))
+		return runtime_error("tsdrift: --metrics %s: %s", o[8].s, strerror(-ret));
 	return fflush(stdout) ? runtime_error("tsdrift: cannot write output") : PVT_EXIT_OK;
 }

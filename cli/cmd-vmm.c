@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "runctl.h"
 #include "vmm-cli.h"
 
 int cmd_vmm(int argc, char **argv)
@@ -14,17 +15,21 @@ int cmd_vmm(int argc, char **argv)
 	struct vmm vm;
 	struct vmm_totals t;
 	struct json j;
+	bool stopped;
 	int ret = vmm_cli_parse("vmm", argc, argv, &cli);
 
 	if (ret)
 		return ret < 0 ? 0 : ret;
+	if (cli.openmetrics || cli.metrics)
+		return usage_error("vmm: OpenMetrics output: use pvtime timerlat --vmm");
 	ret = vmm_cli_require_kvm("vmm");
 	if (ret)
 		return ret;
-	ret = vmm_cli_run("vmm", &vm, &cli.cfg);
+	runctl_install();
+	ret = vmm_cli_run_ctl("vmm", &vm, &cli.cfg, cli.duration_ns, cli.quiet, &stopped);
 	if (ret) {
 		vmm_destroy(&vm);
-		return ret;
+		return runctl_final(ret);
 	}
 	timerlat_report_init(&rep, pvt_timer_algo_name(cli.cfg.algo), cli.cfg.interval_ns,
 			     stdout, cli.quiet || cli.json || cli.cfg.scenario != PVT_SCN_TIMERLAT);
@@ -34,11 +39,13 @@ int cmd_vmm(int argc, char **argv)
 	if (cli.json) {
 		json_begin(&j, stdout);
 		json_header(&j, argc, argv);
+		runctl_json(&j);
 		vmm_cli_json(&j, &vm);
 		if (cli.cfg.scenario == PVT_SCN_TIMERLAT)
 			timerlat_report_json(&rep, &j);
 		json_end(&j);
 	} else {
+		runctl_text(stdout, rep.loops);
 		vmm_cli_print(stdout, &vm);
 		if (cli.cfg.scenario == PVT_SCN_TIMERLAT)
 			timerlat_report_summary(&rep, stdout);
@@ -56,5 +63,5 @@ int cmd_vmm(int argc, char **argv)
 				    (unsigned long long)t.sample_mismatches);
 	timerlat_report_free(&rep);
 	vmm_destroy(&vm);
-	return ret;
+	return runctl_final(ret);
 }

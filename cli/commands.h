@@ -10,6 +10,7 @@ int cmd_timerlat(int argc, char **argv);
 int cmd_vmm(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 
 /* pvtime bench <what>: one per area, dispatched by cmd_bench(). */
 int bench_conversion(int argc, char **argv);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "demo.h"
+#include "runctl.h"
 
 #define DAY_S		86400ull
 #define YEAR_S		(365ull * DAY_S)
@@ -47,6 +48,14 @@ static void progress(struct demo *d, const struct demo_section *s)
 			d->cells_total, s->title, "");
 }
 
+/* sim_config.poll: a SIGINT/SIGTERM ends the simulation in progress. */
+static bool stop_requested(void *ctx, uint64_t loops_done)
+{
+	(void)ctx;
+	(void)loops_done;
+	return runctl_signal() != 0;
+}
+
 static int run_row(struct demo *d, struct demo_section *s, struct demo_row *row)
 {
 	for (int a = 0; a < SIM_ALGO_COUNT; a++) {
@@ -63,6 +72,7 @@ static int run_row(struct demo *d, struct demo_section *s, struct demo_row *row)
 		cfg.ntp_ppt = row->ntp_ppt;
 		cfg.interval_ns = s->interval_ns;
 		cfg.loops = s->interval_ns > 1000000000 ? 3 : d->loops;
+		cfg.poll = stop_requested;
 		timerlat_report_init(&r, sim_algo_names[a], cfg.interval_ns, NULL, true);
 		r.keep_samples = false;
 		ret = sim_run(&cfg, &r, &res);
@@ -74,6 +84,8 @@ static int run_row(struct demo *d, struct demo_section *s, struct demo_row *row)
 		timerlat_report_free(&r);
 		if (ret)
 			return ret;
+		if (runctl_signal())
+			return 0;	/* this row is incomplete: demo_run() drops it */
 		progress(d, s);
 	}
 	return 0;
@@ -150,9 +162,18 @@ int demo_run(struct demo *d)
 	int ret = 0;
 
 	build(d);
+	d->interrupted = false;
 	for (unsigned i = 0; !ret && i < d->section_count; i++)
-		for (unsigned r = 0; !ret && r < d->sections[i].row_count; r++)
+		for (unsigned r = 0; !ret && r < d->sections[i].row_count; r++) {
 			ret = run_row(d, &d->sections[i], &d->sections[i].rows[r]);
+			if (!ret && runctl_signal()) {
+				/* Interrupted: keep the rows (and sections) that were completed. */
+				d->sections[i].row_count = r;
+				d->section_count = r ? i + 1 : i;
+				d->interrupted = true;
+				break;
+			}
+		}
 	if (d->progress)
 		fprintf(stderr, "\r%-79s\r", "");
 	return ret;

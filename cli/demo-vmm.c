@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* pvtime demo's real-KVM section: Bug 1 and the fix in a real guest on this host. */
+#include <errno.h>
 #include <string.h>
 
 #include "demo-vmm.h"
+#include "runctl.h"
 #include "stats.h"
 #include "vmm-cli.h"
 
@@ -41,15 +43,15 @@ static void run_cell(const struct vmm_config *cfg, struct demo_vmm_cell *c, uint
 	struct timerlat_report r;
 	struct stats d;
 	struct vmm vm;
+	bool stopped;
 
 	memset(c, 0, sizeof(*c));
 	timerlat_report_init(&r, "demo", cfg->interval_ns, NULL, true);
-	c->status = vmm_create(&vm, cfg);
-	if (!c->status)
-		c->status = vmm_run(&vm);
+	/* Under run control: a SIGINT stops the vCPUs, the loops done are kept. */
+	c->status = vmm_cli_run_ctl("demo", &vm, cfg, 0, true, &stopped) ? -EIO : 0;
 	*khz = vm.tsc_khz;
 	if (c->status) {
-		snprintf(err, len, "%s", vm.error);
+		snprintf(err, len, "%s", vm.error[0] ? vm.error : "the VM did not run");
 	} else if (!vmm_cli_timerlat_report(&vm, &r) && r.lateness.count) {
 		struct vmm_totals t;
 
@@ -89,13 +91,14 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops)
 	struct demo_vmm_cell cells[DEMO_VMM_ROWS][3];
 	char msg[256], err[VMM_ERROR_LEN] = "";
 	uint32_t khz = 0;
+	int done = 0;	/* cells measured (fewer when interrupted) */
 
 	if (vmm_probe(msg, sizeof(msg))) {
 		not_shown(out, j, "skipped (/dev/kvm is not usable: ", msg, ")");
 		return 1;
 	}
-	for (int k = 0; k < DEMO_VMM_ROWS; k++) {
-		for (int a = 0; a < 3; a++) {
+	for (int k = 0; k < DEMO_VMM_ROWS && !runctl_signal(); k++) {
+		for (int a = 0; a < 3 && !runctl_signal(); a++) {
 			struct vmm_config cfg;
 
 			vmm_config_default(&cfg);
@@ -111,6 +114,7 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops)
 			run_cell(&cfg, &cells[k][a], &khz, err, sizeof(err));
 			if (cells[k][a].status)
 				goto fail;
+			done++;
 		}
 	}
 	if (j) {
@@ -122,7 +126,7 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops)
 		json_u64(j, "xen_page_advertised_khz", khz - 1);
 		json_array_begin(j, "cells");
 		for (int k = 0; k < DEMO_VMM_ROWS; k++)
-			for (int a = 0; a < 3; a++) {
+			for (int a = 0; a < 3 && k * 3 + a < done; a++) {
 				const struct demo_vmm_cell *c = &cells[k][a];
 
 				json_object_begin(j, NULL);
@@ -153,7 +157,7 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops)
 	fprintf(out, "  %-9s %8s %-7s %12s %12s %12s %14s %14s %6s\n", "clock", "uptime", "algo",
 		"p50 late", "min late", "max late", "VMM delivery", "model error", "early");
 	for (int k = 0; k < DEMO_VMM_ROWS; k++)
-		for (int a = 0; a < 3; a++) {
+		for (int a = 0; a < 3 && k * 3 + a < done; a++) {
 			const struct demo_vmm_cell *c = &cells[k][a];
 			char up[24] = "-", model[24] = "-";
 

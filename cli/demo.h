@@ -52,9 +52,13 @@ struct demo {
 	unsigned section_count;
 	struct demo_section sections[DEMO_MAX_SECTIONS];
 	unsigned cells_done, cells_total;
+	bool interrupted;		/* SIGINT/SIGTERM: sections/rows cut to what was run */
 };
 
-/* Fills and runs every section. 0 or -errno. */
+/*
+ * Fills and runs every section. 0 or -errno. A SIGINT/SIGTERM (runctl)
+ * stops it with the completed rows kept and d->interrupted set.
+ */
 int demo_run(struct demo *d);
 
 /*

@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "vmm", cmd_vmm, "a tiny KVM VMM whose guest sleeps on Xen-style timers" },
 	{ "bench", cmd_bench, "benchmarks: conversion, timer, sim, vmm" },
 	{ "demo", cmd_demo, "the problem and the fix, side by side" },
+	{ "inspect", cmd_inspect, "this KVM guest's own kvmclock page and TSC frequency" },
 };
 
 static void usage(FILE *out)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "args.h"
+#include "openmetrics.h"
 #include "pvtime/guestclock.h"
 #include "sim.h"
 
@@ -118,7 +119,8 @@ static void usage(FILE *out)
 		"                  [--vcpus N] [--hypercall set_timer_op|singleshot]\n"
 		"                  [--wake-latency NS] [--wake-jitter NS] [--ntp-ppm P]\n"
 		"                  [--preempt NS] [--resnapshot S] [--seed N]\n"
-		"                  [--quiet] [--json] [--plot FILE.svg]\n"
+		"                  [--quiet] [--json | --format text|json|openmetrics]\n"
+		"                  [--metrics FILE] [--plot FILE.svg] [--duration S]\n"
 		"The simulated guest runs the seed's timerlat loop on each vCPU: read its\n"
 		"clock, ask for a timer interval ahead, block, wake, read its clock again.\n"
 		"--uptime: seconds since the master clock reference (first loop at host TSC\n"
@@ -127,14 +129,18 @@ static void usage(FILE *out)
 		"--resnapshot S: KVM re-takes its master clock every S s of simulated time\n"
 		"(the guest clock steps by legacy's accumulated error; armed timers are\n"
 		"re-converted). --preempt: time between legacy's two clock reads.\n"
-		"-n is per vCPU; vCPUs other than 0 start at a random phase (seeded).\n");
+		"-n is per vCPU; vCPUs other than 0 start at a random phase (seeded).\n"
+		"--duration S instead of -n: S seconds of simulated time (a decimal).\n"
+		"SIGINT/SIGTERM end the run: the loops done are reported, exit 130/143.\n");
 }
 
 enum {
 	OPT_ALGO = 256, OPT_HOST_KHZ, OPT_GUEST_KHZ, OPT_FRAC, OPT_UPTIME, OPT_WAKE,
 	OPT_JITTER, OPT_NTP, OPT_PREEMPT, OPT_SEED, OPT_VCPUS, OPT_HC, OPT_RESNAP,
-	OPT_JSON, OPT_PLOT, OPT_HELP,
+	OPT_JSON, OPT_PLOT, OPT_HELP, OPT_DURATION, OPT_FORMAT, OPT_METRICS,
 };
+
+static const char *const formats[] = { "text", "json", "openmetrics" };
 
 static const struct option longopts[] = {
 	{ "algo", required_argument, NULL, OPT_ALGO },
@@ -156,6 +162,9 @@ static const struct option longopts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "plot", required_argument, NULL, OPT_PLOT },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ 0 },
 };
 
@@ -164,6 +173,7 @@ static int parse_one(struct sim_cli *cli, int opt, const char *arg, unsigned *se
 {
 	struct sim_config *cfg = &cli->cfg;
 	uint64_t v;
+	int64_t si;
 	int c;
 
 	switch (opt) {
@@ -192,7 +202,30 @@ static int parse_one(struct sim_cli *cli, int opt, const char *arg, unsigned *se
 	case OPT_UPTIME:
 		return arg_u64("--uptime", arg, 0, UINT64_MAX, &cfg->uptime_s) ? PVT_EXIT_USAGE : 0;
 	case 'n':
+		*seen |= 8;
 		return arg_u64("-n", arg, 0, SIM_MAX_LOOPS, &cfg->loops) ? PVT_EXIT_USAGE : 0;
+	case OPT_DURATION:
+		/* Seconds of simulated time, exact to the ns: no floating point. */
+		if (arg_fixed("--duration", arg, 9, 0, 10ll * 365 * 86400 * 1000000000ll, &si))
+			return PVT_EXIT_USAGE;
+		if (si <= 0)
+			return usage_error("--duration: must be more than 0 s");
+		cfg->duration_ns = (uint64_t)si;
+		return 0;
+	case OPT_FORMAT:
+		if ((c = arg_choice("--format", arg, formats, 3)) < 0)
+			return PVT_EXIT_USAGE;
+		if (*seen & 16 && c != OM_FMT_JSON)
+			return usage_error("sim: --json and --format %s: choose one", formats[c]);
+		*seen |= 32;
+		cli->json = c == OM_FMT_JSON;
+		cli->openmetrics = c == OM_FMT_OPENMETRICS;
+		return 0;
+	case OPT_METRICS:
+		if (!*arg)
+			return usage_error("--metrics: missing file name");
+		cli->metrics = arg;
+		return 0;
 	case 'i':
 		return arg_u64("-i", arg, 0, NS_LIMIT / 4, &cfg->interval_ns) ? PVT_EXIT_USAGE : 0;
 	case OPT_WAKE:
@@ -226,7 +259,10 @@ static int parse_one(struct sim_cli *cli, int opt, const char *arg, unsigned *se
 		cli->quiet = true;
 		return 0;
 	case OPT_JSON:
+		if (cli->openmetrics)
+			return usage_error("sim: --json and --format openmetrics: choose one");
 		cli->json = true;
+		*seen |= 16;
 		return 0;
 	case OPT_PLOT:
 		cli->plot = arg;
@@ -265,5 +301,13 @@ int sim_parse(int argc, char **argv, struct sim_cli *cli)
 		return usage_error("--host-khz: required");
 	if (!(seen & 4))
 		return usage_error("--guest-khz: required");
+	if (cli->cfg.duration_ns) {
+		if (seen & 8)
+			return usage_error("sim: --duration and -n are alternatives: give one");
+		/* An upper bound (a loop may end early); the duration ends the run. */
+		uint64_t bound = cli->cfg.duration_ns / (cli->cfg.interval_ns ? cli->cfg.interval_ns : 1);
+
+		cli->cfg.loops = bound < SIM_MAX_LOOPS / 2 - 2 ? bound * 2 + 2 : SIM_MAX_LOOPS;
+	}
 	return sim_config_check(&cli->cfg);
 }

@@ -6,7 +6,9 @@
  * runnable wake latency after its expiry was delivered) and periodic master
  * clock re-snapshots. Each guest runs the seed's loop: read its clock, ask
  * for a timer interval ahead, block; when it runs again it reads its clock
- * and reports what it observed.
+ * and reports what it observed. A host timer firing reaches the engine as
+ * a VMM loop's would: the timer's notify hook serves the vCPU and takes
+ * what fired; every other call is followed by a take.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,8 +24,8 @@ struct sim;
 struct sim_vcpu {
 	struct sim *sim;
 	uint32_t id;
-	struct pvt_hosttimer timer;	/* in the simulated host's heap */
-	struct pvt_xen_vcpu xen;	/* the library's engine for this vCPU */
+	struct pvt_hosttimer *timer;	/* in the simulated host's heap */
+	struct pvt_xen_vcpu *xen;	/* the library's engine for this vCPU */
 	uint64_t loops_done;
 	uint64_t start_ns;		/* guest clock when the current sleep began */
 	bool sleeping;			/* a timer was asked for, not yet observed */
@@ -33,20 +35,22 @@ struct sim_vcpu {
 struct sim {
 	const struct sim_config *cfg;
 	struct timerlat_report *report;	/* NULL: record nothing */
-	struct pvt_simhost host;
-	struct pvt_hostclock hostclock;
+	struct pvt_simhost *host;
+	struct pvt_hostclock *hostclock;
 	struct pvt_kvm_clock kvm;	/* master clock; legacy's one-step model */
 	struct pvt_tsc_scaling tsc;	/* every vCPU's (matched) TSC scaling */
 	struct pvt_guest_clock clock;	/* the pvclock every vCPU reads */
-	struct pvt_xen_vm vm;
+	struct pvt_xen_vm *vm;
 	struct sim_vcpu *vcpus;
 	struct sim_queue runq;
 	struct sim_rng rng;
 	uint32_t active;		/* vCPUs with loops left */
 	uint32_t engines;		/* vCPUs whose engine state is initialized */
-	bool host_ready, hostclock_ready;
 	uint64_t next_resnap_ns;	/* UINT64_MAX: never */
 	uint64_t resnapshots;
+	uint64_t start_true_ns;		/* for cfg->duration_ns */
+	uint64_t loops_done;		/* all vCPUs, for cfg->poll */
+	bool stopped;
 	int error;
 };
 
@@ -63,34 +67,54 @@ static uint64_t preempt_ns(void *ctx)
 	return s->cfg->preempt_ns;
 }
 
-/* The engine delivered VIRQ_TIMER: the guest runs after the host's wake-up latency. */
-static void on_expiry(void *ctx, struct pvt_xen_vcpu *xen, enum pvt_xen_expiry kind)
+/* The engine recorded VIRQ_TIMER: the guest runs after the host's wake-up latency. */
+static void on_expiry(struct sim_vcpu *v)
 {
-	struct sim_vcpu *v = ctx;
 	struct sim *s = v->sim;
 	uint64_t wake = s->cfg->wake_latency_ns;
 	int ret;
 
-	(void)xen;
-	(void)kind;
 	if (v->queued)
 		return;
 	if (s->cfg->wake_jitter_ns)
 		wake += sim_rng_upto(&s->rng, s->cfg->wake_jitter_ns);
-	ret = sim_queue_push(&s->runq, s->host.true_ns + wake, v->id);
+	ret = sim_queue_push(&s->runq, pvt_simhost_now_ns(s->host) + wake, v->id);
 	if (ret)
 		s->error = ret;
 	v->queued = true;
 }
 
+/* After a call on v (or its service): what fired wakes the guest. */
+static void take(struct sim_vcpu *v)
+{
+	struct pvt_xen_events ev;
+
+	if (pvt_xen_vcpu_take(v->xen, &ev))
+		on_expiry(v);
+}
+
+/* The vCPU's simulated host timer fired: the loop serves it. */
+static void on_timer(void *ctx)
+{
+	struct sim_vcpu *v = ctx;
+	struct pvt_xen_events ev;
+	int ret = pvt_xen_vcpu_service(v->xen, &ev);
+
+	if (ret < 0)
+		v->sim->error = ret;
+	else if (ret)
+		on_expiry(v);
+}
+
 static void guest_run(struct sim *s, struct sim_vcpu *v)
 {
 	const struct sim_config *cfg = s->cfg;
-	uint64_t now_ns = pvt_guest_clock_ns(&s->clock, pvt_simhost_tsc(&s->host));
+	uint64_t now_ns = pvt_guest_clock_ns(&s->clock, pvt_simhost_tsc(s->host));
 	uint64_t deadline_ns;
+	int64_t guest_ret;
+	int ret;
 
 	v->queued = false;
-	pvt_xen_vcpu_take_pending(&v->xen);
 	if (v->sleeping) {
 		v->sleeping = false;
 		v->loops_done++;
@@ -102,7 +126,11 @@ static void guest_run(struct sim *s, struct sim_vcpu *v)
 						       cfg->vcpus > 1 ? tag : NULL))
 				s->error = -ENOMEM;
 		}
-		if (v->loops_done == cfg->loops) {
+		if (cfg->poll && !(++s->loops_done & 4095) &&
+		    cfg->poll(cfg->poll_ctx, s->loops_done))
+			s->stopped = true;
+		if (v->loops_done == cfg->loops || (cfg->duration_ns &&
+		    pvt_simhost_now_ns(s->host) - s->start_true_ns >= cfg->duration_ns)) {
 			s->active--;
 			return;
 		}
@@ -112,22 +140,27 @@ static void guest_run(struct sim *s, struct sim_vcpu *v)
 	v->sleeping = true;
 	deadline_ns = now_ns + cfg->interval_ns;
 	if (cfg->hypercall == SIM_HC_SET_TIMER_OP)
-		pvt_xen_set_timer_op(&v->xen, deadline_ns);
+		ret = pvt_xen_set_timer_op(v->xen, deadline_ns, &guest_ret);
 	else
-		pvt_xen_set_singleshot(&v->xen, deadline_ns, 0);
+		ret = pvt_xen_set_singleshot(v->xen, deadline_ns, 0, &guest_ret);
+	if (ret)
+		s->error = ret;	/* the host queue has a slot per vCPU: never */
+	take(v);
 }
 
 /* KVM re-snapshots its master clock: the guest page is rewritten from the host's ns. */
 static void resnapshot(struct sim *s)
 {
-	uint64_t now_tsc = pvt_simhost_tsc(&s->host);
+	uint64_t now_tsc = pvt_simhost_tsc(s->host);
 	int ret;
 
 	s->kvm.master_ns = pvt_kvm_clock_legacy_ns(&s->kvm, now_tsc);
 	s->kvm.master_tsc = now_tsc;
 	ret = pvt_kvm_guest_clock(&s->kvm, &s->tsc, &s->clock);
-	for (uint32_t i = 0; !ret && i < s->cfg->vcpus; i++)
-		ret = pvt_xen_vcpu_set_guest_clock(&s->vcpus[i].xen, &s->clock);
+	for (uint32_t i = 0; !ret && i < s->cfg->vcpus; i++) {
+		ret = pvt_xen_vcpu_set_guest_clock(s->vcpus[i].xen, &s->clock);
+		take(&s->vcpus[i]);
+	}
 	if (ret)
 		s->error = ret;
 	s->resnapshots++;
@@ -154,24 +187,22 @@ static int setup_clocks(struct sim *s)
 	if (!ret)
 		ret = pvt_kvm_guest_clock(&s->kvm, &s->tsc, &s->clock);
 	if (!ret)
-		ret = pvt_simhost_init(&s->host, &host);
+		ret = pvt_simhost_new(&host, &s->host);
 	if (ret)
 		return ret;
-	s->host_ready = true;
-	pvt_simhost_set_preempt(&s->host, preempt_ns, s);
-	ret = pvt_hostclock_init_sim(&s->hostclock, &s->host);
+	pvt_simhost_set_preempt(s->host, preempt_ns, s);
+	ret = pvt_simhost_hostclock_new(s->host, &s->hostclock);
 	if (ret)
 		return ret;
-	s->hostclock_ready = true;
 	pvt_xen_vm_config_default(&vmcfg);
 	vmcfg.algo = engine_algo[cfg->algo];
-	return pvt_xen_vm_init(&s->vm, &vmcfg, &s->hostclock, &s->kvm);
+	return pvt_xen_vm_new(&vmcfg, s->hostclock, &s->kvm, &s->vm);
 }
 
 static int setup_vcpus(struct sim *s)
 {
 	const struct sim_config *cfg = s->cfg;
-	uint64_t start = s->host.true_ns;
+	uint64_t start = pvt_simhost_now_ns(s->host);
 	int ret;
 
 	s->vcpus = calloc(cfg->vcpus, sizeof(*s->vcpus));
@@ -185,13 +216,17 @@ static int setup_vcpus(struct sim *s)
 
 		v->sim = s;
 		v->id = i;
-		ret = pvt_hosttimer_init_sim(&v->timer, &s->host);
+		ret = pvt_simhost_timer_new(s->host, &v->timer);
 		if (!ret)
-			ret = pvt_xen_vcpu_init(&v->xen, &s->vm, i, &v->timer, on_expiry, v);
+			ret = pvt_simhost_timer_set_notify(v->timer, on_timer, v);
+		if (!ret)
+			ret = pvt_xen_vcpu_new(s->vm, i, v->timer, &v->xen);
 		if (!ret)
 			s->engines++;
 		if (!ret)
-			ret = pvt_xen_vcpu_set_guest_clock(&v->xen, &s->clock);
+			ret = pvt_xen_vcpu_set_guest_clock(v->xen, &s->clock);
+		if (!ret)
+			take(v);
 		if (!ret)
 			ret = sim_queue_push(&s->runq, start + phase, i);
 		v->queued = true;
@@ -203,28 +238,29 @@ static int setup_vcpus(struct sim *s)
 static void teardown(struct sim *s)
 {
 	for (uint32_t i = 0; i < s->engines; i++)
-		pvt_xen_vcpu_destroy(&s->vcpus[i].xen);
+		pvt_xen_vcpu_free(s->vcpus[i].xen);
 	for (uint32_t i = 0; s->vcpus && i < s->cfg->vcpus; i++)
-		pvt_hosttimer_destroy(&s->vcpus[i].timer);
+		pvt_hosttimer_free(s->vcpus[i].timer);
 	free(s->vcpus);
 	sim_queue_free(&s->runq);
-	if (s->hostclock_ready)
-		pvt_hostclock_destroy(&s->hostclock);
-	if (s->host_ready)
-		pvt_simhost_destroy(&s->host);
+	pvt_xen_vm_free(s->vm);
+	pvt_hostclock_free(s->hostclock);
+	pvt_simhost_free(s->host);
 }
 
 static void advance_to(struct sim *s, uint64_t true_ns)
 {
-	if (true_ns > s->host.true_ns)
-		pvt_simhost_skip(&s->host, true_ns - s->host.true_ns);
+	uint64_t now = pvt_simhost_now_ns(s->host);
+
+	if (true_ns > now)
+		pvt_simhost_skip(s->host, true_ns - now);
 }
 
 /* Runs events until every vCPU has done its loops. */
 static void run(struct sim *s)
 {
-	while (s->active && !s->error) {
-		uint64_t host_ns = pvt_simhost_next_fire(&s->host);
+	while (s->active && !s->error && !s->stopped) {
+		uint64_t host_ns = pvt_simhost_next_fire(s->host);
 		uint64_t guest_ns = sim_queue_next(&s->runq);
 
 		if (host_ns == UINT64_MAX && guest_ns == UINT64_MAX) {
@@ -236,7 +272,7 @@ static void run(struct sim *s)
 			advance_to(s, s->next_resnap_ns);
 			resnapshot(s);
 		} else if (host_ns <= guest_ns) {
-			pvt_simhost_step(&s->host, host_ns);
+			pvt_simhost_step(s->host, host_ns);
 		} else {
 			struct sim_wake w = sim_queue_pop(&s->runq);
 
@@ -258,14 +294,17 @@ int sim_run(const struct sim_config *cfg, struct timerlat_report *r,
 		ret = setup_vcpus(&s);
 	if (!ret) {
 		if (cfg->resnapshot_s)
-			s.next_resnap_ns = s.host.true_ns + cfg->resnapshot_s * PVT_NSEC_PER_SEC;
+			s.next_resnap_ns = pvt_simhost_now_ns(s.host) +
+					   cfg->resnapshot_s * PVT_NSEC_PER_SEC;
+		s.start_true_ns = pvt_simhost_now_ns(s.host);
 		run(&s);
 		ret = s.error;
 	}
 	if (res) {
-		res->events = s.host_ready ? s.host.fired : 0;
-		res->end_true_ns = s.host_ready ? s.host.true_ns : 0;
+		res->events = s.host ? pvt_simhost_fired(s.host) : 0;
+		res->end_true_ns = s.host ? pvt_simhost_now_ns(s.host) : 0;
 		res->resnapshots = s.resnapshots;
+		res->stopped = s.stopped;
 	}
 	teardown(&s);
 	return ret;

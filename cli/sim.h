@@ -39,6 +39,14 @@ struct sim_config {
 	uint64_t preempt_ns;		/* between legacy's two clock reads */
 	uint64_t resnapshot_s;		/* master clock re-snapshot period, 0 = never */
 	uint64_t seed;
+	uint64_t duration_ns;		/* simulated time; 0 = -n only. A vCPU ends the loop
+					   that crosses it. */
+	/*
+	 * Called every few thousand loops with the loops done so far; true
+	 * stops the run (a signal): what was measured is kept. NULL = never.
+	 */
+	bool (*poll)(void *ctx, uint64_t loops_done);
+	void *poll_ctx;
 };
 
 /* Defaults of the CLI (100 us sleeps, 1000 loops, one vCPU, no noise). */
@@ -56,6 +64,7 @@ struct sim_result {
 	uint64_t events;		/* host timer expiries simulated */
 	uint64_t end_true_ns;		/* simulated true time at the end */
 	uint64_t resnapshots;		/* master clock updates done */
+	bool stopped;			/* cfg->poll asked to stop */
 };
 
 /*
@@ -82,8 +91,9 @@ int sim_model(const struct sim_config *cfg, struct sim_model *m);
 /* Parses `pvtime sim` options (argv[0] is "sim"). 0, an exit code, or -1 after --help. */
 struct sim_cli {
 	struct sim_config cfg;
-	bool quiet, json;
+	bool quiet, json, openmetrics;
 	const char *plot;
+	const char *metrics;	/* --metrics FILE */
 };
 int sim_parse(int argc, char **argv, struct sim_cli *cli);
 

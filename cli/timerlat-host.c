@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "runctl.h"
 #include "timerlat-host.h"
 
 static uint64_t now_ns(void)
@@ -65,6 +66,10 @@ static int set_scheduling(const struct timerlat_host_opts *opts)
 int timerlat_host_measure(const struct timerlat_host_opts *opts,
 			  struct timerlat_report *r)
 {
+	struct runctl rc;
+
+	runctl_start(&rc, "timerlat", opts->duration_ns ? 0 : opts->loops, opts->duration_ns,
+		     !opts->progress);
 	for (uint64_t i = 0; i < opts->loops; i++) {
 		uint64_t t0 = now_ns(), deadline = t0 + opts->interval_ns;
 		struct timespec ts = {
@@ -73,14 +78,24 @@ int timerlat_host_measure(const struct timerlat_host_opts *opts,
 		};
 		int ret;
 
+		if (runctl_should_stop(&rc, i, t0))
+			break;
 		/* The seed's loop: a relative sleep expressed as an absolute deadline. */
 		while ((ret = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)) == EINTR)
-			;
-		if (ret)
+			if (runctl_signal())
+				break;
+		if (ret == EINTR)
+			break;	/* stopped mid-sleep: not a sample */
+		if (ret) {
+			runctl_end(&rc);
 			return runtime_error("timerlat: clock_nanosleep: %s", strerror(ret));
-		if (timerlat_report_add(r, now_ns() - t0))
+		}
+		if (timerlat_report_add(r, now_ns() - t0)) {
+			runctl_end(&rc);
 			return runtime_error("timerlat: out of memory after %" PRIu64 " loops", i);
+		}
 	}
+	runctl_end(&rc);
 	return 0;
 }
 

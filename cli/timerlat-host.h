@@ -18,6 +18,8 @@ struct timerlat_host_opts {
 	uint64_t interval_ns;
 	int fifo_priority;	/* 0: stay SCHED_OTHER */
 	int cpu;		/* -1: no pinning */
+	uint64_t duration_ns;	/* 0: loops only; else stop when this much time passed */
+	bool progress;		/* a progress line on stderr if it is a terminal */
 };
 
 /* What the measurement environment actually got (reported, never fatal). */
@@ -38,7 +40,11 @@ struct timerlat_host_env {
 int timerlat_host_setup(const struct timerlat_host_opts *opts,
 			struct timerlat_host_env *env);
 
-/* Measures opts->loops sleeps into r; 0 or an exit code (after a message). */
+/*
+ * Measures opts->loops sleeps (or for opts->duration_ns) into r; 0 or an
+ * exit code (after a message). A SIGINT/SIGTERM caught by runctl ends it
+ * early with 0: the sleep it interrupted is not counted.
+ */
 int timerlat_host_measure(const struct timerlat_host_opts *opts,
 			  struct timerlat_report *r);
 

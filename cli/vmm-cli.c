@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "args.h"
+#include "openmetrics.h"
+#include "runctl.h"
 #include "vmm-cli.h"
 
 #define VMM_MAX_LOOPS		10000000ull
@@ -29,7 +31,8 @@ void vmm_cli_usage(FILE *out, const char *prog)
 		"        [--clock kvm|xen] [--advertise-khz K] [--uptime S] [--api set_timer_op|singleshot]\n"
 		"        [--tsc-offset O] [--tsc-offset-step S] [--scenario timerlat|clockcheck|timers|bad|nullcall|cross]\n"
 		"        [--bad CASE] [--burst N] [--no-check] [--fifo PRIO] [--watchdog MS] [--kernel-mode]\n"
-		"        [--plot FILE.svg] [--quiet] [--json]\n"
+		"        [--plot FILE.svg] [--quiet] [--json | --format text|json|openmetrics]\n"
+		"        [--metrics FILE] [--duration S (instead of -n)]\n"
 		"A real KVM guest (/dev/kvm) reads its own clock and sleeps on Xen-style timers\n"
 		"served by libpvtime. --clock kvm: its kvmclock page, written by KVM; --clock xen:\n"
 		"a Xen vcpu_time_info the VMM publishes with --advertise-khz (default: TSC kHz - 1)\n"
@@ -37,7 +40,8 @@ void vmm_cli_usage(FILE *out, const char *prog)
 		"its user mode (CPL 3); --kernel-mode keeps it at CPL 0, which kvm_pvm emulates.\n"
 		"Bad cases: unknown-hypercall unknown-vcpuop bad-gpa period-zero block-no-timer\n"
 		"           other-vcpu kvmclock-outside unknown-schedop timer-no-clock\n"
-		"           fault\n", prog);
+		"           fault\n"
+		"SIGINT/SIGTERM stop the vCPUs and report the loops done (exit 130/143).\n", prog);
 }
 
 static int bad_option(const char *prog, char **argv, int opt)
@@ -54,8 +58,9 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 	enum {
 		O_ALGO = 256, O_VCPUS, O_CLOCK, O_ADV, O_UPTIME, O_API, O_OFF, O_STEP,
 		O_SCN, O_BAD, O_BURST, O_NOCHECK, O_FIFO, O_WD, O_JSON, O_HELP, O_VMM,
-		O_PLOT, O_KMODE,
+		O_PLOT, O_KMODE, O_DURATION, O_FORMAT, O_METRICS,
 	};
+	static const char *const formats[] = { "text", "json", "openmetrics" };
 	static const struct option longopts[] = {
 		{ "algo", required_argument, NULL, O_ALGO },
 		{ "vcpus", required_argument, NULL, O_VCPUS },
@@ -79,9 +84,13 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 		{ "vmm", no_argument, NULL, O_VMM },
 		{ "kernel-mode", no_argument, NULL, O_KMODE },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "duration", required_argument, NULL, O_DURATION },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "metrics", required_argument, NULL, O_METRICS },
 		{ 0 },
 	};
-	bool adv_set = false, uptime_set = false;
+	bool adv_set = false, uptime_set = false, loops_set = false, wd_set = false;
+	int format = -1;
 	uint64_t v;
 	int opt, idx;
 
@@ -105,6 +114,20 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 		case 'n':
 			if (arg_u64_range("-n", optarg, 1, VMM_MAX_LOOPS, &cli->cfg.loops))
 				return PVT_EXIT_USAGE;
+			loops_set = true;
+			break;
+		case O_DURATION:
+			if (runctl_parse_duration("--duration", optarg, 86400, &cli->duration_ns))
+				return PVT_EXIT_USAGE;
+			break;
+		case O_FORMAT:
+			if ((format = arg_choice("--format", optarg, formats, 3)) < 0)
+				return PVT_EXIT_USAGE;
+			break;
+		case O_METRICS:
+			if (!*optarg)
+				return usage_error("%s: --metrics: missing file name", prog);
+			cli->metrics = optarg;
 			break;
 		case 'i':
 			if (arg_u64_range("-i", optarg, 1, VMM_MAX_INTERVAL, &cli->cfg.interval_ns))
@@ -168,6 +191,7 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 		case O_WD:
 			if (arg_u64("--watchdog", optarg, 0, 86400000, &cli->cfg.watchdog_ms))
 				return PVT_EXIT_USAGE;
+			wd_set = true;
 			break;
 		case 'q':
 			cli->quiet = true;
@@ -201,6 +225,26 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 		return usage_error("%s: --scenario cross needs --vcpus 2 or more", prog);
 	if ((adv_set || uptime_set) && cli->cfg.clock_src != PVT_CLK_XEN)
 		return usage_error("%s: --advertise-khz/--uptime need --clock xen", prog);
+	if (format >= 0 && cli->json && format != OM_FMT_JSON)
+		return usage_error("%s: --json and --format %s: choose one", prog, formats[format]);
+	if (format == OM_FMT_JSON)
+		cli->json = true;
+	cli->openmetrics = format == OM_FMT_OPENMETRICS;
+	if ((cli->openmetrics || cli->metrics) && cli->cfg.scenario != PVT_SCN_TIMERLAT)
+		return usage_error("%s: OpenMetrics output is for --scenario timerlat", prog);
+	if (cli->duration_ns) {
+		if (loops_set)
+			return usage_error("%s: --duration and -n are alternatives: give one", prog);
+		if (cli->cfg.scenario != PVT_SCN_TIMERLAT)
+			return usage_error("%s: --duration is for --scenario timerlat", prog);
+		/* Each loop sleeps at least the interval: an upper bound on the loops. */
+		uint64_t bound = cli->duration_ns / cli->cfg.interval_ns + 1;
+
+		cli->cfg.loops = bound < VMM_MAX_LOOPS ? bound : VMM_MAX_LOOPS;
+		/* The default watchdog (a hung guest) must outlast the run it watches. */
+		if (!wd_set && cli->cfg.watchdog_ms)
+			cli->cfg.watchdog_ms += cli->duration_ns / 1000000;
+	}
 	return 0;
 }
 

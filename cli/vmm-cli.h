@@ -17,8 +17,10 @@
 
 struct vmm_cli {
 	struct vmm_config cfg;
-	bool json, quiet;
+	bool json, quiet, openmetrics;
 	const char *plot;
+	const char *metrics;	/* --metrics FILE */
+	uint64_t duration_ns;	/* --duration: cfg.loops is then an upper bound */
 };
 
 /*
@@ -36,6 +38,14 @@ int vmm_cli_require_kvm(const char *prog);
 
 /* Creates and runs a VM. 0, or 1 after printing vm->error (vm stays valid to destroy). */
 int vmm_cli_run(const char *prog, struct vmm *vm, const struct vmm_config *cfg);
+
+/*
+ * vmm_cli_run() under run control (cli/vmm-runctl.c): SIGINT/SIGTERM or
+ * duration_ns (0: none) stop the vCPUs; the VM keeps what they did
+ * (*stopped set, 0 returned). A progress line on a terminal unless quiet.
+ */
+int vmm_cli_run_ctl(const char *prog, struct vmm *vm, const struct vmm_config *cfg,
+		    uint64_t duration_ns, bool quiet, bool *stopped);
 
 /* "its own kvmclock ..." / "the VMM's Xen vcpu_time_info ..." for the output. */
 const char *vmm_cli_clock_name(const struct vmm_config *cfg);

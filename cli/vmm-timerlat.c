@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* pvtime timerlat --vmm: the seed's loop in a real KVM guest, next to a host baseline. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
+#include "openmetrics.h"
+#include "runctl.h"
 #include "vmm-timerlat.h"
 
 static int64_t cost_p50(const struct vmm *vm, int kind)
@@ -16,8 +20,31 @@ static int64_t cost_p50(const struct vmm *vm, int kind)
 	return v;
 }
 
+/* Per-vCPU reports (OpenMetrics has a vcpu label); -ENOMEM. */
+static int per_vcpu(struct vmm *vm, struct vmm_vs_host *m, const struct vmm_config *cfg)
+{
+	m->vcpu = calloc(vm->nr_vcpus, sizeof(*m->vcpu));
+	m->vcpu_early = calloc(vm->nr_vcpus, sizeof(*m->vcpu_early));
+	if (!m->vcpu || !m->vcpu_early)
+		return -ENOMEM;
+	m->nr_vcpus = vm->nr_vcpus;
+	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
+		const struct vmm_vcpu_result *res = &vm->vcpus[c].res;
+
+		timerlat_report_init(&m->vcpu[c], pvt_timer_algo_name(cfg->algo),
+				     cfg->interval_ns, NULL, true);
+		m->vcpu[c].keep_samples = false;
+		m->vcpu_early[c] = res->early_wakeups;
+		for (uint64_t i = 0; i + 1 < res->nr_samples && i / 2 < res->loops_done; i += 2)
+			if (timerlat_report_add(&m->vcpu[c], res->samples[i + 1].ns - res->samples[i].ns))
+				return -ENOMEM;
+	}
+	return 0;
+}
+
 int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
-			struct vmm_vs_host *m, FILE *out, bool quiet, bool host_too)
+			struct vmm_vs_host *m, FILE *out, bool quiet, bool host_too,
+			uint64_t duration_ns, bool progress)
 {
 	struct timerlat_host_opts hopts = {
 		.loops = cfg->loops,
@@ -37,8 +64,8 @@ int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
 	if (ret)
 		return ret;
 	m->env_ready = true;
-	ret = vmm_cli_run(prog, &vm, cfg);
-	if (!ret && vmm_cli_timerlat_report(&vm, &m->guest))
+	ret = vmm_cli_run_ctl(prog, &vm, cfg, duration_ns, !progress, &m->stopped);
+	if (!ret && (vmm_cli_timerlat_report(&vm, &m->guest) || per_vcpu(&vm, m, cfg)))
 		ret = runtime_error("%s: out of memory", prog);
 	vmm_cli_totals(&vm, &m->totals);
 	m->cost_timer_p50 = cost_p50(&vm, 0);
@@ -46,7 +73,10 @@ int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
 	m->cost_null_p50 = cost_p50(&vm, 2);
 	m->delivery_p50 = cost_p50(&vm, 3);
 	vmm_destroy(&vm);
-	if (!ret && host_too)
+	/* The baseline does as many loops as a vCPU did (--duration, or stopped). */
+	if (m->stopped && cfg->nr_vcpus)
+		hopts.loops = m->totals.loops / cfg->nr_vcpus;
+	if (!ret && host_too && !runctl_signal() && hopts.loops)
 		ret = timerlat_host_measure(&hopts, &m->host);
 	timerlat_host_teardown(&m->env);
 	return ret;
@@ -56,6 +86,62 @@ void vmm_vs_host_free(struct vmm_vs_host *m)
 {
 	timerlat_report_free(&m->guest);
 	timerlat_report_free(&m->host);
+	for (unsigned c = 0; m->vcpu && c < m->nr_vcpus; c++)
+		timerlat_report_free(&m->vcpu[c]);
+	free(m->vcpu);
+	free(m->vcpu_early);
+	m->vcpu = NULL;
+	m->vcpu_early = NULL;
+}
+
+int vmm_vs_host_metrics(struct vmm_vs_host *m, const struct vmm_config *cfg,
+			const char *prog, bool to_stdout, const char *path)
+{
+	const char *clock = cfg->clock_src == PVT_CLK_XEN ? "xen" : "kvm";
+	unsigned n = 0, cap = m->nr_vcpus + 2;
+	struct om_timerlat *s = calloc(cap, sizeof(*s));
+	char (*ids)[12] = calloc(cap, sizeof(*ids));
+	struct om om;
+	int err = 0;
+
+	if (!s || !ids) {
+		free(s);
+		free(ids);
+		return runtime_error("%s: out of memory", prog);
+	}
+	s[n++] = (struct om_timerlat){
+		.target = "vmm", .algo = m->guest.algo, .vcpu = "all", .guest_clock = clock,
+		.r = &m->guest, .early_wakeups = m->totals.early_wakeups,
+	};
+	for (unsigned c = 0; m->nr_vcpus > 1 && c < m->nr_vcpus; c++) {
+		snprintf(ids[c], sizeof(ids[c]), "%u", c);
+		s[n++] = (struct om_timerlat){
+			.target = "vmm", .algo = m->guest.algo, .vcpu = ids[c],
+			.guest_clock = clock, .r = &m->vcpu[c], .early_wakeups = m->vcpu_early[c],
+		};
+	}
+	if (m->host.loops)
+		s[n++] = (struct om_timerlat){
+			.target = "host", .algo = "none", .vcpu = "all", .guest_clock = "none",
+			.r = &m->host, .early_wakeups = om_count_early(&m->host),
+		};
+	for (int pass = 0; pass < 2 && !err; pass++) {
+		const char *where = pass ? path : NULL;
+
+		if (pass ? !path : !to_stdout)
+			continue;
+		err = om_open(&om);
+		if (!err) {
+			om_timerlat(&om, s, n);
+			err = om_finish(&om, where);
+		}
+		if (err)
+			err = runtime_error("%s: %s%s: %s", prog, pass ? "--metrics " : "--format openmetrics",
+					    pass ? path : "", strerror(-err));
+	}
+	free(s);
+	free(ids);
+	return err;
 }
 
 void vmm_vs_host_env(FILE *out, const struct vmm_vs_host *m, int fifo_priority)
@@ -122,16 +208,19 @@ int timerlat_vmm(int argc, char **argv)
 	ret = vmm_cli_require_kvm("timerlat --vmm");
 	if (ret)
 		return ret;
+	runctl_install();
 	ret = vmm_vs_host_measure("timerlat --vmm", &cli.cfg, &m, stdout,
-				  cli.quiet || cli.json, true);
+				  cli.quiet || cli.json || cli.openmetrics, true, cli.duration_ns,
+				  !cli.quiet);
 	if (ret) {
 		vmm_vs_host_free(&m);
-		return ret;
+		return runctl_final(ret);
 	}
 	if (cli.json) {
 		json_begin(&j, stdout);
 		json_header(&j, argc, argv);
 		json_string(&j, "target", "vmm");
+		runctl_json(&j);
 		timerlat_report_json(&m.guest, &j);
 		json_u64(&j, "early_wakeups", m.totals.early_wakeups);
 		json_u64(&j, "oracle_mismatches", m.totals.page_mismatches + m.totals.sample_mismatches);
@@ -140,7 +229,8 @@ int timerlat_vmm(int argc, char **argv)
 		json_u64(&j, "vcpus", cli.cfg.nr_vcpus);
 		vmm_vs_host_json(&j, &m);
 		json_end(&j);
-	} else {
+	} else if (!cli.openmetrics) {
+		runctl_text(stdout, m.guest.loops);
 		printf("# timerlat in a real KVM guest (%u vCPUs, algo %s); guest clock: %s\n",
 		       cli.cfg.nr_vcpus, pvt_timer_algo_name(cli.cfg.algo),
 		       vmm_cli_clock_name(&cli.cfg));
@@ -161,11 +251,13 @@ int timerlat_vmm(int argc, char **argv)
 		if (err)
 			ret = runtime_error("timerlat --vmm: --plot %s: %s", cli.plot, strerror(-err));
 	}
+	if (!ret && (cli.openmetrics || cli.metrics))
+		ret = vmm_vs_host_metrics(&m, &cli.cfg, "timerlat --vmm", cli.openmetrics, cli.metrics);
 	if (m.totals.early_wakeups || m.totals.page_mismatches || m.totals.sample_mismatches)
 		ret = runtime_error("timerlat --vmm: %llu early wake-ups, %llu oracle mismatches",
 				    (unsigned long long)m.totals.early_wakeups,
 				    (unsigned long long)(m.totals.page_mismatches +
 							 m.totals.sample_mismatches));
 	vmm_vs_host_free(&m);
-	return ret;
+	return runctl_final(ret);
 }

@@ -27,16 +27,31 @@ struct vmm_vs_host {
 	struct vmm_totals totals;
 	int64_t cost_timer_p50, cost_block_p50, cost_null_p50;	/* ns, -1 = none */
 	int64_t delivery_p50;	/* expiry delivery lateness on the guest clock, ns */
+	bool stopped;		/* a signal or --duration stopped the guest */
+	unsigned nr_vcpus;
+	struct timerlat_report *vcpu;	/* per vCPU (quiet), for OpenMetrics labels */
+	uint64_t *vcpu_early;		/* early wake-ups per vCPU as the guest counted */
 };
 
 /*
  * Runs cfg's guest (must be PVT_SCN_TIMERLAT) then the host baseline with
  * the same loops/interval/FIFO priority, the environment held for both.
- * Lines go to out unless quiet. 0, or an exit code after a message.
+ * Lines go to out unless quiet. duration_ns (0: none) stops the guest after
+ * that long; SIGINT/SIGTERM stop it too (no host baseline then) with what
+ * was measured kept. progress: a progress line on a terminal stderr.
+ * 0, or an exit code after a message.
  */
 int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
-			struct vmm_vs_host *m, FILE *out, bool quiet, bool host_too);
+			struct vmm_vs_host *m, FILE *out, bool quiet, bool host_too,
+			uint64_t duration_ns, bool progress);
 void vmm_vs_host_free(struct vmm_vs_host *m);
+
+/*
+ * OpenMetrics for a measured run: the guest over all vCPUs, each vCPU (when
+ * more than one) and the host baseline; on stdout and/or atomically to path.
+ */
+int vmm_vs_host_metrics(struct vmm_vs_host *m, const struct vmm_config *cfg,
+			const char *prog, bool to_stdout, const char *path);
 
 /* "metric guest host guest-host" table (p50, p99, max, mean). */
 void vmm_vs_host_table(FILE *out, struct vmm_vs_host *m);

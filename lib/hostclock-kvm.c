@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pvtime/hostclock.h"
 #include "hostclock-internal.h"
 
 #if defined(__x86_64__) && __has_include(<linux/kvm.h>)
@@ -117,9 +116,9 @@ static const struct pvt_hostclock_ops kvm_ops = {
 	.steps = kvm_steps,
 };
 
-int pvt_hostclock_init_kvm(struct pvt_hostclock *hc, int vm_fd, uint64_t calib_ns)
+int pvt_hostclock_new_kvm(int vm_fd, uint64_t calib_ns, struct pvt_hostclock **out)
 {
-	struct pvt_clock_pair a, b;
+	struct pvt_clock_pair a = { 0 }, b = { 0 };	/* set before use; gcc -O3 cannot tell */
 	struct pvt_rate rate;
 	struct kvm_ctx *k;
 	int ret;
@@ -148,16 +147,19 @@ int pvt_hostclock_init_kvm(struct pvt_hostclock *hc, int vm_fd, uint64_t calib_n
 	if (!ret)
 		ret = pvt_rate_from_delta(b.mono_ns - a.mono_ns, b.tsc - a.tsc, &rate);
 	if (!ret)
-		ret = pvt_hostclock_init_ops(hc, &kvm_ops, k, CLOCK_REALTIME,
-					     PVT_HOSTCLOCK_F_REALTIME, &rate);
-	if (ret)
+		ret = pvt_hostclock_new_ops(&kvm_ops, k, CLOCK_REALTIME,
+					    PVT_HOSTCLOCK_F_REALTIME, &rate, out);
+	if (ret) {
 		kvm_destroy(k);
-	return ret;
+		return ret;
+	}
+	(*out)->step_fd = k->watch_fd;
+	return 0;
 }
 #else
-int pvt_hostclock_init_kvm(struct pvt_hostclock *hc, int vm_fd, uint64_t calib_ns)
+int pvt_hostclock_new_kvm(int vm_fd, uint64_t calib_ns, struct pvt_hostclock **out)
 {
-	(void)hc;
+	(void)out;
 	(void)vm_fd;
 	(void)calib_ns;
 	return -EOPNOTSUPP;

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "pvtime/hostclock.h"
 #include "hostclock-internal.h"
 
 #define SANDWICH_TRIES		5
@@ -22,6 +21,12 @@ struct vdso_ctx {
 };
 
 #if defined(__x86_64__)
+/*
+ * The three reads of a sandwich. tests/test_hostclock_vdso.c includes this
+ * file with PVT_VDSO_SCRIPTED_READS defined and its own scripted versions
+ * (a TSC that goes backwards, a clock that stalls).
+ */
+#ifndef PVT_VDSO_SCRIPTED_READS
 /* rdtscp waits for earlier instructions; the lfence keeps later ones after it. */
 static inline uint64_t tsc_ordered(void)
 {
@@ -41,6 +46,15 @@ static inline uint64_t tsc_open(void)
 	return __builtin_ia32_rdtsc();
 }
 
+static uint64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+#endif
+
 /* "Now": lfence keeps the read after everything before it (cheaper than rdtscp). */
 static uint64_t vdso_read_tsc(void *ctx)
 {
@@ -49,22 +63,17 @@ static uint64_t vdso_read_tsc(void *ctx)
 	return __builtin_ia32_rdtsc();
 }
 
-static uint64_t mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t vdso_read_mono(void *ctx)
 {
 	(void)ctx;
 	return mono_now();
 }
 
-/* Narrowest of a few sandwiches; *window_tsc gets its width (calibration). */
-static void sandwich(uint64_t *tsc, uint64_t *mono, uint64_t *window_tsc)
+/*
+ * Narrowest of a few sandwiches; *window_tsc gets its width (calibration).
+ * -EAGAIN (outputs untouched) if the TSC went backwards in every try.
+ */
+static int sandwich(uint64_t *tsc, uint64_t *mono, uint64_t *window_tsc)
 {
 	uint64_t best = UINT64_MAX;
 
@@ -79,7 +88,10 @@ static void sandwich(uint64_t *tsc, uint64_t *mono, uint64_t *window_tsc)
 			*mono = m;
 		}
 	}
+	if (best == UINT64_MAX)
+		return -EAGAIN;
 	*window_tsc = best;
+	return 0;
 }
 
 /*
@@ -123,7 +135,8 @@ static int vdso_pair(void *ctx, struct pvt_clock_pair *out)
 	}
 	if (lo >= hi) {
 		/* Inconsistent (a clock adjustment between tries): one window. */
-		sandwich(&out->tsc, &out->mono_ns, &best);
+		if (sandwich(&out->tsc, &out->mono_ns, &best))
+			return -EAGAIN;
 		out->uncertainty_ns = pvt_rate_apply(&v->rate, best - best / 2, true) + 1;
 		return 0;
 	}
@@ -142,6 +155,37 @@ static int vdso_pair(void *ctx, struct pvt_clock_pair *out)
 	return 0;
 }
 
+/*
+ * The rate from two sandwiches at least calib_ns apart (busy wait, init
+ * only). A TSC that never moves forward across a whole sandwich, or a clock
+ * or TSC that goes backwards between the two, gives -EAGAIN after
+ * CALIB_TRIES attempts instead of a rate computed from garbage.
+ */
+#define CALIB_TRIES	1000
+
+static int calibrate(uint64_t calib_ns, struct pvt_rate *rate)
+{
+	uint64_t t0 = 0, m0 = 0, t1 = 0, m1 = 0, w;	/* set by a successful sandwich() */
+	int tries = 0;
+
+	do {
+		if (++tries > CALIB_TRIES)
+			return -EAGAIN;
+	} while (sandwich(&t0, &m0, &w));
+	for (tries = 0;;) {
+		if (++tries > CALIB_TRIES)
+			return -EAGAIN;
+		if (sandwich(&t1, &m1, &w))
+			continue;
+		if (m1 < m0 || t1 <= t0)
+			return -EAGAIN;
+		if (m1 - m0 >= calib_ns)
+			break;
+		tries = 0;	/* still waiting for calib_ns, not failing */
+	}
+	return pvt_rate_from_delta(m1 - m0, t1 - t0, rate);
+}
+
 static const struct pvt_hostclock_ops vdso_ops = {
 	.name = "vdso",
 	.pair = vdso_pair,
@@ -151,10 +195,9 @@ static const struct pvt_hostclock_ops vdso_ops = {
 	.destroy = hc_free_ctx,
 };
 
-int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns)
+int pvt_hostclock_new_vdso(uint64_t calib_ns, struct pvt_hostclock **out)
 {
 	struct vdso_ctx *v;
-	uint64_t t0, m0, t1, m1, w;
 	unsigned flags = 0;
 	char cs[64];
 	int ret;
@@ -166,15 +209,10 @@ int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns)
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	/* Calibrate: two pairings calib_ns apart (busy wait, init only). */
-	sandwich(&t0, &m0, &w);
-	do {
-		sandwich(&t1, &m1, &w);
-	} while (m1 - m0 < calib_ns);
-	ret = pvt_rate_from_delta(m1 - m0, t1 - t0, &v->rate);
+	ret = calibrate(calib_ns, &v->rate);
 	if (!ret)
-		ret = pvt_hostclock_init_ops(hc, &vdso_ops, v, CLOCK_MONOTONIC,
-					     flags, &v->rate);
+		ret = pvt_hostclock_new_ops(&vdso_ops, v, CLOCK_MONOTONIC,
+					    flags, &v->rate, out);
 	if (ret) {
 		free(v);
 		return ret;
@@ -182,9 +220,9 @@ int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns)
 	return 0;
 }
 #else
-int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns)
+int pvt_hostclock_new_vdso(uint64_t calib_ns, struct pvt_hostclock **out)
 {
-	(void)hc;
+	(void)out;
 	(void)calib_ns;
 	return -ENOTSUP;
 }

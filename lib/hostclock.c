@@ -12,7 +12,6 @@
 #include <sys/timex.h>
 #include <unistd.h>
 
-#include "pvtime/hostclock.h"
 #include "hostclock-internal.h"
 #include "ratetrack-div.h"
 
@@ -31,7 +30,7 @@
 static void publish(struct pvt_hostclock *hc, const struct pvt_clock_pair *pair,
 		    const struct pvt_rate *rate, uint64_t err_ppb, uint64_t gen)
 {
-	struct pvt_hostclock_snap *s = &hc->snap;
+	struct hc_snap *s = &hc->snap;
 	uint64_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
 
 	__atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELAXED);
@@ -49,14 +48,13 @@ void pvt_hostclock_current(const struct pvt_hostclock *hc,
 			   struct pvt_clock_pair *pair, struct pvt_rate *rate,
 			   uint64_t *err_ppb)
 {
-	pvt_hostclock_current_gen(hc, pair, rate, err_ppb, NULL);
+	hc_current_gen(hc, pair, rate, err_ppb, NULL);
 }
 
-void pvt_hostclock_current_gen(const struct pvt_hostclock *hc,
-			       struct pvt_clock_pair *pair, struct pvt_rate *rate,
-			       uint64_t *err_ppb, uint64_t *gen)
+void hc_current_gen(const struct pvt_hostclock *hc, struct pvt_clock_pair *pair,
+		    struct pvt_rate *rate, uint64_t *err_ppb, uint64_t *gen)
 {
-	const struct pvt_hostclock_snap *s = &hc->snap;
+	const struct hc_snap *s = &hc->snap;
 	uint64_t seq, err, g;
 
 	for (;;) {
@@ -187,7 +185,7 @@ static int refresh_locked(struct pvt_hostclock *hc)
 	int64_t freq;
 	int ret;
 	/* Before pairing: a step racing the pairing leaves it marked stale. */
-	uint64_t gen = pvt_hostclock_steps(hc, false);
+	uint64_t gen = hc_steps(hc, false);
 
 	ret = hc->ops->pair(hc->ctx, &pair);
 	if (ret)
@@ -253,7 +251,7 @@ int pvt_hostclock_refresh(struct pvt_hostclock *hc)
 	return ret;
 }
 
-void pvt_hostclock_maybe_refresh(struct pvt_hostclock *hc, uint64_t now_tsc)
+void hc_maybe_refresh(struct pvt_hostclock *hc, uint64_t now_tsc)
 {
 	uint64_t at = LOAD(&hc->snap.tsc);
 
@@ -261,77 +259,140 @@ void pvt_hostclock_maybe_refresh(struct pvt_hostclock *hc, uint64_t now_tsc)
 		(void)pvt_hostclock_refresh(hc);
 }
 
-uint64_t pvt_hostclock_pair_gen(const struct pvt_hostclock *hc)
+uint64_t hc_pair_gen(const struct pvt_hostclock *hc)
 {
 	return LOAD(&hc->snap.step_gen);
 }
 
-void pvt_hostclock_sync(struct pvt_hostclock *hc, uint64_t now_tsc,
-			struct pvt_clock_pair *pair, struct pvt_rate *rate,
-			uint64_t *gen)
+void hc_sync(struct pvt_hostclock *hc, uint64_t now_tsc, struct pvt_clock_pair *pair,
+	     struct pvt_rate *rate, uint64_t *gen)
 {
-	uint64_t steps = pvt_hostclock_steps(hc, false);
+	uint64_t steps = hc_steps(hc, false);
 
-	if (pvt_hostclock_pair_gen(hc) == steps)
-		pvt_hostclock_maybe_refresh(hc, now_tsc);
+	if (hc_pair_gen(hc) == steps)
+		hc_maybe_refresh(hc, now_tsc);
 	else if (pvt_hostclock_refresh(hc) == -EBUSY) {
 		/*
 		 * Another thread is re-pairing, maybe from before the step:
 		 * do not wait for it, pair privately (rate from the snapshot).
 		 */
-		pvt_hostclock_current_gen(hc, pair, rate, NULL, gen);
+		hc_current_gen(hc, pair, rate, NULL, gen);
 		if (!hc->ops->pair(hc->ctx, pair))
 			*gen = steps;
 		return;
 	}
-	pvt_hostclock_current_gen(hc, pair, rate, NULL, gen);
+	hc_current_gen(hc, pair, rate, NULL, gen);
 }
 
-int pvt_hostclock_init_ops(struct pvt_hostclock *hc,
-			   const struct pvt_hostclock_ops *ops, void *ctx,
-			   clockid_t clockid, unsigned flags,
-			   const struct pvt_rate *initial_rate)
+int pvt_hostclock_new_ops(const struct pvt_hostclock_ops *ops, void *ctx,
+			  clockid_t clockid, unsigned flags,
+			  const struct pvt_rate *initial_rate,
+			  struct pvt_hostclock **out)
 {
 	struct pvt_clock_pair pair;
+	struct pvt_hostclock *hc;
 	struct pvt_rate rate;
 	uint64_t err_ppb = 0, gen;
 	int ret;
 
-	if (!ops || !ops->pair || !ops->read_tsc || !ops->read_mono)
+	if (!ops || !ops->pair || !ops->read_tsc || !ops->read_mono || !out)
 		return -EINVAL;
-	memset(hc, 0, sizeof(*hc));
+	hc = calloc(1, sizeof(*hc));
+	if (!hc)
+		return -ENOMEM;
 	hc->ops = ops;
 	hc->ctx = ctx;
 	hc->clockid = clockid;
 	hc->flags = flags;
+	hc->step_fd = -1;
 	hc->refresh_ns = (flags & PVT_HOSTCLOCK_F_NOT_TSC) ? NOT_TSC_REFRESH_NS :
 							     DEFAULT_REFRESH_NS;
 	hc->rate_window_ns = DEFAULT_RATE_WINDOW_NS;
 
+	ret = -EINVAL;
 	if (initial_rate) {
 		rate = *initial_rate;
 		err_ppb = UINT64_MAX;	/* unknown: the first window replaces it */
 	} else if (!ops->rate || ops->rate(ctx, &rate, &err_ppb)) {
-		return -EINVAL;
+		goto fail;
 	}
 	if (!rate.ns_int && !rate.ns_frac)
-		return -EINVAL;
-	gen = pvt_hostclock_steps(hc, true);
+		goto fail;
+	gen = hc_steps(hc, true);
 	ret = ops->pair(ctx, &pair);
 	if (ret)
-		return ret;
+		goto fail;
 	hc->anchor = pair;
 	publish(hc, &pair, &rate, err_ppb, gen);
 	hc->refresh_tsc = ns_to_ticks(&rate, hc->refresh_ns);
+	*out = hc;
 	return 0;
+fail:
+	free(hc);
+	return ret;
 }
 
-void pvt_hostclock_destroy(struct pvt_hostclock *hc)
+void pvt_hostclock_free(struct pvt_hostclock *hc)
 {
-	if (hc->ops && hc->ops->destroy)
+	if (!hc)
+		return;
+	if (hc->ops->destroy)
 		hc->ops->destroy(hc->ctx);
-	hc->ops = NULL;
-	hc->ctx = NULL;
+	free(hc);
+}
+
+clockid_t pvt_hostclock_clockid(const struct pvt_hostclock *hc)
+{
+	return hc->clockid;
+}
+
+unsigned pvt_hostclock_flags(const struct pvt_hostclock *hc)
+{
+	return hc->flags;
+}
+
+const char *pvt_hostclock_name(const struct pvt_hostclock *hc)
+{
+	return hc->ops->name ? hc->ops->name : "?";
+}
+
+uint64_t pvt_hostclock_read_tsc(struct pvt_hostclock *hc)
+{
+	return hc_read_tsc(hc);
+}
+
+uint64_t pvt_hostclock_read_mono(struct pvt_hostclock *hc)
+{
+	return hc->ops->read_mono(hc->ctx);
+}
+
+uint64_t pvt_hostclock_steps(struct pvt_hostclock *hc, bool poll)
+{
+	return hc_steps(hc, poll);
+}
+
+uint64_t pvt_hostclock_next_refresh_ns(const struct pvt_hostclock *hc)
+{
+	uint64_t m = LOAD(&hc->snap.mono_ns);
+
+	return m + hc->refresh_ns < m ? UINT64_MAX : m + hc->refresh_ns;
+}
+
+int pvt_hostclock_step_fd(const struct pvt_hostclock *hc)
+{
+	return hc->step_fd;
+}
+
+int pvt_hostclock_handle_step(struct pvt_hostclock *hc)
+{
+	uint64_t steps = pvt_hostclock_steps(hc, true);
+	int ret;
+
+	if (steps == hc_pair_gen(hc))
+		return 0;
+	/* A refresh already running may predate the step: it is re-checked at arming. */
+	ret = pvt_hostclock_refresh(hc);
+	return ret && ret != -EBUSY ? ret : 1;
 }
 
 void hc_free_ctx(void *ctx)

@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * timerfd host timers and the serving-thread setup (timer slack, FIFO).
+ * Host timer objects: timerfd and bring-your-own backends, and the
+ * serving-thread setup (timer slack, FIFO).
  */
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "pvtime/hosttimer.h"
+#include "hosttimer-internal.h"
 
 /* timerfd takes a timespec; clamp so tv_sec stays a valid time_t. */
 #define MAX_DEADLINE_NS		((uint64_t)INT64_MAX)
@@ -55,34 +57,114 @@ static void tfd_destroy(struct pvt_hosttimer *t)
 	t->fd = -1;
 }
 
-static const struct pvt_hosttimer_ops tfd_ops = {
+static const struct ht_backend tfd_backend = {
 	.arm = tfd_arm,
 	.disarm = tfd_disarm,
 	.destroy = tfd_destroy,
 };
 
-int pvt_hosttimer_init_timerfd(struct pvt_hosttimer *t, clockid_t clockid)
+struct pvt_hosttimer *ht_alloc(const struct ht_backend *be, clockid_t clockid)
 {
-	if (clockid != CLOCK_MONOTONIC && clockid != CLOCK_REALTIME)
-		return -EINVAL;
-	memset(t, 0, sizeof(*t));
-	t->fd = timerfd_create(clockid, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (t->fd < 0)
-		return -errno;
-	t->ops = &tfd_ops;
+	struct pvt_hosttimer *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->be = be;
+	t->fd = -1;
 	t->clockid = clockid;
 	t->heap_idx = UINT32_MAX;
+	return t;
+}
+
+int pvt_hosttimer_new_timerfd(clockid_t clockid, struct pvt_hosttimer **out)
+{
+	struct pvt_hosttimer *t;
+	int ret;
+
+	if (clockid != CLOCK_MONOTONIC && clockid != CLOCK_REALTIME)
+		return -EINVAL;
+	t = ht_alloc(&tfd_backend, clockid);
+	if (!t)
+		return -ENOMEM;
+	t->fd = timerfd_create(clockid, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (t->fd < 0) {
+		ret = -errno;
+		free(t);
+		return ret;
+	}
+	*out = t;
 	return 0;
 }
 
-void pvt_hosttimer_destroy(struct pvt_hosttimer *t)
+/* Straight through: the caller's timer keeps its own books (arming is hot). */
+static int ops_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
 {
-	if (t->ops && t->ops->destroy)
-		t->ops->destroy(t);
-	t->ops = NULL;
+	return t->ops->arm(t->ctx, deadline_ns ? deadline_ns : 1);
 }
 
-int pvt_hosttimer_handle(struct pvt_hosttimer *t)
+static int ops_disarm(struct pvt_hosttimer *t)
+{
+	return t->ops->disarm(t->ctx);
+}
+
+static void ops_destroy(struct pvt_hosttimer *t)
+{
+	if (t->ops->destroy)
+		t->ops->destroy(t->ctx);
+}
+
+static const struct ht_backend ops_backend = {
+	.arm = ops_arm,
+	.disarm = ops_disarm,
+	.destroy = ops_destroy,
+};
+
+int pvt_hosttimer_new_ops(const struct pvt_hosttimer_ops *ops, void *ctx,
+			  clockid_t clockid, struct pvt_hosttimer **out)
+{
+	struct pvt_hosttimer *t;
+
+	if (!ops || !ops->arm || !ops->disarm || !out)
+		return -EINVAL;
+	t = ht_alloc(&ops_backend, clockid);
+	if (!t)
+		return -ENOMEM;
+	t->ops = ops;
+	t->ctx = ctx;
+	*out = t;
+	return 0;
+}
+
+void pvt_hosttimer_free(struct pvt_hosttimer *t)
+{
+	if (!t)
+		return;
+	if (t->be->destroy)
+		t->be->destroy(t);
+	free(t);
+}
+
+int pvt_hosttimer_fd(const struct pvt_hosttimer *t)
+{
+	return t->fd;
+}
+
+clockid_t pvt_hosttimer_clockid(const struct pvt_hosttimer *t)
+{
+	return t->clockid;
+}
+
+int pvt_hosttimer_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
+{
+	return t->be->arm(t, deadline_ns);
+}
+
+int pvt_hosttimer_disarm(struct pvt_hosttimer *t)
+{
+	return t->be->disarm(t);
+}
+
+int pvt_hosttimer_drain(struct pvt_hosttimer *t)
 {
 	uint64_t n;
 	ssize_t r;
@@ -90,20 +172,10 @@ int pvt_hosttimer_handle(struct pvt_hosttimer *t)
 	if (t->fd < 0)
 		return -EBADF;
 	r = read(t->fd, &n, sizeof(n));
-	if (r < 0) {
-		if (errno == EAGAIN)
-			return 0;
-		if (errno != ECANCELED)
-			return -errno;
-		/* The clock was stepped: the owner re-converts and re-arms. */
-		if (t->on_fire)
-			t->on_fire(t->on_fire_ctx);
-		return -ECANCELED;
-	}
+	if (r < 0)
+		return errno == EAGAIN ? 0 : -errno;
 	if (r != sizeof(n))
 		return -EIO;
-	if (t->on_fire)
-		t->on_fire(t->on_fire_ctx);
 	return 1;
 }
 
@@ -125,7 +197,7 @@ int pvt_hosttimer_wait(struct pvt_hosttimer *t, uint64_t timeout_ns)
 		return -errno;
 	if (!r)
 		return -ETIMEDOUT;
-	return pvt_hosttimer_handle(t);
+	return 0;
 }
 
 int pvt_thread_set_timerslack(uint64_t slack_ns)

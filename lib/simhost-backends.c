@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "pvtime/simhost.h"
 #include "simhost-internal.h"
 
 static int sim_pair(void *ctx, struct pvt_clock_pair *out)
@@ -55,10 +54,10 @@ static const struct pvt_hostclock_ops sim_clock_ops = {
 	.preempt_point = sim_preempt_point,
 };
 
-int pvt_hostclock_init_sim(struct pvt_hostclock *hc, struct pvt_simhost *sim)
+int pvt_simhost_hostclock_new(struct pvt_simhost *sim, struct pvt_hostclock **out)
 {
-	return pvt_hostclock_init_ops(hc, &sim_clock_ops, sim, CLOCK_MONOTONIC,
-				      PVT_HOSTCLOCK_F_EXACT, NULL);
+	return pvt_hostclock_new_ops(&sim_clock_ops, sim, CLOCK_MONOTONIC,
+				     PVT_HOSTCLOCK_F_EXACT, NULL, out);
 }
 
 /* KVM_GET_CLOCK's pairing: CLOCK_REALTIME at the TSC, truncated to the ns. */
@@ -96,10 +95,11 @@ static const struct pvt_hostclock_ops sim_rt_clock_ops = {
 	.steps = sim_rt_steps,
 };
 
-int pvt_hostclock_init_sim_realtime(struct pvt_hostclock *hc, struct pvt_simhost *sim)
+int pvt_simhost_hostclock_new_realtime(struct pvt_simhost *sim,
+				       struct pvt_hostclock **out)
 {
-	return pvt_hostclock_init_ops(hc, &sim_rt_clock_ops, sim, CLOCK_REALTIME,
-				      PVT_HOSTCLOCK_F_REALTIME, NULL);
+	return pvt_hostclock_new_ops(&sim_rt_clock_ops, sim, CLOCK_REALTIME,
+				     PVT_HOSTCLOCK_F_REALTIME, NULL, out);
 }
 
 static int sim_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
@@ -108,9 +108,9 @@ static int sim_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
 
 	if (!t->sim)
 		return -ENODEV;
-	pvt_simhost_heap_remove(t->sim, t);
+	sim_heap_remove(t->sim, t);
 	t->deadline_ns = deadline_ns ? deadline_ns : 1;
-	ret = pvt_simhost_heap_insert(t->sim, t);
+	ret = sim_heap_insert(t->sim, t);
 	t->armed = !ret;
 	t->arms++;
 	return ret;
@@ -119,7 +119,7 @@ static int sim_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
 static int sim_disarm(struct pvt_hosttimer *t)
 {
 	if (t->sim)
-		pvt_simhost_heap_remove(t->sim, t);
+		sim_heap_remove(t->sim, t);
 	t->armed = false;
 	return 0;
 }
@@ -127,22 +127,47 @@ static int sim_disarm(struct pvt_hosttimer *t)
 static void sim_destroy(struct pvt_hosttimer *t)
 {
 	sim_disarm(t);
+	if (t->sim) {
+		if (t->sim_prev)
+			t->sim_prev->sim_next = t->sim_next;
+		else
+			t->sim->timers = t->sim_next;
+		if (t->sim_next)
+			t->sim_next->sim_prev = t->sim_prev;
+	}
 	t->sim = NULL;
 }
 
-static const struct pvt_hosttimer_ops sim_timer_ops = {
+static const struct ht_backend sim_timer_backend = {
 	.arm = sim_arm,
 	.disarm = sim_disarm,
 	.destroy = sim_destroy,
 };
 
-int pvt_hosttimer_init_sim(struct pvt_hosttimer *t, struct pvt_simhost *sim)
+int pvt_simhost_timer_new(struct pvt_simhost *sim, struct pvt_hosttimer **out)
 {
-	memset(t, 0, sizeof(*t));
-	t->ops = &sim_timer_ops;
-	t->fd = -1;
-	t->clockid = CLOCK_MONOTONIC;
+	struct pvt_hosttimer *t;
+
+	if (!sim || !out)
+		return -EINVAL;
+	t = ht_alloc(&sim_timer_backend, CLOCK_MONOTONIC);
+	if (!t)
+		return -ENOMEM;
 	t->sim = sim;
-	t->heap_idx = UINT32_MAX;
+	t->sim_next = sim->timers;
+	if (sim->timers)
+		sim->timers->sim_prev = t;
+	sim->timers = t;
+	*out = t;
+	return 0;
+}
+
+int pvt_simhost_timer_set_notify(struct pvt_hosttimer *t, pvt_simhost_notify_fn fn,
+				 void *ctx)
+{
+	if (!t || t->be != &sim_timer_backend)
+		return -EINVAL;
+	t->notify = fn;
+	t->notify_ctx = ctx;
 	return 0;
 }

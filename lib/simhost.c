@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The simulated host's clocks (exact integer functions of true time) and
- * its timer queue: a binary heap of intrusive pvt_hosttimer nodes, so
- * arming and firing allocate nothing.
+ * its timer queue: a binary heap of pointers to the timers, which carry
+ * their own index, so arming and firing allocate nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -86,15 +86,46 @@ uint64_t pvt_simhost_true_at_tsc(const struct pvt_simhost *sim, uint64_t tsc)
 	return sat64(t);
 }
 
-int pvt_simhost_init(struct pvt_simhost *sim, const struct pvt_simhost_config *cfg)
+uint64_t pvt_simhost_now_ns(const struct pvt_simhost *sim)
 {
-	if (!cfg->tsc_khz || !cfg->max_timers ||
+	return sim->true_ns;
+}
+
+uint64_t pvt_simhost_fired(const struct pvt_simhost *sim)
+{
+	return sim->fired;
+}
+
+uint64_t pvt_simhost_tsc(const struct pvt_simhost *sim)
+{
+	return pvt_simhost_tsc_at(sim, sim->true_ns);
+}
+
+uint64_t pvt_simhost_mono(const struct pvt_simhost *sim)
+{
+	return pvt_simhost_mono_at(sim, sim->true_ns);
+}
+
+uint64_t pvt_simhost_realtime(const struct pvt_simhost *sim)
+{
+	return pvt_simhost_mono(sim) + (uint64_t)sim->realtime_offset_ns;
+}
+
+int pvt_simhost_new(const struct pvt_simhost_config *cfg, struct pvt_simhost **out)
+{
+	struct pvt_simhost *sim;
+
+	if (!cfg || !out || !cfg->tsc_khz || !cfg->max_timers ||
 	    cfg->slew_ppt <= -PVT_PPT_ONE || cfg->slew_ppt >= PVT_PPT_ONE)
 		return -EINVAL;
-	memset(sim, 0, sizeof(*sim));
-	sim->heap = calloc(cfg->max_timers, sizeof(*sim->heap));
-	if (!sim->heap)
+	sim = calloc(1, sizeof(*sim));
+	if (!sim)
 		return -ENOMEM;
+	sim->heap = calloc(cfg->max_timers, sizeof(*sim->heap));
+	if (!sim->heap) {
+		free(sim);
+		return -ENOMEM;
+	}
 	sim->capacity = cfg->max_timers;
 	sim->true_ns = cfg->start_true_ns;
 	sim->tsc_khz = cfg->tsc_khz;
@@ -103,19 +134,22 @@ int pvt_simhost_init(struct pvt_simhost *sim, const struct pvt_simhost_config *c
 	sim->seg_mono_ns = cfg->start_mono_ns;
 	sim->slew_ppt = cfg->slew_ppt;
 	sim->wake_latency_ns = cfg->wake_latency_ns;
+	*out = sim;
 	return 0;
 }
 
-void pvt_simhost_destroy(struct pvt_simhost *sim)
+void pvt_simhost_free(struct pvt_simhost *sim)
 {
-	for (uint32_t i = 0; i < sim->count; i++) {
-		sim->heap[i]->heap_idx = UINT32_MAX;
-		sim->heap[i]->armed = false;
-		sim->heap[i]->sim = NULL;
+	if (!sim)
+		return;
+	/* Timers may outlive their host: they become inert (arm: -ENODEV). */
+	for (struct pvt_hosttimer *t = sim->timers; t; t = t->sim_next) {
+		t->heap_idx = UINT32_MAX;
+		t->armed = false;
+		t->sim = NULL;
 	}
 	free(sim->heap);
-	sim->heap = NULL;
-	sim->count = sim->capacity = 0;
+	free(sim);
 }
 
 int pvt_simhost_set_slew(struct pvt_simhost *sim, int64_t slew_ppt)
@@ -195,7 +229,7 @@ static void sift_down(struct pvt_simhost *sim, uint32_t i)
 	place(sim, i, t);
 }
 
-void pvt_simhost_heap_remove(struct pvt_simhost *sim, struct pvt_hosttimer *t)
+void sim_heap_remove(struct pvt_simhost *sim, struct pvt_hosttimer *t)
 {
 	uint32_t i = t->heap_idx;
 	struct pvt_hosttimer *last;
@@ -213,7 +247,7 @@ void pvt_simhost_heap_remove(struct pvt_simhost *sim, struct pvt_hosttimer *t)
 		sift_down(sim, i);
 }
 
-int pvt_simhost_heap_insert(struct pvt_simhost *sim, struct pvt_hosttimer *t)
+int sim_heap_insert(struct pvt_simhost *sim, struct pvt_hosttimer *t)
 {
 	if (sim->count >= sim->capacity)
 		return -ENOSPC;
@@ -241,12 +275,12 @@ int pvt_simhost_step(struct pvt_simhost *sim, uint64_t until_true_ns)
 		return 0;
 	}
 	t = sim->heap[0];
-	pvt_simhost_heap_remove(sim, t);
+	sim_heap_remove(sim, t);
 	t->armed = false;
 	pvt_simhost_skip(sim, at - sim->true_ns + sim->wake_latency_ns);
 	sim->fired++;
-	if (t->on_fire)
-		t->on_fire(t->on_fire_ctx);
+	if (t->notify)
+		t->notify(t->notify_ctx);
 	return 1;
 }
 

@@ -11,8 +11,8 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "pvtime/xentimer.h"
 #include "xentimer-internal.h"
 
 #define F_SINGLESHOT	1u
@@ -75,7 +75,7 @@ int pvt_xen_vcpu_save(struct pvt_xen_vcpu *v, void *buf, size_t len)
 		flags |= F_SINGLESHOT;
 	if (v->periodic.armed)
 		flags |= F_PERIODIC;
-	if (v->pending)
+	if (v->ev.fired)
 		flags |= F_PENDING;
 	put32(b + 0, PVT_XEN_BLOB_MAGIC);
 	put32(b + 4, PVT_XEN_BLOB_VERSION);
@@ -125,7 +125,21 @@ int pvt_xen_vcpu_restore(struct pvt_xen_vcpu *v, const void *buf, size_t len)
 	xt_save(v, &saved);
 	v->port = get32(b + 40);
 	v->priority = get32(b + 44);
-	v->pending = flags & F_PENDING;
+	/*
+	 * The blob replaces what was recorded too. Which timer was pending is
+	 * not in it: the expiry comes back as "restored".
+	 */
+	if (!(flags & F_PENDING)) {
+		struct pvt_xen_events drop;
+
+		(void)xt_take(v, &drop);
+	} else if (!v->ev.fired) {
+		uint64_t one = 1;
+
+		if (v->event_fd >= 0)
+			(void)!write(v->event_fd, &one, sizeof(one));
+		v->ev.fired = PVT_XEN_FIRED_RESTORED;
+	}
 	v->singleshot.armed = flags & F_SINGLESHOT;
 	v->singleshot.deadline_ns = ss;
 	v->singleshot.converted = false;

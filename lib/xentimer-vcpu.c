@@ -5,9 +5,11 @@
  * registered, and read-only views of the state.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
-#include "pvtime/xentimer.h"
 #include "muldiv.h"
 #include "xentimer-internal.h"
 
@@ -16,6 +18,7 @@
 void pvt_xen_vm_config_default(struct pvt_xen_vm_config *cfg)
 {
 	*cfg = (struct pvt_xen_vm_config){
+		.size = sizeof(*cfg),
 		.algo = PVT_ALGO_PVTIME,
 		.linux_workaround = true,
 		.strict_future = false,
@@ -25,31 +28,56 @@ void pvt_xen_vm_config_default(struct pvt_xen_vm_config *cfg)
 	};
 }
 
-int pvt_xen_vm_init(struct pvt_xen_vm *vm, const struct pvt_xen_vm_config *cfg,
-		    struct pvt_hostclock *hostclock,
-		    const struct pvt_kvm_clock *kvm)
+/* Bytes past what this library knows must be zero (a newer caller's unused options). */
+static bool config_ok(const struct pvt_xen_vm_config *cfg)
+{
+	const unsigned char *p = (const unsigned char *)cfg;
+
+	if (cfg->size < sizeof(*cfg))
+		return false;
+	for (size_t i = sizeof(*cfg); i < cfg->size; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+int pvt_xen_vm_new(const struct pvt_xen_vm_config *cfg, struct pvt_hostclock *hostclock,
+		   const struct pvt_kvm_clock *kvm, struct pvt_xen_vm **out)
 {
 	struct pvt_xen_vm_config def;
+	struct pvt_xen_vm *vm;
+	uint64_t rem;
 
 	if (!cfg) {
 		pvt_xen_vm_config_default(&def);
 		cfg = &def;
 	}
-	if (!hostclock || cfg->algo > PVT_ALGO_PVTIME ||
+	if (!out || !hostclock || !config_ok(cfg) || cfg->algo > PVT_ALGO_PVTIME ||
 	    cfg->slew_bound_ppm >= PPM_ONE)
 		return -EINVAL;
-	memset(vm, 0, sizeof(*vm));
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
 	vm->cfg = *cfg;
+	vm->cfg.size = sizeof(vm->cfg);
 	vm->hostclock = hostclock;
 	vm->kvm = kvm;
 	/* ceil(ppm * 2^64 / 10^6): the staging margin without a division. */
-	{
-		uint64_t rem;
-
-		vm->slew_mul = pvt_div128_64((pvt_u128)cfg->slew_bound_ppm << 64, PPM_ONE, &rem) +
-			       (rem != 0);
-	}
+	vm->slew_mul = pvt_div128_64((pvt_u128)cfg->slew_bound_ppm << 64, PPM_ONE, &rem) +
+		       (rem != 0);
+	*out = vm;
 	return 0;
+}
+
+void pvt_xen_vm_free(struct pvt_xen_vm *vm)
+{
+	free(vm);
+}
+
+void pvt_xen_vm_set_legacy_now(struct pvt_xen_vm *vm, pvt_xen_legacy_now_fn fn, void *ctx)
+{
+	vm->legacy_now = fn;
+	vm->legacy_now_ctx = ctx;
 }
 
 void xt_lock(struct pvt_xen_vcpu *v)
@@ -67,7 +95,7 @@ void xt_unlock(struct pvt_xen_vcpu *v)
 uint64_t xt_tsc(struct pvt_xen_vcpu *v)
 {
 	if (!v->call_tsc_valid) {
-		v->call_tsc = pvt_hostclock_read_tsc(v->vm->hostclock);
+		v->call_tsc = hc_read_tsc(v->vm->hostclock);
 		v->call_tsc_valid = true;
 	}
 	return v->call_tsc;
@@ -91,7 +119,7 @@ int xt_finish(struct pvt_xen_vcpu *v, const struct xt_saved *s, int ret)
 		 * The host timer could not be armed for the new state: keep
 		 * the old one, whose conversions are still valid, and arm for
 		 * it again (host_armed is false now, so this really arms). If
-		 * even that fails, host_error keeps saying so.
+		 * even that fails, the call's error already says so.
 		 */
 		v->singleshot = s->singleshot;
 		v->periodic = s->periodic;
@@ -106,66 +134,49 @@ int xt_finish(struct pvt_xen_vcpu *v, const struct xt_saved *s, int ret)
 	return ret;
 }
 
-int pvt_xen_vcpu_host_error(struct pvt_xen_vcpu *v)
+int pvt_xen_vcpu_new(struct pvt_xen_vm *vm, uint32_t id, struct pvt_hosttimer *timer,
+		     struct pvt_xen_vcpu **out)
 {
+	struct pvt_xen_vcpu *v;
 	int ret;
 
-	xt_lock(v);
-	ret = v->host_error;
-	v->host_error = 0;
-	xt_unlock(v);
-	return ret;
-}
-
-bool pvt_xen_vcpu_host_deadline(struct pvt_xen_vcpu *v, uint64_t *deadline_ns)
-{
-	bool armed;
-
-	xt_lock(v);
-	armed = v->host_armed;
-	*deadline_ns = v->host_armed_ns;
-	xt_unlock(v);
-	return armed;
-}
-
-static void on_fire(void *ctx)
-{
-	pvt_xen_vcpu_timer_fired(ctx);
-}
-
-int pvt_xen_vcpu_init(struct pvt_xen_vcpu *vcpu, struct pvt_xen_vm *vm,
-		      uint32_t id, struct pvt_hosttimer *timer,
-		      pvt_xen_expiry_fn expiry, void *expiry_ctx)
-{
-	int ret;
-
-	if (!vm || !timer || !timer->ops)
+	if (!vm || !timer || !out)
 		return -EINVAL;
-	memset(vcpu, 0, sizeof(*vcpu));
-	ret = pthread_mutex_init(&vcpu->lock, NULL);
-	if (ret)
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	ret = pthread_mutex_init(&v->lock, NULL);
+	if (ret) {
+		free(v);
 		return -ret;
-	vcpu->vm = vm;
-	vcpu->id = id;
-	vcpu->timer = timer;
-	vcpu->expiry = expiry;
-	vcpu->expiry_ctx = expiry_ctx;
-	timer->on_fire = on_fire;
-	timer->on_fire_ctx = vcpu;
+	}
+	v->vm = vm;
+	v->id = id;
+	v->timer = timer;
+	v->event_fd = -1;
+	*out = v;
 	return 0;
 }
 
-void pvt_xen_vcpu_destroy(struct pvt_xen_vcpu *vcpu)
+void pvt_xen_vcpu_free(struct pvt_xen_vcpu *v)
 {
-	pthread_mutex_lock(&vcpu->lock);
-	vcpu->singleshot.armed = false;
-	vcpu->periodic.armed = false;
-	if (vcpu->timer && vcpu->timer->ops)
-		pvt_hosttimer_disarm(vcpu->timer);
-	if (vcpu->timer)
-		vcpu->timer->on_fire = NULL;
-	pthread_mutex_unlock(&vcpu->lock);
-	pthread_mutex_destroy(&vcpu->lock);
+	if (!v)
+		return;
+	pthread_mutex_lock(&v->lock);
+	v->singleshot.armed = false;
+	v->periodic.armed = false;
+	if (v->host_armed)
+		(void)pvt_hosttimer_disarm(v->timer);
+	pthread_mutex_unlock(&v->lock);
+	pthread_mutex_destroy(&v->lock);
+	if (v->event_fd >= 0)
+		close(v->event_fd);
+	free(v);
+}
+
+uint32_t pvt_xen_vcpu_id(const struct pvt_xen_vcpu *v)
+{
+	return v->id;
 }
 
 int pvt_xen_vcpu_set_guest_clock(struct pvt_xen_vcpu *v,
@@ -197,20 +208,92 @@ int pvt_xen_vcpu_guest_now(struct pvt_xen_vcpu *v, uint64_t *guest_ns)
 	return ret;
 }
 
-bool pvt_xen_vcpu_take_pending(struct pvt_xen_vcpu *v)
+int xt_take(struct pvt_xen_vcpu *v, struct pvt_xen_events *ev)
 {
-	bool p;
+	uint64_t n;
 
-	xt_lock(v);
-	p = v->pending;
-	v->pending = false;
-	xt_unlock(v);
-	return p;
+	*ev = v->ev;
+	ev->due_tsc = 0;
+	if (!v->ev.fired)
+		return 0;
+	memset(&v->ev, 0, sizeof(v->ev));
+	/* Written once on none -> some: one read empties it. */
+	if (v->event_fd >= 0)
+		(void)!read(v->event_fd, &n, sizeof(n));
+	return 1;
 }
 
-void pvt_xen_vcpu_snapshot(struct pvt_xen_vcpu *v, struct pvt_xen_timer *singleshot,
-			   struct pvt_xen_timer *periodic, uint64_t *period_ns,
-			   bool *pending, struct pvt_xen_vcpu_stats *stats)
+int pvt_xen_vcpu_take(struct pvt_xen_vcpu *v, struct pvt_xen_events *ev)
+{
+	int ret;
+
+	xt_lock(v);
+	ret = xt_take(v, ev);
+	xt_unlock(v);
+	return ret;
+}
+
+int pvt_xen_vcpu_event_fd(struct pvt_xen_vcpu *v)
+{
+	uint64_t one = 1;
+	int fd;
+
+	xt_lock(v);
+	if (v->event_fd < 0) {
+		fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (fd < 0) {
+			fd = -errno;
+			xt_unlock(v);
+			return fd;
+		}
+		v->event_fd = fd;
+		if (v->ev.fired)
+			(void)!write(fd, &one, sizeof(one));
+	}
+	fd = v->event_fd;
+	xt_unlock(v);
+	return fd;
+}
+
+int pvt_xen_vcpu_set_advance(struct pvt_xen_vcpu *v, uint64_t advance_ns)
+{
+	if (v->vm->cfg.algo != PVT_ALGO_PVTIME)
+		return -EINVAL;
+	xt_lock(v);
+	v->advance_ns = advance_ns;
+	xt_unlock(v);
+	return 0;
+}
+
+void pvt_xen_vcpu_get_state(struct pvt_xen_vcpu *v, struct pvt_xen_vcpu_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	xt_lock(v);
+	st->singleshot_armed = v->singleshot.armed;
+	st->periodic_armed = v->periodic.armed;
+	st->host_armed = v->host_armed;
+	st->pending = v->ev.fired != 0;
+	st->singleshot_deadline_ns = v->singleshot.deadline_ns;
+	st->periodic_deadline_ns = v->periodic.deadline_ns;
+	st->period_ns = v->period_ns;
+	st->host_deadline_ns = v->host_armed_ns;
+	xt_unlock(v);
+}
+
+void pvt_xen_vcpu_get_stats(struct pvt_xen_vcpu *v, struct pvt_xen_vcpu_stats *stats,
+			    size_t size)
+{
+	struct pvt_xen_vcpu_stats s;
+
+	xt_lock(v);
+	s = v->stats;
+	xt_unlock(v);
+	memcpy(stats, &s, size < sizeof(s) ? size : sizeof(s));
+}
+
+void xt_snapshot(struct pvt_xen_vcpu *v, struct pvt_xen_timer *singleshot,
+		 struct pvt_xen_timer *periodic, uint64_t *period_ns,
+		 bool *pending, struct pvt_xen_vcpu_stats *stats)
 {
 	xt_lock(v);
 	if (singleshot)
@@ -220,7 +303,7 @@ void pvt_xen_vcpu_snapshot(struct pvt_xen_vcpu *v, struct pvt_xen_timer *singles
 	if (period_ns)
 		*period_ns = v->period_ns;
 	if (pending)
-		*pending = v->pending;
+		*pending = v->ev.fired != 0;
 	if (stats)
 		*stats = v->stats;
 	xt_unlock(v);

@@ -2,11 +2,11 @@
 /*
  * The Xen timer engine's core: converting guest-clock deadlines to host
  * timer deadlines per algorithm, programming the vCPU's host timer, and
- * handling its expiry (delivery, exact periodic grid, two-stage re-arm).
+ * serving its expiry (recording, exact periodic grid, two-stage re-arm).
  */
 #include <errno.h>
+#include <unistd.h>
 
-#include "pvtime/xentimer.h"
 #include "muldiv.h"
 #include "xentimer-internal.h"
 
@@ -104,15 +104,24 @@ static bool convert(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
 	return t->target_tsc <= now_tsc;
 }
 
-static void deliver(struct pvt_xen_vcpu *v, enum pvt_xen_expiry kind,
+/* Records an expiry of kind (PVT_XEN_FIRED_*) whose guest deadline was deadline_ns. */
+static void deliver(struct pvt_xen_vcpu *v, uint32_t kind, uint64_t deadline_ns,
 		    bool immediate)
 {
-	v->pending = true;
+	uint64_t one = 1;
+
+	if (!v->ev.fired && v->event_fd >= 0)
+		(void)!write(v->event_fd, &one, sizeof(one));
+	v->ev.fired |= kind;
+	if (kind == PVT_XEN_FIRED_SINGLESHOT) {
+		v->ev.singleshot_deadline_ns = deadline_ns;
+	} else {
+		v->ev.periodic_deadline_ns = deadline_ns;
+		v->ev.periodic_ticks++;
+	}
 	v->stats.delivered++;
 	if (immediate)
 		v->stats.immediate++;
-	if (v->expiry)
-		v->expiry(v->expiry_ctx, v, kind);
 }
 
 /* Next periodic deadline after one delivered at guest_now. */
@@ -130,6 +139,8 @@ static void periodic_advance(struct pvt_xen_vcpu *v, uint64_t guest_now)
 		/* Missed ticks: skip them on the grid, one event for all. */
 		k = (guest_now - next) / v->period_ns + 1;
 		v->stats.coalesced += k;
+		v->ev.periodic_ticks += k;
+		v->ev.periodic_deadline_ns = next + (k - 1) * v->period_ns;
 		next += k * v->period_ns;
 	}
 	t->deadline_ns = next;
@@ -140,8 +151,13 @@ static void periodic_fire(struct pvt_xen_vcpu *v, bool immediate)
 {
 	uint64_t now;
 
-	deliver(v, PVT_XEN_EXPIRY_PERIODIC, immediate);
+	deliver(v, PVT_XEN_FIRED_PERIODIC, v->periodic.deadline_ns, immediate);
 	for (int i = 0; i < 4; i++) {
+		if (i) {
+			/* Due again at once (a fresh pairing): folded into this event. */
+			v->ev.periodic_ticks++;
+			v->ev.periodic_deadline_ns = v->periodic.deadline_ns;
+		}
 		if (xt_guest_now(v, &now))
 			now = v->periodic.deadline_ns;
 		periodic_advance(v, now);
@@ -156,7 +172,7 @@ int xt_singleshot_arm(struct pvt_xen_vcpu *v, uint64_t deadline_ns, bool immedia
 	v->singleshot.deadline_ns = deadline_ns;
 	if (convert(v, &v->singleshot)) {
 		v->singleshot.armed = false;
-		deliver(v, PVT_XEN_EXPIRY_SINGLESHOT, immediate);
+		deliver(v, PVT_XEN_FIRED_SINGLESHOT, deadline_ns, immediate);
 	}
 	return xt_program(v);
 }
@@ -165,7 +181,7 @@ int xt_settle(struct pvt_xen_vcpu *v, bool immediate)
 {
 	if (v->singleshot.armed && convert(v, &v->singleshot)) {
 		v->singleshot.armed = false;
-		deliver(v, PVT_XEN_EXPIRY_SINGLESHOT, immediate);
+		deliver(v, PVT_XEN_FIRED_SINGLESHOT, v->singleshot.deadline_ns, immediate);
 	}
 	if (v->periodic.armed && convert(v, &v->periodic))
 		periodic_fire(v, immediate);
@@ -239,7 +255,7 @@ static bool earliest(struct pvt_xen_vcpu *v, const struct pvt_clock_pair *p,
 
 /*
  * A steppable host clock (CLOCK_REALTIME): the pairing must not predate a
- * step. pvt_hostclock_sync() re-pairs when a step is already known (one
+ * step. hc_sync() re-pairs when a step is already known (one
  * atomic load otherwise; a private pairing if the refresh is busy). A step
  * landing after that check but before the timerfd is armed cancels nothing, so after each timerfd arm the step
  * count is polled once (one non-blocking read of the watch fd, ~300 ns, next
@@ -264,31 +280,32 @@ int xt_program(struct pvt_xen_vcpu *v)
 
 		if (pvtime) {
 			now_tsc = xt_tsc(v);
-			pvt_hostclock_sync(hc, now_tsc, &p, &r, &gen);
+			hc_sync(hc, now_tsc, &p, &r, &gen);
 		}
 		if (!earliest(v, &p, &r, now_tsc, &best)) {
 			/*
 			 * A failed disarm only risks a spurious wake, which
-			 * timer_fired tolerates (it re-checks what is due).
+			 * service() tolerates (it re-checks what is due).
 			 */
 			if (v->host_armed)
 				(void)pvt_hosttimer_disarm(v->timer);
 			v->host_armed = false;
 			return 0;
 		}
+		/* The VMM spins the last advance_ns (service() says due_tsc). */
+		if (v->advance_ns && best != UINT64_MAX)
+			best = best > v->advance_ns ? best - v->advance_ns : 1;
 		if (!v->host_armed || v->host_armed_ns != best) {
 			ret = pvt_hosttimer_arm(v->timer, best);
 			armed_now = true;
 			v->host_armed = !ret;
 			v->host_armed_ns = best;
-			if (ret) {
-				v->host_error = ret;
+			if (ret)
 				return ret;
-			}
 		}
 		/* An arming kept from before was checked when it was made. */
 		if (!steppable || !armed_now || round >= STEP_REARMS ||
-		    pvt_hostclock_steps(hc, true) == gen)
+		    hc_steps(hc, true) == gen)
 			return 0;
 		v->stats.step_rearms++;
 	}
@@ -309,36 +326,83 @@ static bool due(const struct pvt_xen_vcpu *v, const struct pvt_xen_timer *t,
 	return now_mono >= t->host_ns;
 }
 
-void pvt_xen_vcpu_timer_fired(struct pvt_xen_vcpu *v)
+/*
+ * With an advance, whether the earliest armed PVTIME deadline (not yet due)
+ * is within advance_ns of now_tsc: then *due_tsc is it and the host timer
+ * is not re-armed, the VMM spins to it.
+ */
+static bool in_advance(struct pvt_xen_vcpu *v, uint64_t now_tsc, uint64_t *due_tsc)
+{
+	struct pvt_xen_timer *timers[2] = { &v->singleshot, &v->periodic };
+	struct pvt_clock_pair p;
+	struct pvt_rate r;
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < 2; i++)
+		if (timers[i]->armed && timers[i]->converted && timers[i]->target_tsc < best)
+			best = timers[i]->target_tsc;
+	if (best == UINT64_MAX || best <= now_tsc)
+		return false;
+	pvt_hostclock_current(v->vm->hostclock, &p, &r, NULL);
+	if (pvt_rate_apply(&r, best - now_tsc, true) > v->advance_ns)
+		return false;
+	*due_tsc = best;
+	return true;
+}
+
+int pvt_xen_vcpu_service(struct pvt_xen_vcpu *v, struct pvt_xen_events *ev)
 {
 	struct pvt_hostclock *hc = v->vm->hostclock;
 	bool pvtime = v->vm->cfg.algo == PVT_ALGO_PVTIME;
-	uint64_t now_tsc = 0, now_mono = 0;
-	bool delivered = false;
+	uint64_t now_tsc = 0, now_mono = 0, due_tsc = 0;
+	bool delivered = false, fired = true;
+	int ret = 0, r;
 
 	xt_lock(v);
-	v->stats.host_fires++;
-	v->host_armed = false;
+	if (v->timer->fd >= 0) {
+		/* -ECANCELED (a realtime step) also wakes: re-convert and re-arm. */
+		r = pvt_hosttimer_drain(v->timer);
+		if (r < 0 && r != -ECANCELED) {
+			xt_take(v, ev);
+			xt_unlock(v);
+			return r;
+		}
+		fired = r != 0;
+	}
+	if (fired) {
+		v->stats.host_fires++;
+		v->host_armed = false;
+	}
 	if (pvtime)
 		now_tsc = xt_tsc(v);
 	else
 		now_mono = pvt_hostclock_read_mono(hc);
 	if (due(v, &v->singleshot, now_tsc, now_mono)) {
 		v->singleshot.armed = false;
-		deliver(v, PVT_XEN_EXPIRY_SINGLESHOT, false);
+		deliver(v, PVT_XEN_FIRED_SINGLESHOT, v->singleshot.deadline_ns, false);
 		delivered = true;
 	}
 	if (due(v, &v->periodic, now_tsc, now_mono)) {
 		periodic_fire(v, false);
 		delivered = true;
 	}
-	if (!delivered && pvtime &&
-	    (v->singleshot.armed || v->periodic.armed)) {
-		/* A stage or an early wake: re-pair here, near the deadline. */
-		v->stats.early_wakes++;
-		(void)pvt_hostclock_refresh(hc);
+	if (pvtime && v->advance_ns && !v->host_armed && in_advance(v, now_tsc, &due_tsc)) {
+		/* The host timer stays off: the VMM spins and calls again. */
+	} else {
+		if (fired && !delivered && pvtime &&
+		    (v->singleshot.armed || v->periodic.armed)) {
+			/* A stage or an early wake: re-pair here, near the deadline. */
+			v->stats.early_wakes++;
+			(void)pvt_hostclock_refresh(hc);
+		}
+		/*
+		 * Not fired (a spurious or repeated call): the armed host timer
+		 * is kept unless the earliest deadline moved.
+		 */
+		ret = xt_program(v);
 	}
-	/* No caller to tell: a failure stays in host_error, the timers stay armed. */
-	(void)xt_program(v);
+	r = xt_take(v, ev);
+	ev->due_tsc = due_tsc;
 	xt_unlock(v);
+	return ret ? ret : r;
 }

@@ -2,8 +2,9 @@
 # Installs what pvtime needs to build, test and demo on Debian (as root), only if missing.
 set -euo pipefail
 
-packages=(cmake make gcc clang libclang-rt-14-dev libcmocka-dev libxen-dev
-          python3 valgrind binutils rt-tests)
+packages=(cmake make gcc g++ clang libclang-rt-14-dev libcmocka-dev libxen-dev
+          python3 valgrind binutils rt-tests pkg-config abigail-tools
+          prometheus python3-prometheus-client)  # promtool + a Python parser check OpenMetrics output
 missing=()
 for p in "${packages[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

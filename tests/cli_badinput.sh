@@ -96,6 +96,24 @@ choice() {
 	bad "$opt" "$@" "$opt" ""
 }
 
+# dur BASE...: --duration's bad values (seconds, a decimal with at most 9
+# places, more than 0, within the command's limit).
+dur() {
+	bad "--duration" "$@" --duration
+	for v in "" abc 0 0.0 0.000000000 -1 1.0000000001 1e3 1x 99999999999999999999 . - +; do
+		bad "--duration" "$@" --duration "$v"
+	done
+}
+
+# om BASE...: --format choices, --json with another format, --metrics without a file.
+om() {
+	choice --format "$@"
+	bad "--json|--format" "$@" --json --format openmetrics
+	bad "--json|--format" "$@" --format openmetrics --json
+	bad "--metrics" "$@" --metrics
+	bad "--metrics" "$@" --metrics ""
+}
+
 # common CMD...: unknown option, stray argument.
 common() {
 	bad "--bogus" "$@" --bogus
@@ -158,6 +176,10 @@ num u --master-tsc tsdrift "${H[@]}"
 num u --duration tsdrift "${H[@]}"
 num uz --step tsdrift "${H[@]}"
 choice --format tsdrift "${H[@]}"
+bad "--json|--format" tsdrift "${H[@]}" --json --format openmetrics
+bad "--json|--format" tsdrift "${H[@]}" --format csv --json
+bad "--metrics" tsdrift "${H[@]}" --metrics
+bad "--metrics" tsdrift "${H[@]}" --metrics ""
 bad "--plot" tsdrift "${H[@]}" --plot
 bad "--host-khz" tsdrift --guest-khz 3000000		# required
 
@@ -188,6 +210,10 @@ for sim in "sim" "timerlat --sim"; do
 	done
 	bad "--plot" "$@" "${S[@]}" --plot
 	bad "--algo" "$@" "${H[@]}"			# required
+	dur "$@" --algo pvtime "${H[@]}"
+	bad "--duration" "$@" "${S[@]}" --duration 1	# and -n
+	bad "--duration" "$@" --algo pvtime "${H[@]}" --duration 315360001
+	om "$@" "${S[@]}"
 done
 
 # ---- timerlat (never a valid full invocation: no measurement starts) ----
@@ -201,6 +227,11 @@ bad "--fifo" timerlat -n 1 --fifo 100
 num u --cpu timerlat -n 1
 bad "--cpu" timerlat -n 1 --cpu 100000
 bad "--plot" timerlat -n 1 --plot
+dur timerlat
+bad "--duration" timerlat -n 5 --duration 1
+bad "--duration" timerlat --duration 1 -n 5
+bad "--duration" timerlat --duration 31622401
+om timerlat -n 1
 
 # ---- vmm (the same; also through timerlat --vmm) ----
 for vmm in "vmm" "timerlat --vmm"; do
@@ -225,7 +256,15 @@ for vmm in "vmm" "timerlat --vmm"; do
 	bad "--fifo" "$@" -n 1 --fifo 100
 	num u --watchdog "$@" -n 1	# 0 is valid (no watchdog)
 	bad "--plot" "$@" -n 1 --plot
+	dur "$@"
+	bad "--duration" "$@" -n 5 --duration 1
+	bad "--duration" "$@" --duration 86401
+	bad "--duration" "$@" --duration 1 --scenario clockcheck
+	om "$@" -n 1
+	bad "--scenario|OpenMetrics" "$@" -n 1 --scenario clockcheck --format openmetrics
 done
+bad "--format|OpenMetrics" vmm -n 1 --format openmetrics
+bad "--metrics|OpenMetrics" vmm -n 1 --metrics x.prom
 
 # ---- bench ----
 common bench conversion --iterations 1
@@ -248,6 +287,14 @@ num u --fifo bench vmm -n 1
 bad "--fifo" bench vmm -n 1 --fifo 100
 num uz --vcpus bench vmm -n 1
 bad "--vcpus" bench vmm -n 1 --vcpus 100000
+dur bench vmm
+bad "--duration" bench vmm -n 5 --duration 1
+bad "--duration" bench vmm --duration 3601
+om bench vmm -n 1
+
+# ---- inspect ----
+common inspect
+num uzk --khz inspect
 
 # ---- demo ----
 common demo -n 1 --no-kvm

@@ -87,6 +87,26 @@ dl=$("$PVTIME" calc deadline --host-khz 3000000 --guest-khz 1500000 --now-tsc 18
 	--deadline-ns 9223372036854775807)
 grep -qx "reachable=no" <<<"$dl" && grep -qx "host_tsc=18446744073709551615" <<<"$dl" || fail "saturation: $dl"
 
+# Issue #12: a 1 MHz vCPU (tsc_shift 10) at TSC 2^63 + 5 has a wrapped shifted delta and
+# reads 5000 ns; it reads 10000 ns five ticks later. Readings step by 1000 ns, so a deadline
+# between now + 2^63 - 808 (the last reading before the past) and now + 2^63 is skipped.
+python3 - "$PVTIME" <<'PY' || fail "calc deadline with a wrapped shifted delta"
+import json, subprocess, sys
+def run(*a):
+    return json.loads(subprocess.run([sys.argv[1], "calc", "deadline", "--host-khz", "1000",
+        "--guest-khz", "1000", "--now-tsc", "9223372036854775813", *a, "--json"],
+        check=True, capture_output=True, text=True).stdout)
+d = run("--deadline-ns", "10000")
+assert d["reachable"] is True and d["now_ns"] == 5000, d
+assert d["host_tsc"] == 9223372036854775818 and d["ns_at_host_tsc"] == 10000, d
+assert d["ns_one_tick_before"] == 9000, d
+d = run("--deadline-ns", str(5000 + 2**63 - 808))
+assert d["reachable"] is True and d["ns_at_host_tsc"] == 5000 + 2**63 - 808, d
+d = run("--deadline-ns", str(5000 + 2**63 - 807))
+assert d["reachable"] is False and d["host_tsc"] == 2**64 - 1 and d["now_ns"] == 5000, d
+print("calc deadline wrapped shifted delta ok")
+PY
+
 # JSON: one object, exact integers.
 python3 -c '
 import json, subprocess, sys

@@ -28,7 +28,7 @@ if(CMAKE_C_COMPILER_ID STREQUAL "Clang")
   endfunction()
 
   # The conversion code is compiled in with coverage so the fuzzer can steer.
-  add_executable(fuzz_guestclock fuzz_guestclock.c
+  add_executable(fuzz_guestclock fuzz_guestclock.c ref_pvclock.c
     ${CMAKE_SOURCE_DIR}/lib/pvclock.c ${CMAKE_SOURCE_DIR}/lib/guestclock.c)
   pvt_fuzz_register(fuzz_guestclock)
 
@@ -42,12 +42,13 @@ if(CMAKE_C_COMPILER_ID STREQUAL "Clang")
   endforeach()
 
   # The VMM's hypercall dispatch on a fake vCPU: the real vmm/hypercall.c and
-  # vmm/engine.c, the library minus its timerfd code (faked onto the simulated host).
-  set(PVT_FUZZ_VMM_LIB ${PVT_FUZZ_LIB_SOURCES})
-  list(REMOVE_ITEM PVT_FUZZ_VMM_LIB ${CMAKE_SOURCE_DIR}/lib/hosttimer.c)
+  # vmm/engine.c on the whole library; the VMM's two timerfd calls (creating
+  # and waiting) are linked to the fuzzer's simulated ones instead.
   add_executable(fuzz_vmm_hypercall fuzz_vmm_hypercall.c ${CMAKE_SOURCE_DIR}/vmm/hypercall.c
-    ${CMAKE_SOURCE_DIR}/vmm/engine.c ${PVT_FUZZ_VMM_LIB})
+    ${CMAKE_SOURCE_DIR}/vmm/engine.c ${PVT_FUZZ_LIB_SOURCES})
   target_include_directories(fuzz_vmm_hypercall PRIVATE ${CMAKE_SOURCE_DIR}/vmm)
+  target_link_options(fuzz_vmm_hypercall PRIVATE
+    -Wl,--wrap=pvt_hosttimer_new_timerfd -Wl,--wrap=pvt_hosttimer_wait)
   target_link_libraries(fuzz_vmm_hypercall PRIVATE pthread)
   pvt_fuzz_register(fuzz_vmm_hypercall)
 endif()

@@ -3,14 +3,16 @@
  * Fuzzes the guest clock with hostile pages and scalings, as an untrusted
  * guest could register them. Whatever the input: no UB (the sanitizers
  * watch), a clean error for unusable clocks, and for usable ones an inverse
- * that never returns a host TSC before "now" and, when the guest clock is
- * monotonic over the interval, is exact.
+ * equal to the reference search of its rule whose answers are the first
+ * reaching host tick and whose refusals are real skips (check_inverse.h).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pvtime/guestclock.h"
+#include "check_inverse.h"
 
 static uint64_t take_u64(const uint8_t **p, size_t *left)
 {
@@ -31,7 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t left = size;
 	struct pvt_guest_clock clock;
 	struct pvt_pvclock_page page;
-	uint64_t now, deadline, host_tsc, sel;
+	uint64_t now, deadline, sel;
+	const char *why;
+	char buf[512];
 	int ret;
 
 	memset(&clock, 0, sizeof(clock));
@@ -54,28 +58,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pvt_guest_clock_check(&clock))
 		return 0;	/* rejected cleanly: nothing may be computed from it */
 
-	ret = pvt_guest_clock_host_tsc_at(&clock, now, deadline, &host_tsc);
-	if (ret) {
-		if (host_tsc != UINT64_MAX)
-			abort();	/* errors saturate, documented */
-		return 0;
-	}
-	{
-		uint64_t now_ns = pvt_guest_clock_ns(&clock, now);
-		uint64_t remaining = deadline - now_ns;
-
-		if (host_tsc < now)
-			abort();	/* never before now */
-		if (host_tsc == now) {
-			if ((int64_t)remaining > 0)
-				abort();	/* claimed reached but it is not */
-			return 0;
-		}
-		/* Exact: reached at host_tsc, not one tick earlier. */
-		if (pvt_guest_clock_ns(&clock, host_tsc) - now_ns < remaining)
-			abort();
-		if (pvt_guest_clock_ns(&clock, host_tsc - 1) - now_ns >= remaining)
-			abort();
+	why = check_inverse(&clock, now, deadline, &ret, buf, sizeof(buf));
+	if (why) {
+		fprintf(stderr, "fuzz_guestclock: %s: %s\n", why, buf);
+		abort();
 	}
 	return 0;
 }

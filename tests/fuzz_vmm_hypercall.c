@@ -3,9 +3,12 @@
  * Fuzzes the VMM's own hypercall dispatch (vmm/hypercall.c with
  * vmm/engine.c and the whole library) on a fake vCPU: the registers of
  * each hypercall and the guest's memory (its size, its kvmclock pages,
- * hypercall arguments) come from the input. No /dev/kvm: the few KVM and
- * timerfd calls below are fakes, the host is simulated (simhost.h), and a
- * guest that blocks sleeps in simulated time.
+ * hypercall arguments) come from the input. No /dev/kvm: the few KVM calls
+ * below are fakes, the host is simulated (simhost.h), and a guest that
+ * blocks sleeps in simulated time. The VMM's two timerfd calls are linked
+ * to the fakes here (-Wl,--wrap, tests/fuzz.cmake): each vCPU's "timerfd"
+ * is a simulated timer whose notify hook serves it as the vCPU thread would,
+ * and a blocking wait steps the simulated host.
  *
  * Whatever the input: no crash, no UB, no access outside guest memory
  * (it is a malloc'd buffer of exactly the guest's size, so ASan sees any
@@ -31,13 +34,14 @@
 
 /* ---- the fake environment: one simulated host per input ---- */
 
-static struct pvt_simhost g_sim;
+static struct pvt_simhost *g_sim;
 static unsigned g_waits;
 static uint64_t g_offset[MAX_VCPUS];	/* what KVM_VCPU_TSC_OFFSET would read */
 static int g_msr_err;			/* KVM_SET_MSRS fails with this (0: works) */
 static int g_wait_err;			/* the host timer wait fails with this (0: works) */
 static uint64_t g_msr[MAX_VCPUS];	/* last MSR_KVM_SYSTEM_TIME_NEW written */
 static struct vmm *g_stop_vm;		/* what the "watchdog" stops */
+static bool g_watchdog;			/* it did (a stop without a message) */
 
 int vmm__fail(struct vmm *vm, int err, const char *fmt, ...)
 {
@@ -97,37 +101,43 @@ int vmm__xenclock_publish(struct vmm *vm)
 	return -ENODEV;
 }
 
-/* The vCPUs' "timerfds" are simulated timers; blocking sleeps in simulated time. */
-int pvt_hosttimer_init_timerfd(struct pvt_hosttimer *t, clockid_t clockid)
+/*
+ * The VMM's timerfd (vmm/engine.c) and its blocking wait (vmm/hypercall.c's
+ * block), linked here instead of the library's (-Wl,--wrap): a simulated
+ * timer in g_sim's queue, and a wait that sleeps in simulated time.
+ */
+int __wrap_pvt_hosttimer_new_timerfd(clockid_t clockid, struct pvt_hosttimer **out);
+int __wrap_pvt_hosttimer_wait(struct pvt_hosttimer *t, uint64_t timeout_ns);
+
+int __wrap_pvt_hosttimer_new_timerfd(clockid_t clockid, struct pvt_hosttimer **out)
 {
-	(void)clockid;
-	return pvt_hosttimer_init_sim(t, &g_sim);
+	if (clockid != CLOCK_MONOTONIC)
+		abort();	/* the fake VM's host clock is the simulated monotonic one */
+	return pvt_simhost_timer_new(g_sim, out);
 }
 
-void pvt_hosttimer_destroy(struct pvt_hosttimer *t)
-{
-	if (t->ops && t->ops->destroy)
-		t->ops->destroy(t);
-	t->ops = NULL;
-}
-
-int pvt_hosttimer_handle(struct pvt_hosttimer *t)
-{
-	(void)t;
-	return 0;	/* simulated timers fire from the queue, not from a read */
-}
-
-int pvt_hosttimer_wait(struct pvt_hosttimer *t, uint64_t timeout_ns)
+int __wrap_pvt_hosttimer_wait(struct pvt_hosttimer *t, uint64_t timeout_ns)
 {
 	(void)t;
 	if (++g_waits > MAX_WAITS) {
 		/* A guest sleeping for hours: what the VMM's watchdog is for. */
+		g_watchdog = true;
 		__atomic_store_n(&g_stop_vm->stop, 1, __ATOMIC_SEQ_CST);
 		return -EINTR;
 	}
 	if (g_wait_err)
 		return g_wait_err;
-	return pvt_simhost_step(&g_sim, g_sim.true_ns + timeout_ns) ? 1 : -ETIMEDOUT;
+	/* Whichever timer fired has been served by its notify hook (serve_timer). */
+	return pvt_simhost_step(g_sim, pvt_simhost_now_ns(g_sim) + timeout_ns) ? 0 : -ETIMEDOUT;
+}
+
+/* A vCPU's simulated timer fired: its thread serves it (a failed re-arm stops the VM). */
+static void serve(void *ctx)
+{
+	struct vmm_vcpu *v = ctx;
+
+	if (!__atomic_load_n(&v->vm->stop, __ATOMIC_SEQ_CST))
+		(void)vcpu__serve_timer(v);
 }
 
 /* ---- the fake VM ---- */
@@ -136,20 +146,18 @@ struct fake {
 	struct vmm vm;
 	struct vmm_vcpu vcpus[MAX_VCPUS];
 	struct pvt_guest_clock sane;	/* a page KVM would write, ratio one */
-	bool sim_up;
 };
 
 static void fake_destroy(struct fake *f)
 {
 	for (unsigned i = 0; i < f->vm.nr_vcpus; i++) {
-		if (f->vcpus[i].xen_ready)
-			pvt_xen_vcpu_destroy(&f->vcpus[i].xen);
-		pvt_hosttimer_destroy(&f->vcpus[i].timer);
+		pvt_xen_vcpu_free(f->vcpus[i].xen);
+		pvt_hosttimer_free(f->vcpus[i].timer);
 	}
-	if (f->vm.hostclock_ready)
-		pvt_hostclock_destroy(&f->vm.hostclock);
-	if (f->sim_up)
-		pvt_simhost_destroy(&g_sim);
+	pvt_xen_vm_free(f->vm.xen);
+	pvt_hostclock_free(f->vm.hostclock);
+	pvt_simhost_free(g_sim);
+	g_sim = NULL;
 	free(f->vm.mem);
 }
 
@@ -171,6 +179,7 @@ static int fake_init(struct fake *f, struct fz_in *in)
 	memset(f, 0, sizeof(*f));
 	g_stop_vm = vm;
 	g_waits = 0;
+	g_watchdog = false;
 	g_msr_err = (opt & 0x80) ? -EIO : 0;
 	g_wait_err = (opt & 0x40) ? -EIO : 0;
 	memset(g_msr, 0, sizeof(g_msr));
@@ -195,19 +204,16 @@ static int fake_init(struct fake *f, struct fz_in *in)
 	sc.wake_latency_ns = (opt & 1) ? fz_take(in, 2) : 0;
 	/* One queue slot for several vCPUs: arming fails, as a host timer can. */
 	sc.max_timers = (opt & 8) ? 1 : MAX_VCPUS;
-	if ((ret = pvt_simhost_init(&g_sim, &sc)))
+	if ((ret = pvt_simhost_new(&sc, &g_sim)) ||
+	    (ret = pvt_simhost_hostclock_new(g_sim, &vm->hostclock)))
 		goto fail;
-	f->sim_up = true;
-	if ((ret = pvt_hostclock_init_sim(&vm->hostclock, &g_sim)))
-		goto fail;
-	vm->hostclock_ready = true;
 	if ((ret = pvt_kvm_clock_init(&vm->legacy_model, vm->tsc_khz, PVT_FRAC_BITS_SVM)) ||
 	    (ret = pvt_kvm_tsc_scaling(&vm->legacy_model, vm->tsc_khz, 0, &tsc)) ||
 	    (ret = pvt_kvm_guest_clock(&vm->legacy_model, &tsc, &f->sane)))
 		goto fail;
 	pvt_xen_vm_config_default(&xcfg);
 	xcfg.algo = vm->cfg.algo;
-	if ((ret = pvt_xen_vm_init(&vm->xen, &xcfg, &vm->hostclock, &vm->legacy_model)))
+	if ((ret = pvt_xen_vm_new(&xcfg, vm->hostclock, &vm->legacy_model, &vm->xen)))
 		goto fail;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vmm_vcpu *v = &f->vcpus[i];
@@ -226,6 +232,8 @@ static int fake_init(struct fake *f, struct fz_in *in)
 				abort();
 			goto fail;
 		}
+		if ((ret = pvt_simhost_timer_set_notify(v->timer, serve, v)))
+			abort();
 	}
 	return 0;
 fail:
@@ -325,7 +333,7 @@ static bool op_hypercall(struct fake *f, struct vmm_vcpu *v, struct fz_in *in)
 	uint8_t arg[sizeof(struct pvt_xen_singleshot_arg)];
 	int64_t ret, want = INT64_MIN;	/* INT64_MIN: any Xen result */
 
-	(void)pvt_xen_vcpu_guest_now(&v->xen, &now);
+	(void)pvt_xen_vcpu_guest_now(v->xen, &now);
 	memset(arg, 0, sizeof(arg));
 	switch (nr) {
 	case PVT_XEN_set_timer_op:
@@ -389,8 +397,12 @@ static bool op_hypercall(struct fake *f, struct vmm_vcpu *v, struct fz_in *in)
 			abort();
 		return false;
 	}
-	if (f->vm.stop)
-		return false;	/* the watchdog ended a block */
+	if (f->vm.stop) {
+		/* The watchdog ended a block, or another vCPU's timer stopped the VM. */
+		if (!g_watchdog && !f->vm.error[0])
+			abort();
+		return false;
+	}
 	if (nr == PVT_HC_kvmclock_register) {
 		if (!in_ram(f, a0, sizeof(struct pvt_pvclock_page)))
 			abort();	/* must have stopped the VM */
@@ -414,12 +426,18 @@ static bool op_hypercall(struct fake *f, struct vmm_vcpu *v, struct fz_in *in)
 }
 
 /* Simulated time passes: host timers fire and deliver into the vCPU pages. */
-static void op_advance(struct fz_in *in, unsigned *wakes)
+static bool op_advance(struct fake *f, struct fz_in *in, unsigned *wakes)
 {
-	uint64_t until = g_sim.true_ns + fz_take(in, 4) * 16;
+	uint64_t until = pvt_simhost_now_ns(g_sim) + fz_take(in, 4) * 16;
 
-	while (*wakes < MAX_WAKES && pvt_simhost_step(&g_sim, until))
+	while (*wakes < MAX_WAKES && !f->vm.stop && pvt_simhost_step(g_sim, until))
 		++*wakes;
+	if (!f->vm.stop)
+		return true;
+	/* Only a failed re-arm stops the VM here, and it says why. */
+	if (!f->vm.error[0])
+		abort();
+	return false;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -450,7 +468,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_kvmclock(&f, v, &in);
 			break;
 		case 5:
-			op_advance(&in, &wakes);
+			go_on = op_advance(&f, &in, &wakes);
 			break;
 		case 6:		/* the guest takes its events */
 			(void)__atomic_exchange_n(&v->shared->pending, 0, __ATOMIC_SEQ_CST);

@@ -5,9 +5,10 @@
  * cmd/target/argument pointer and length, garbage pvclock pages, ratios and
  * frac bits, saved state) interleaved with simulated time, host slews,
  * preemptions and guest clock steps, on a simulated VM with 2 vCPUs.
- * After every step: return codes are documented ones; an expiry is never
- * delivered for a stopped timer nor (PVTIME, valid monotonic clock) before
- * its guest deadline; time advances are bounded and so are host wake-ups
+ * After every step: return codes are documented ones (the host channel
+ * always 0, the guest's Xen result one Xen returns); what is taken after
+ * each call and each service never holds a stopped timer nor (PVTIME,
+ * valid monotonic clock) an expiry before its guest deadline; time advances are bounded and so are host wake-ups
  * at one instant (no livelock).
  */
 #include <errno.h>
@@ -59,46 +60,56 @@ static bool clock_sane(const struct pvt_guest_clock *c, uint64_t a, uint64_t b)
 	return pvt_guest_clock_ns(c, b) - pvt_guest_clock_ns(c, a) < (1ull << 62);
 }
 
-static void on_expiry(void *cp, struct pvt_xen_vcpu *v, enum pvt_xen_expiry kind)
+/* Checks one kind of expiry the VMM took (at the instant it took it). */
+static void check_expiry(struct ctx *x, struct pvt_xen_vcpu *v, uint32_t kind,
+			 uint64_t deadline)
 {
-	struct ctx *x = cp;
-	const struct pvt_xen_timer *t;
-	uint64_t now_tsc, g_pre, g_now, deadline;
+	uint64_t now_tsc, g_pre, g_now;
 
 	x->delivered++;
 	if (v->id >= FZ_VCPUS)
 		abort();
-	if (kind == PVT_XEN_EXPIRY_SINGLESHOT) {
+	if (kind == PVT_XEN_FIRED_SINGLESHOT) {
 		if (!x->ss_live[v->id])
 			abort();	/* stopped, or delivered twice */
 		x->ss_live[v->id] = false;
-		t = &v->singleshot;
-	} else if (kind == PVT_XEN_EXPIRY_PERIODIC) {
+	} else {
 		if (!x->per_live[v->id])
 			abort();	/* periodic after stop */
-		t = &v->periodic;
-		x->conv_per[v->id] = pvt_simhost_tsc(&x->f->sim);	/* the next tick */
-	} else {
-		abort();
+		x->conv_per[v->id] = pvt_simhost_tsc(x->f->sim);	/* the next tick */
 	}
 	/* Never early: only PVTIME promises it (legacy/KVM model the bugs). */
 	if (v->vm->cfg.algo != PVT_ALGO_PVTIME || !v->clock_valid)
 		return;
-	deadline = t->deadline_ns;
 	if ((int64_t)deadline < 0)
 		return;		/* negative = in the past, by Xen's definition */
-	now_tsc = pvt_simhost_tsc(&x->f->sim);
+	now_tsc = pvt_simhost_tsc(x->f->sim);
 	if (!clock_sane(&v->clock, x->pre_tsc, now_tsc))
 		return;
 	g_pre = pvt_guest_clock_ns(&v->clock, x->pre_tsc);
 	g_now = pvt_guest_clock_ns(&v->clock, now_tsc);
 	if ((int64_t)(deadline - g_pre) > 0 && g_now - g_pre < deadline - g_pre) {
 		fprintf(stderr, "early %s expiry: deadline %" PRIu64 ", guest now %" PRIu64
-			" (step began at %" PRIu64 "), host TSC %" PRIu64 ", target %" PRIu64 "\n",
-			kind == PVT_XEN_EXPIRY_SINGLESHOT ? "singleshot" : "periodic",
-			deadline, g_now, g_pre, now_tsc, t->target_tsc);
+			" (step began at %" PRIu64 "), host TSC %" PRIu64 "\n",
+			kind == PVT_XEN_FIRED_SINGLESHOT ? "singleshot" : "periodic",
+			deadline, g_now, g_pre, now_tsc);
 		abort();
 	}	/* delivered before the guest deadline */
+}
+
+/* What a take returned: each kind checked; nothing else may be in it. */
+static void on_events(void *cp, struct pvt_xen_vcpu *v, const struct pvt_xen_events *ev)
+{
+	struct ctx *x = cp;
+
+	if (ev->fired & ~(PVT_XEN_FIRED_SINGLESHOT | PVT_XEN_FIRED_PERIODIC))
+		abort();
+	if ((ev->fired & PVT_XEN_FIRED_PERIODIC) && !ev->periodic_ticks)
+		abort();
+	if (ev->fired & PVT_XEN_FIRED_SINGLESHOT)
+		check_expiry(x, v, PVT_XEN_FIRED_SINGLESHOT, ev->singleshot_deadline_ns);
+	if (ev->fired & PVT_XEN_FIRED_PERIODIC)
+		check_expiry(x, v, PVT_XEN_FIRED_PERIODIC, ev->periodic_deadline_ns);
 }
 
 /* A deadline: raw, or near guest now (where the interesting cases are). */
@@ -172,8 +183,8 @@ static void op_vcpu_op(struct ctx *x, struct fz_in *in)
 	};
 	uint8_t sel = fz_u8(in), arg[32];
 	unsigned ci = sel % FZ_VCPUS, ti = (sel >> 1) % (FZ_VCPUS + 1);
-	struct pvt_xen_vcpu *caller = &x->f->vcpus[ci];
-	struct pvt_xen_vcpu *target = ti < FZ_VCPUS ? &x->f->vcpus[ti] : NULL;
+	struct pvt_xen_vcpu *caller = x->f->vcpus[ci];
+	struct pvt_xen_vcpu *target = ti < FZ_VCPUS ? x->f->vcpus[ti] : NULL;
 	int cmd = (sel & 0x80) ? (int)(uint32_t)fz_take(in, 4) : cmds[(sel >> 3) & 3];
 	size_t len = fz_u8(in) % (sizeof(arg) + 1);
 	bool ss_prev[FZ_VCPUS], per_prev[FZ_VCPUS];
@@ -191,7 +202,7 @@ static void op_vcpu_op(struct ctx *x, struct fz_in *in)
 	}
 	memcpy(ss_prev, x->ss_live, sizeof(ss_prev));
 	memcpy(per_prev, x->per_live, sizeof(per_prev));
-	/* Before the call: an immediate expiry is delivered from inside it. */
+	/* Before the call: an immediate expiry is recorded by it (and taken after). */
 	if (target && cmd == PVT_XEN_VCPUOP_set_singleshot_timer) {
 		x->ss_live[ti] = true;
 		x->conv_ss[ti] = x->pre_tsc;
@@ -204,24 +215,30 @@ static void op_vcpu_op(struct ctx *x, struct fz_in *in)
 	}
 	if (target && cmd == PVT_XEN_VCPUOP_stop_periodic_timer)
 		x->per_live[ti] = false;
-	ret = pvt_xen_vcpu_op(caller, target, cmd, (sel & 0x40) ? NULL : arg, len);
+	/* The host channel must be 0; the guest's result is checked here. */
+	x->f->take_after_calls = false;
+	ret = fz_vcpu_op(x->f, caller, target, cmd, (sel & 0x40) ? NULL : arg, len);
+	x->f->take_after_calls = true;
 	if (!is_vcpu_op_ret(ret))
 		abort();
 	if (ret) {
-		/* Rejected: no state changed, so nothing may have been delivered. */
+		/* Rejected: no state changed, so nothing may have been recorded. */
 		memcpy(x->ss_live, ss_prev, sizeof(ss_prev));
 		memcpy(x->per_live, per_prev, sizeof(per_prev));
 	}
+	if (target)
+		fz_collect(x->f, target);
+	fz_collect(x->f, caller);
 	if (!target && ret != -ENOENT)
 		abort();
 }
 
 static void dump_livelock(const struct ctx *x)
 {
-	const struct pvt_simhost *sim = &x->f->sim;
+	const struct pvt_simhost *sim = x->f->sim;
 
 	for (unsigned i = 0; i < FZ_VCPUS; i++) {
-		const struct pvt_xen_vcpu *v = &x->f->vcpus[i];
+		const struct pvt_xen_vcpu *v = x->f->vcpus[i];
 
 		fprintf(stderr, "livelock: vcpu %u algo %d clock %d ss %d/%" PRIu64 "/%" PRIu64
 			" per %d/%" PRIu64 "/%" PRIu64 " period %" PRIu64 " host_armed_ns %" PRIu64
@@ -243,7 +260,7 @@ static void dump_livelock(const struct ctx *x)
  */
 static void advance(struct ctx *x, struct fz_in *in, bool preempt)
 {
-	struct pvt_simhost *sim = &x->f->sim;
+	struct pvt_simhost *sim = x->f->sim;
 	uint64_t dt = fz_take(in, 5) % MAX_ADVANCE_NS, until = sim->true_ns + dt;
 	uint64_t stuck = 0, last = sim->true_ns;
 
@@ -272,7 +289,7 @@ static void op_restore(struct ctx *x, struct pvt_xen_vcpu *v, struct fz_in *in)
 	int ret;
 
 	if (sel & 1) {	/* a real blob, possibly from the other vCPU */
-		if (pvt_xen_vcpu_save(&x->f->vcpus[(sel >> 1) % FZ_VCPUS], blob,
+		if (pvt_xen_vcpu_save(x->f->vcpus[(sel >> 1) % FZ_VCPUS], blob,
 				      sizeof(blob)) != PVT_XEN_BLOB_SIZE)
 			abort();
 		if (sel & 4)
@@ -288,7 +305,9 @@ static void op_restore(struct ctx *x, struct pvt_xen_vcpu *v, struct fz_in *in)
 	fz_get_state(v, &before);
 	x->ss_live[v->id] = blob[12] & 1;
 	x->per_live[v->id] = blob[12] & 2;
+	x->f->take_after_calls = false;
 	ret = pvt_xen_vcpu_restore(v, blob, sizeof(blob));
+	x->f->take_after_calls = true;
 	if (!ret)
 		x->conv_ss[v->id] = x->conv_per[v->id] = x->pre_tsc;
 	if (ret) {
@@ -299,6 +318,17 @@ static void op_restore(struct ctx *x, struct pvt_xen_vcpu *v, struct fz_in *in)
 		fz_get_state(v, &after);
 		if (!fz_state_same(&before, &after) || x->delivered != delivered)
 			abort();	/* lost state */
+	}
+	/* The blob's pending expiry (which timer is not kept) comes back as restored. */
+	{
+		struct pvt_xen_events ev;
+
+		if (pvt_xen_vcpu_take(v, &ev)) {
+			if ((ev.fired & PVT_XEN_FIRED_RESTORED) && !(blob[12] & 4))
+				abort();
+			ev.fired &= ~PVT_XEN_FIRED_RESTORED;
+			fz_events(x->f, v, &ev);
+		}
 	}
 }
 
@@ -325,7 +355,7 @@ static bool reached(const struct pvt_xen_vcpu *v, const struct pvt_xen_timer *t,
  */
 static void check_not_lost(const struct ctx *x, const struct pvt_xen_vcpu *v)
 {
-	const struct pvt_simhost *sim = &x->f->sim;
+	const struct pvt_simhost *sim = x->f->sim;
 	uint64_t slack = sim->wake_latency_ns + v->vm->cfg.final_stage_ns + 10000, ck_tsc;
 
 	if (v->vm->cfg.algo != PVT_ALGO_PVTIME || !v->clock_valid || x->wild_slew ||
@@ -362,27 +392,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&x, 0, sizeof(x));
 	x.f = &f;
-	if (fz_vm_init(&f, &in, on_expiry, &x))
+	if (fz_vm_init(&f, &in, on_events, &x))
 		return 0;
 	boot = fz_u8(&in);
 	for (unsigned i = 0; i < FZ_VCPUS; i++)
-		if (!(boot & (1u << i)) && pvt_xen_vcpu_set_guest_clock(&f.vcpus[i], &f.clock))
+		if (!(boot & (1u << i)) &&
+		    fz_after(&f, f.vcpus[i], pvt_xen_vcpu_set_guest_clock(f.vcpus[i], &f.clock)))
 			abort();	/* KVM's own clock must be accepted */
 
 	for (unsigned n = 0; n < MAX_OPS && in.left; n++) {
 		uint8_t op = fz_u8(&in);
-		struct pvt_xen_vcpu *v = &f.vcpus[(op >> 4) % FZ_VCPUS];
+		struct pvt_xen_vcpu *v = f.vcpus[(op >> 4) % FZ_VCPUS];
 		unsigned id = v->id;
 		uint64_t d;
 
-		x.pre_tsc = pvt_simhost_tsc(&f.sim);
-		x.pre_true = f.sim.true_ns;
+		x.pre_tsc = pvt_simhost_tsc(f.sim);
+		x.pre_true = f.sim->true_ns;
 		switch (op & 15) {
 		case 0:
 			d = deadline_from(v, &in);
 			x.ss_live[id] = d != 0;
 			x.conv_ss[id] = x.pre_tsc;
-			if (pvt_xen_set_timer_op(v, d))
+			if (fz_set_timer_op(&f, v, d))
 				abort();
 			break;
 		case 1: {
@@ -392,7 +423,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			d = deadline_from(v, &in);
 			x.ss_live[id] = true;
 			x.conv_ss[id] = x.pre_tsc;
-			ret = pvt_xen_set_singleshot(v, d, flags);
+			ret = fz_set_singleshot(&f, v, d, flags);
 			if (ret == -ETIME && v->vm->cfg.strict_future)
 				x.ss_live[id] = prev;
 			else if (ret)
@@ -401,7 +432,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		case 2:
 			x.ss_live[id] = false;
-			if (pvt_xen_stop_singleshot(v))
+			if (fz_stop_singleshot(&f, v))
 				abort();
 			break;
 		case 3: {
@@ -410,7 +441,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			x.per_live[id] = true;
 			x.conv_per[id] = x.pre_tsc;
-			ret = pvt_xen_set_periodic(v, p);
+			ret = fz_set_periodic(&f, v, p);
 			if (ret == -EINVAL && (p < PVT_XEN_PERIOD_MIN_NS || p > PVT_XEN_STIME_DELTA_MAX))
 				x.per_live[id] = prev;
 			else if (ret)
@@ -419,7 +450,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		case 4:
 			x.per_live[id] = false;
-			if (pvt_xen_stop_periodic(v))
+			if (fz_stop_periodic(&f, v))
 				abort();
 			break;
 		case 5:
@@ -428,7 +459,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 7:
 			clock_from(&f, &in, &clock);
-			ret = pvt_xen_vcpu_set_guest_clock(v, &clock);
+			ret = fz_after(&f, v, pvt_xen_vcpu_set_guest_clock(v, &clock));
 			if (ret != 0 && ret != -EINVAL)
 				abort();
 			if ((ret == 0) != (pvt_guest_clock_check(&clock) == 0))
@@ -440,7 +471,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 9:
 			advance(&x, &in, false);
 			for (unsigned i = 0; i < FZ_VCPUS; i++)
-				check_not_lost(&x, &f.vcpus[i]);
+				check_not_lost(&x, f.vcpus[i]);
 			break;
 		case 10:
 			advance(&x, &in, true);
@@ -453,15 +484,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (fz_u8(&in) & 1)	/* mostly NTP-sized: within +-512 ppm */
 				ppt %= 512 * PVT_PPT_PER_PPM;
 			mag = ppt < 0 ? -(uint64_t)ppt : (uint64_t)ppt;
-			ret = pvt_simhost_set_slew(&f.sim, ppt);
+			ret = pvt_simhost_set_slew(f.sim, ppt);
 			if (ret != 0 && ret != -EINVAL)
 				abort();
-			if (!ret && 2 * mag > f.vm.cfg.slew_bound_ppm * PVT_PPT_PER_PPM)
+			if (!ret && 2 * mag > f.vm->cfg.slew_bound_ppm * PVT_PPT_PER_PPM)
 				x.wild_slew = true;
 		}
 			break;
 		case 12:
-			(void)pvt_xen_vcpu_take_pending(v);
+			/* Everything was taken after each call: nothing is left. */
+			{
+				struct pvt_xen_events ev;
+
+				if (pvt_xen_vcpu_take(v, &ev))
+					abort();
+			}
 			break;
 		case 13:
 			op_restore(&x, v, &in);
@@ -472,7 +509,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			attr.expires_ns = (fz_u8(&in) & 1) ? 0 : deadline_from(v, &in);
 			x.ss_live[id] = attr.expires_ns != 0;
 			x.conv_ss[id] = x.pre_tsc;
-			if (pvt_xen_vcpu_import_kvm(v, &attr))
+			if (fz_after(&f, v, pvt_xen_vcpu_import_kvm(v, &attr)))
 				abort();
 			break;
 		default:
@@ -482,8 +519,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		/* The engine's armed flags are exactly what the guest asked for. */
 		for (unsigned i = 0; i < FZ_VCPUS; i++)
-			if (f.vcpus[i].singleshot.armed != x.ss_live[i] ||
-			    f.vcpus[i].periodic.armed != x.per_live[i])
+			if (f.vcpus[i]->singleshot.armed != x.ss_live[i] ||
+			    f.vcpus[i]->periodic.armed != x.per_live[i])
 				abort();
 	}
 	fz_vm_destroy(&f);

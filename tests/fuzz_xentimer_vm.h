@@ -15,6 +15,8 @@
 #include "pvtime/guestclock.h"
 #include "pvtime/simhost.h"
 #include "pvtime/xentimer.h"
+#include "simhost-internal.h"
+#include "xentimer-internal.h"
 
 #define FZ_VCPUS	2
 
@@ -53,80 +55,118 @@ static inline uint64_t fz_u64(struct fz_in *in)
 	return fz_take(in, 8);
 }
 
+struct fz_vm;
+
+/* What a take returned on vCPU v (called after every call and every service). */
+typedef void (*fz_events_fn)(void *ctx, struct pvt_xen_vcpu *v, const struct pvt_xen_events *ev);
+
+/* What a timer's notify hook needs to serve its vCPU. */
+struct fz_slot {
+	struct fz_vm *f;
+	unsigned i;
+};
+
 /*
- * A CLOCK_REALTIME host timer (the KVM_GET_CLOCK backend's): a sim
- * (monotonic) timer at deadline - realtime offset, cancelled (fired at
- * once) when realtime is stepped, as a CANCEL_ON_SET timerfd is.
+ * A CLOCK_REALTIME host timer (the KVM_GET_CLOCK backend's), brought by
+ * the fuzzer: a sim (monotonic) timer at deadline - realtime offset,
+ * cancelled (fired at once) when realtime is stepped, as a CANCEL_ON_SET
+ * timerfd is.
  */
 struct fz_rt_timer {
-	struct pvt_hosttimer t;		/* what the engine sees */
-	struct pvt_hosttimer inner;	/* in the sim queue */
+	struct pvt_hosttimer *t;	/* what the engine sees */
+	struct pvt_hosttimer *inner;	/* in the sim queue */
+	struct pvt_simhost *sim;
+	struct fz_slot *slot;
+	bool armed;
 };
+
+struct fz_vm {
+	struct pvt_simhost *sim;
+	struct pvt_hostclock *hc;
+	struct pvt_kvm_clock kvm;
+	struct pvt_guest_clock clock;	/* the clock KVM would give: a sane start */
+	struct pvt_xen_vm *vm;
+	struct pvt_hosttimer *timers[FZ_VCPUS];
+	struct fz_rt_timer rt[FZ_VCPUS];	/* used instead when realtime */
+	struct pvt_xen_vcpu *vcpus[FZ_VCPUS];
+	struct fz_slot slots[FZ_VCPUS];
+	bool realtime;		/* host clock = CLOCK_REALTIME (PVTIME only), steppable */
+	unsigned vcpus_up;
+	fz_events_fn on_events;	/* may be NULL */
+	void *ctx;
+	bool take_after_calls;	/* the fz_ call wrappers take; else leave it recorded */
+};
+
+/* Hands what a take or service returned to the fuzzer. */
+static inline void fz_events(struct fz_vm *f, struct pvt_xen_vcpu *v,
+			     const struct pvt_xen_events *ev)
+{
+	if (ev->fired && f->on_events)
+		f->on_events(f->ctx, v, ev);
+}
+
+/* A host timer fired: the VMM loop serves its vCPU. The queue always has room. */
+static inline void fz_notify(void *ctx)
+{
+	struct fz_slot *s = ctx;
+	struct pvt_xen_vcpu *v = s->f->vcpus[s->i];
+	struct pvt_xen_events ev;
+
+	if (pvt_xen_vcpu_service(v, &ev) < 0)
+		abort();
+	fz_events(s->f, v, &ev);
+}
 
 static inline void fz_rt_fire(void *ctx)
 {
 	struct fz_rt_timer *r = ctx;
 
-	r->t.armed = false;
-	if (r->t.on_fire)
-		r->t.on_fire(r->t.on_fire_ctx);
+	r->armed = false;
+	if (r->slot)
+		fz_notify(r->slot);
 }
 
-static inline int fz_rt_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
+static inline int fz_rt_arm(void *ctx, uint64_t deadline_ns)
 {
-	struct fz_rt_timer *r = (struct fz_rt_timer *)t;
+	struct fz_rt_timer *r = ctx;
 	/* The offset stays positive (about 1.7e18): realtime = mono + off. */
-	uint64_t off = (uint64_t)r->inner.sim->realtime_offset_ns;
+	uint64_t off = (uint64_t)r->sim->realtime_offset_ns;
 	uint64_t mono = deadline_ns > off ? deadline_ns - off : 1;
 
-	t->armed = true;
-	t->deadline_ns = deadline_ns;
-	return pvt_hosttimer_arm(&r->inner, mono);
+	r->armed = true;
+	return pvt_hosttimer_arm(r->inner, mono);
 }
 
-static inline int fz_rt_disarm(struct pvt_hosttimer *t)
+static inline int fz_rt_disarm(void *ctx)
 {
-	struct fz_rt_timer *r = (struct fz_rt_timer *)t;
+	struct fz_rt_timer *r = ctx;
 
-	t->armed = false;
-	return pvt_hosttimer_disarm(&r->inner);
+	r->armed = false;
+	return pvt_hosttimer_disarm(r->inner);
 }
 
 static const struct pvt_hosttimer_ops fz_rt_ops = { .arm = fz_rt_arm, .disarm = fz_rt_disarm };
 
-struct fz_vm {
-	struct pvt_simhost sim;
-	struct pvt_hostclock hc;
-	struct pvt_kvm_clock kvm;
-	struct pvt_guest_clock clock;	/* the clock KVM would give: a sane start */
-	struct pvt_xen_vm vm;
-	struct pvt_hosttimer timers[FZ_VCPUS];
-	struct fz_rt_timer rt[FZ_VCPUS];	/* used instead when realtime */
-	struct pvt_xen_vcpu vcpus[FZ_VCPUS];
-	bool realtime;		/* host clock = CLOCK_REALTIME (PVTIME only), steppable */
-	bool sim_up, hc_up;
-	unsigned vcpus_up;
-};
-
 static inline void fz_vm_destroy(struct fz_vm *f)
 {
-	for (unsigned i = 0; i < f->vcpus_up; i++) {
-		pvt_xen_vcpu_destroy(&f->vcpus[i]);
-		pvt_hosttimer_destroy(f->realtime ? &f->rt[i].inner : &f->timers[i]);
+	for (unsigned i = 0; i < FZ_VCPUS; i++) {
+		pvt_xen_vcpu_free(f->vcpus[i]);
+		pvt_hosttimer_free(f->timers[i]);
+		pvt_hosttimer_free(f->rt[i].t);
+		pvt_hosttimer_free(f->rt[i].inner);
 	}
-	if (f->hc_up)
-		pvt_hostclock_destroy(&f->hc);
-	if (f->sim_up)
-		pvt_simhost_destroy(&f->sim);
+	pvt_xen_vm_free(f->vm);
+	pvt_hostclock_free(f->hc);
+	pvt_simhost_free(f->sim);
 }
 
 /*
  * Decodes a VM from the input: algorithm, options, host/guest kHz, uptime,
  * wake latency; whether the vCPUs start with a clock. 0 or -errno (then
- * everything is already torn down).
+ * everything is already torn down). Takes go to on_events(ctx).
  */
-static inline int fz_vm_init(struct fz_vm *f, struct fz_in *in,
-			     pvt_xen_expiry_fn expiry, void *ctx)
+static inline int fz_vm_init(struct fz_vm *f, struct fz_in *in, fz_events_fn on_events,
+			     void *ctx)
 {
 	static const uint32_t khz[] = { 2596136, 3000000, 1000000, 2200000, 4000000, 999 };
 	uint8_t sel = fz_u8(in), opt = fz_u8(in);
@@ -137,6 +177,9 @@ static inline int fz_vm_init(struct fz_vm *f, struct fz_in *in,
 	int ret;
 
 	memset(f, 0, sizeof(*f));
+	f->on_events = on_events;
+	f->ctx = ctx;
+	f->take_after_calls = true;
 	pvt_xen_vm_config_default(&cfg);
 	cfg.algo = (enum pvt_timer_algo)(sel % 3);
 	cfg.linux_workaround = !(opt & 1);
@@ -152,44 +195,43 @@ static inline int fz_vm_init(struct fz_vm *f, struct fz_in *in,
 	sc.start_mono_ns = sc.start_true_ns;
 	sc.wake_latency_ns = (opt & 32) ? fz_take(in, 2) : 0;
 	sc.max_timers = FZ_VCPUS;
-	if ((ret = pvt_simhost_init(&f->sim, &sc)))
+	if ((ret = pvt_simhost_new(&sc, &f->sim)))
 		return ret;
-	f->sim_up = true;
 	/* LEGACY and KVM expect CLOCK_MONOTONIC; PVTIME also runs on REALTIME. */
 	f->realtime = (opt & 64) && cfg.algo == PVT_ALGO_PVTIME;
 	if (f->realtime)
-		f->sim.realtime_offset_ns = 1700000000000000000ll;
-	if ((ret = f->realtime ? pvt_hostclock_init_sim_realtime(&f->hc, &f->sim) :
-				 pvt_hostclock_init_sim(&f->hc, &f->sim)))
+		f->sim->realtime_offset_ns = 1700000000000000000ll;
+	if ((ret = f->realtime ? pvt_simhost_hostclock_new_realtime(f->sim, &f->hc) :
+				 pvt_simhost_hostclock_new(f->sim, &f->hc)))
 		goto fail;
-	f->hc_up = true;
 	if ((ret = pvt_kvm_clock_init(&f->kvm, sc.tsc_khz, (sel & 0x80) ? 32 : 48)) ||
 	    (ret = pvt_kvm_tsc_scaling(&f->kvm, khz[(sel >> 4) % 6], fz_u8(in) ? 0 : fz_u64(in),
 				       &tsc)) ||
 	    (ret = pvt_kvm_guest_clock(&f->kvm, &tsc, &f->clock)) ||
-	    (ret = pvt_xen_vm_init(&f->vm, &cfg, &f->hc, &f->kvm)))
+	    (ret = pvt_xen_vm_new(&cfg, f->hc, &f->kvm, &f->vm)))
 		goto fail;
 	for (unsigned i = 0; i < FZ_VCPUS; i++) {
-		struct pvt_hosttimer *t = &f->timers[i];
+		struct pvt_hosttimer *t;
+		struct fz_rt_timer *r = &f->rt[i];
 
+		f->slots[i] = (struct fz_slot){ f, i };
 		if (f->realtime) {
-			t = &f->rt[i].inner;
-			f->rt[i].t.ops = &fz_rt_ops;
-			f->rt[i].t.fd = -1;
-			f->rt[i].t.clockid = CLOCK_REALTIME;
+			r->sim = f->sim;
+			r->slot = &f->slots[i];
+			if ((ret = pvt_simhost_timer_new(f->sim, &r->inner)) ||
+			    (ret = pvt_simhost_timer_set_notify(r->inner, fz_rt_fire, r)) ||
+			    (ret = pvt_hosttimer_new_ops(&fz_rt_ops, r, CLOCK_REALTIME, &r->t)))
+				goto fail;
+			t = r->t;
+		} else {
+			if ((ret = pvt_simhost_timer_new(f->sim, &f->timers[i])) ||
+			    (ret = pvt_simhost_timer_set_notify(f->timers[i], fz_notify,
+								&f->slots[i])))
+				goto fail;
+			t = f->timers[i];
 		}
-		if ((ret = pvt_hosttimer_init_sim(t, &f->sim)))
+		if ((ret = pvt_xen_vcpu_new(f->vm, i, t, &f->vcpus[i])))
 			goto fail;
-		if (f->realtime) {
-			t->on_fire = fz_rt_fire;
-			t->on_fire_ctx = &f->rt[i];
-		}
-		ret = pvt_xen_vcpu_init(&f->vcpus[i], &f->vm, i,
-					f->realtime ? &f->rt[i].t : t, expiry, ctx);
-		if (ret) {
-			pvt_hosttimer_destroy(t);
-			goto fail;
-		}
 		f->vcpus_up++;
 	}
 	return 0;
@@ -201,13 +243,94 @@ fail:
 /* settimeofday as the host sees it: armed CANCEL_ON_SET timers wake up. */
 static inline void fz_step_realtime(struct fz_vm *f, int64_t delta_ns)
 {
-	pvt_simhost_step_realtime(&f->sim, delta_ns);
+	pvt_simhost_step_realtime(f->sim, delta_ns);
 	for (unsigned i = 0; f->realtime && i < f->vcpus_up; i++) {
-		if (f->rt[i].t.armed) {
-			pvt_hosttimer_disarm(&f->rt[i].inner);
+		if (f->rt[i].armed) {
+			pvt_hosttimer_disarm(f->rt[i].inner);
 			fz_rt_fire(&f->rt[i]);	/* read() says ECANCELED: the owner re-arms */
 		}
 	}
+}
+
+/* After a call on v: takes (when take_after_calls) and hands it over. */
+static inline void fz_collect(struct fz_vm *f, struct pvt_xen_vcpu *v)
+{
+	struct pvt_xen_events ev;
+
+	if (f->take_after_calls && pvt_xen_vcpu_take(v, &ev))
+		fz_events(f, v, &ev);
+}
+
+/*
+ * The calls, each with the two channels checked apart: the host status
+ * must be 0 (the simulated queue always has room, no timerfd can fail);
+ * the guest's Xen result comes back. Then what was recorded is collected.
+ */
+static inline int fz_host_ok(struct fz_vm *f, struct pvt_xen_vcpu *v, int host, int64_t guest)
+{
+	if (host)
+		abort();
+	fz_collect(f, v);
+	return (int)guest;
+}
+
+static inline int fz_set_timer_op(struct fz_vm *f, struct pvt_xen_vcpu *v, uint64_t d)
+{
+	int64_t g = 1;
+	int r = pvt_xen_set_timer_op(v, d, &g);
+
+	return fz_host_ok(f, v, r, g);
+}
+
+static inline int fz_set_singleshot(struct fz_vm *f, struct pvt_xen_vcpu *v, uint64_t d,
+				    uint32_t flags)
+{
+	int64_t g = 1;
+	int r = pvt_xen_set_singleshot(v, d, flags, &g);
+
+	return fz_host_ok(f, v, r, g);
+}
+
+static inline int fz_stop_singleshot(struct fz_vm *f, struct pvt_xen_vcpu *v)
+{
+	int64_t g = 1;
+	int r = pvt_xen_stop_singleshot(v, &g);
+
+	return fz_host_ok(f, v, r, g);
+}
+
+static inline int fz_set_periodic(struct fz_vm *f, struct pvt_xen_vcpu *v, uint64_t p)
+{
+	int64_t g = 1;
+	int r = pvt_xen_set_periodic(v, p, &g);
+
+	return fz_host_ok(f, v, r, g);
+}
+
+static inline int fz_stop_periodic(struct fz_vm *f, struct pvt_xen_vcpu *v)
+{
+	int64_t g = 1;
+	int r = pvt_xen_stop_periodic(v, &g);
+
+	return fz_host_ok(f, v, r, g);
+}
+
+static inline int fz_vcpu_op(struct fz_vm *f, struct pvt_xen_vcpu *caller,
+			     struct pvt_xen_vcpu *target, int cmd, const void *arg, size_t len)
+{
+	int64_t g = 1;
+	int r = pvt_xen_vcpu_op(caller, target, cmd, arg, len, &g);
+
+	if (target)
+		fz_collect(f, target);
+	return fz_host_ok(f, caller, r, g);
+}
+
+/* Calls that return 0 or -errno (never a host failure here): collected after. */
+static inline int fz_after(struct fz_vm *f, struct pvt_xen_vcpu *v, int ret)
+{
+	fz_collect(f, v);
+	return ret;
 }
 
 /* FNV-1a over bytes 0..55 into 56..63, as the blob format documents it. */
@@ -243,7 +366,7 @@ struct fz_state {
 static inline void fz_get_state(struct pvt_xen_vcpu *v, struct fz_state *s)
 {
 	memset(s, 0, sizeof(*s));
-	pvt_xen_vcpu_snapshot(v, &s->ss, &s->per, &s->period, &s->pending, &s->stats);
+	xt_snapshot(v, &s->ss, &s->per, &s->period, &s->pending, &s->stats);
 	if (pvt_xen_vcpu_save(v, s->blob, sizeof(s->blob)) != PVT_XEN_BLOB_SIZE)
 		abort();
 }

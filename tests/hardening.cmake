@@ -3,4 +3,4 @@
 # guest and saved-state fuzzers are in fuzz.cmake).
 pvt_cli_test(cli_badinput cli_badinput.sh)
 # Engine regressions the fuzzers found.
-pvt_unit_test(test_hardening_engine test_hardening_engine.c)
+pvt_internal_test(test_hardening_engine test_hardening_engine.c)

@@ -210,6 +210,125 @@ int ref_tsc_scale_inverse(uint64_t from, uint64_t delta, uint64_t ratio,
 	return 0;
 }
 
+uint64_t ref_clock_ns(const struct ref_clock *c, uint64_t host_tsc)
+{
+	uint64_t guest_tsc = ref_tsc_scale(host_tsc, c->ratio, c->frac_bits) + c->offset;
+
+	return c->system_time + ref_scale_delta(guest_tsc - c->tsc_timestamp, c->mul, c->shift);
+}
+
+int ref_reaches(uint64_t ahead_ns, uint64_t wait_ns)
+{
+	/* wait_ns is in (0, 2^63): reached once the reading is in [wait_ns, 2^63) ahead. */
+	return ahead_ns >= wait_ns && ahead_ns < (1ull << 63);
+}
+
+/* The guest's TSC delta from tsc_timestamp k guest ticks after now, and its wrap count. */
+struct ref_guest {
+	const struct ref_clock *c;
+	uint64_t delta0;	/* (guest TSC at now - tsc_timestamp) mod 2^64 */
+};
+
+/*
+ * How many times the shifted delta has wrapped 2^64 since delta0's run began,
+ * from the full-width value ((delta0 + k) << shift) computed in 128 bits.
+ */
+static uint64_t run_index(const struct ref_guest *g, uint64_t k)
+{
+	struct ref_u128 v = { .hi = g->delta0 + k < k, .lo = g->delta0 + k };
+
+	if (g->c->shift <= 0)
+		return v.hi;
+	v = ref_mul_64x64(v.lo, 1ull << g->c->shift);
+	return v.hi + (g->delta0 + k < k ? 1ull << g->c->shift : 0);
+}
+
+/* ns from tsc_timestamp at guest tick k: monotonic in k inside one run. */
+static uint64_t delta_ns_at(const struct ref_guest *g, uint64_t k)
+{
+	return ref_scale_delta(g->delta0 + k, g->c->mul, g->c->shift);
+}
+
+/* First k in [lo, hi] with pred(k), pred monotone (false then true); hi + 1 if none (may wrap to 0). */
+#define FIRST_TRUE(lo, hi, pred_k, out)                                   \
+	do {                                                              \
+		uint64_t l_ = (lo), h_ = (hi), k;                         \
+		int any_;                                                 \
+		k = h_;                                                   \
+		any_ = (pred_k);                                          \
+		if (!any_) {                                              \
+			(out) = h_ + 1;                                   \
+			break;                                            \
+		}                                                         \
+		while (l_ < h_) {                                         \
+			k = l_ + (h_ - l_) / 2;                           \
+			if (pred_k)                                       \
+				h_ = k;                                   \
+			else                                              \
+				l_ = k + 1;                               \
+		}                                                         \
+		(out) = l_;                                               \
+	} while (0)
+
+int ref_deadline_host_tsc(const struct ref_clock *c, uint64_t now, uint64_t deadline_ns,
+			  uint64_t *host_tsc, uint64_t *guest_ahead)
+{
+	uint64_t guest_now = ref_tsc_scale(now, c->ratio, c->frac_bits) + c->offset;
+	struct ref_guest g = { .c = c, .delta0 = guest_now - c->tsc_timestamp };
+	uint64_t now_ns = ref_clock_ns(c, now), wait = deadline_ns - now_ns;
+	uint64_t d0 = delta_ns_at(&g, 0), best = UINT64_MAX, start = 0, h;
+	/* The window of ns-from-timestamp values that reach: [d0 + wait, d0 + 2^63) mod 2^64. */
+	struct ref_u128 lo = { .hi = d0 + wait < d0, .lo = d0 + wait };
+	struct ref_u128 hi = { .hi = d0 + (1ull << 63) < d0, .lo = d0 + (1ull << 63) };
+	uint64_t win[2][2];
+	int nwin;
+
+	*host_tsc = now;
+	*guest_ahead = 0;
+	if (wait == 0 || wait >= 1ull << 63)
+		return 0;
+	if (hi.hi == 0 || lo.hi) {
+		/* Both ends on the same side of 2^64. */
+		win[0][0] = lo.lo, win[0][1] = hi.lo, nwin = 1;
+	} else {
+		/* [lo, 2^64) and [0, hi - 2^64); an upper end of 0 stands for 2^64. */
+		win[0][0] = lo.lo, win[0][1] = 0, win[1][0] = 0, win[1][1] = hi.lo;
+		nwin = hi.lo ? 2 : 1;
+	}
+	/*
+	 * The run now is in, then the next one. Every later run (only shift > 0
+	 * has them) visits the same ns values at the same positions as the
+	 * next one, and the last partial run a prefix of them, so it adds nothing.
+	 */
+	for (int run = 0; run < 2; run++) {
+		uint64_t base = run_index(&g, start), end;
+
+		FIRST_TRUE(start, UINT64_MAX, run_index(&g, k) != base, end);
+		/* The run is [start, end - 1]; end == 0 means it reaches the horizon. */
+		for (int w = 0; w < nwin; w++) {
+			uint64_t first;
+
+			FIRST_TRUE(start, end - 1, delta_ns_at(&g, k) >= win[w][0], first);
+			if (first == end)
+				continue;
+			if ((win[w][1] == 0 || delta_ns_at(&g, first) < win[w][1]) && first < best)
+				best = first;
+		}
+		if (best != UINT64_MAX || end == 0)
+			break;
+		start = end;
+	}
+	*guest_ahead = best;
+	if (best == UINT64_MAX || best == 0)
+		return -1;
+	if (ref_tsc_scale_inverse(now, best, c->ratio, c->frac_bits, &h))
+		return -1;
+	if (!ref_reaches(ref_clock_ns(c, h) - now_ns, wait))
+		return -1;
+	*host_tsc = h;
+	return 0;
+}
+
 uint64_t ref_rand(struct ref_rng *r)
 {
 	r->s ^= r->s >> 12;

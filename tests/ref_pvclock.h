@@ -37,6 +37,31 @@ int ref_scale_delta_inverse(uint64_t ns, uint32_t mul, int shift, uint64_t *d);
 int ref_tsc_scale_inverse(uint64_t from, uint64_t delta, uint64_t ratio,
 			  unsigned frac_bits, uint64_t *h);
 
+/* A guest clock spelled out for the reference: host TSC -> guest TSC -> ns. */
+struct ref_clock {
+	uint64_t ratio, offset;		/* guest TSC = ((host * ratio) >> frac_bits) + offset */
+	unsigned frac_bits;
+	uint64_t tsc_timestamp, system_time;
+	uint32_t mul;
+	int shift;
+};
+
+/* The guest clock at a host TSC, as the guest computes it (mod 2^64). */
+uint64_t ref_clock_ns(const struct ref_clock *c, uint64_t host_tsc);
+/* The clock reading ahead_ns past the reading at now "reaches" deadline: signed, relative to now. */
+int ref_reaches(uint64_t ahead_ns, uint64_t wait_ns);
+
+/*
+ * The inverse's rule by an independent search: the first guest tick within
+ * 2^64 - 1 ticks after now's whose reading reaches the deadline (binary
+ * searches per monotonic run and window interval), then the first host TSC
+ * at or past it, kept only if its reading reaches the deadline too.
+ * 0 and *host_tsc, or -1 (skipped) with *guest_ahead set to the first
+ * reaching guest tick (UINT64_MAX if none) so callers can probe around it.
+ */
+int ref_deadline_host_tsc(const struct ref_clock *c, uint64_t now, uint64_t deadline_ns,
+			  uint64_t *host_tsc, uint64_t *guest_ahead);
+
 /* xorshift64* generator with the biased draws the property tests use. */
 struct ref_rng {
 	uint64_t s;

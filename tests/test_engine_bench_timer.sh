@@ -29,6 +29,12 @@ if d["pairing"]["kvm"] is not None:
     assert d["pairing"]["kvm"]["uncertainty_ns"]["max"] == 1, d["pairing"]["kvm"]
     # A constant the backend states: labelled a bound, not shown as a measurement.
     assert d["pairing"]["kvm"]["uncertainty_is_bound"] is True, d["pairing"]["kvm"]
+# Delivery: both paths sampled, never early (the engine's promise; the kernel's for timerfd).
+dl = d["delivery"]
+assert dl["samples"] >= 100 and dl["ahead_ns"] > 0, dl
+for k in ("service_late_ns", "timerfd_late_ns"):
+    s = dl[k]
+    assert 0 <= s["min"] <= s["p50"] <= s["p99"] <= s["max"], (k, s)
 for k in ("arm_le_100ns", "vdso_uncertainty_p50_le_20ns"):
     assert isinstance(d["targets"][k], bool), k
 PY
@@ -40,6 +46,8 @@ if grep -q "^pairing: KVM_GET_CLOCK .*ns/call" "$tmp/out.txt"; then
 	grep -q "^pairing: KVM_GET_CLOCK .*a constant bound, not measured" "$tmp/out.txt" ||
 		fail "the KVM_GET_CLOCK uncertainty is not labelled a bound"
 fi
+grep -q "^delivery: timerfd -> service/take (pvtime)" "$tmp/out.txt" || fail "text output lacks the delivery line"
+grep -q "^delivery: bare timerfd wake" "$tmp/out.txt" || fail "text output lacks the bare wake line"
 
 for bad in "--iterations 0" "--iterations x" "--bogus"; do
 	# shellcheck disable=SC2086

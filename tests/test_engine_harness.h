@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A simulated VM for engine tests: one simhost, its host clock, a VM with
- * KVM's clock model, and vCPUs whose expiries are logged with the true
- * instant and host TSC at which they were delivered.
+ * KVM's clock model, and vCPUs served as a VMM loop would (notify hook ->
+ * service -> take; a take after every call), whose expiries are logged
+ * with the true instant and host TSC at which they were taken.
  */
 #ifndef PVTIME_TEST_ENGINE_HARNESS_H
 #define PVTIME_TEST_ENGINE_HARNESS_H
@@ -14,13 +15,24 @@
 #include "pvtime/guestclock.h"
 #include "pvtime/simhost.h"
 #include "pvtime/xentimer.h"
+#include "simhost-internal.h"
+#include "xentimer-internal.h"
 
 #define H_MAX_VCPUS	4
 
+/* Which kind fired last (the periodic one when both came in one take). */
+enum h_kind {
+	H_SINGLESHOT,
+	H_PERIODIC,
+};
+
 struct h_log {
 	uint64_t singleshot, periodic;	/* deliveries by kind */
+	uint64_t restored;		/* pending expiries brought back by restore */
 	uint64_t last_true_ns, last_tsc;
-	enum pvt_xen_expiry last_kind;
+	enum h_kind last_kind;
+	struct pvt_xen_events last_ev;	/* the last take that had something */
+	int service_err;		/* the last service() status if it failed, else 0 */
 };
 
 struct h_cfg {
@@ -35,14 +47,23 @@ struct h_cfg {
 	struct pvt_xen_vm_config vm;
 };
 
+struct harness;
+
+/* What a timer's notify hook needs to serve its vCPU. */
+struct h_slot {
+	struct harness *h;
+	struct pvt_xen_vcpu *v;
+};
+
 struct harness {
-	struct pvt_simhost sim;
-	struct pvt_hostclock hc;
+	struct pvt_simhost *sim;
+	struct pvt_hostclock *hc;
 	struct pvt_kvm_clock kvm;
 	struct pvt_guest_clock clock;
-	struct pvt_xen_vm vm;
-	struct pvt_hosttimer timers[H_MAX_VCPUS];
-	struct pvt_xen_vcpu vcpus[H_MAX_VCPUS];
+	struct pvt_xen_vm *vm;
+	struct pvt_hosttimer *timers[H_MAX_VCPUS];
+	struct pvt_xen_vcpu *vcpus[H_MAX_VCPUS];
+	struct h_slot slots[H_MAX_VCPUS];
 	struct h_log logs[H_MAX_VCPUS];
 	unsigned n;
 };
@@ -58,18 +79,140 @@ static inline void h_cfg_default(struct h_cfg *c)
 	pvt_xen_vm_config_default(&c->vm);
 }
 
-static void h_expiry(void *ctx, struct pvt_xen_vcpu *vcpu, enum pvt_xen_expiry kind)
+/* Logs what a take returned, at the simulated instant it was taken. */
+static inline void h_log_ev(struct harness *h, uint32_t id, const struct pvt_xen_events *ev)
 {
-	struct harness *h = ctx;
-	struct h_log *l = &h->logs[vcpu->id];
+	struct h_log *l = &h->logs[id];
 
-	if (kind == PVT_XEN_EXPIRY_SINGLESHOT)
+	if (!ev->fired)
+		return;
+	if (ev->fired & PVT_XEN_FIRED_SINGLESHOT) {
 		l->singleshot++;
-	else
+		l->last_kind = H_SINGLESHOT;
+	}
+	if (ev->fired & PVT_XEN_FIRED_PERIODIC) {
 		l->periodic++;
-	l->last_kind = kind;
-	l->last_true_ns = h->sim.true_ns;
-	l->last_tsc = pvt_simhost_tsc(&h->sim);
+		l->last_kind = H_PERIODIC;
+	}
+	if (ev->fired & PVT_XEN_FIRED_RESTORED)
+		l->restored++;
+	l->last_ev = *ev;
+	l->last_true_ns = h->sim->true_ns;
+	l->last_tsc = pvt_simhost_tsc(h->sim);
+}
+
+/* Takes v's recorded expiries into the log. Returns take's result. */
+static inline int h_take(struct harness *h, struct pvt_xen_vcpu *v)
+{
+	struct pvt_xen_events ev;
+	int r = pvt_xen_vcpu_take(v, &ev);
+
+	h_log_ev(h, pvt_xen_vcpu_id(v), &ev);
+	return r;
+}
+
+/* A simulated timer fired: the VMM's loop, service then log. */
+static inline void h_notify(void *ctx)
+{
+	struct h_slot *s = ctx;
+	struct pvt_xen_events ev;
+	int r = pvt_xen_vcpu_service(s->v, &ev);
+
+	h_log_ev(s->h, pvt_xen_vcpu_id(s->v), &ev);
+	s->h->logs[pvt_xen_vcpu_id(s->v)].service_err = r < 0 ? r : 0;
+}
+
+/*
+ * A vCPU on vm with timer, served through slot (the timer's notify context):
+ * sim timers get h_notify here; other timers call h_notify(slot) themselves.
+ */
+static inline int h_vcpu_new(struct harness *h, struct h_slot *slot, struct pvt_xen_vm *vm,
+			     uint32_t id, struct pvt_hosttimer *timer, struct pvt_xen_vcpu **out)
+{
+	int ret = pvt_xen_vcpu_new(vm, id, timer, out);
+
+	if (ret)
+		return ret;
+	slot->h = h;
+	slot->v = *out;
+	(void)pvt_simhost_timer_set_notify(timer, h_notify, slot);
+	return 0;
+}
+
+/* Each call: the host status if it failed, else the guest's result; then logs the take. */
+static inline int h_ret(struct harness *h, struct pvt_xen_vcpu *v, int host, int64_t guest)
+{
+	h_take(h, v);
+	return host ? host : (int)guest;
+}
+
+static inline int h_set_timer_op(struct harness *h, struct pvt_xen_vcpu *v, uint64_t deadline_ns)
+{
+	int64_t g = 1;
+	int r = pvt_xen_set_timer_op(v, deadline_ns, &g);
+
+	return h_ret(h, v, r, g);
+}
+
+static inline int h_set_singleshot(struct harness *h, struct pvt_xen_vcpu *v,
+				   uint64_t deadline_ns, uint32_t flags)
+{
+	int64_t g = 1;
+	int r = pvt_xen_set_singleshot(v, deadline_ns, flags, &g);
+
+	return h_ret(h, v, r, g);
+}
+
+static inline int h_stop_singleshot(struct harness *h, struct pvt_xen_vcpu *v)
+{
+	int64_t g = 1;
+	int r = pvt_xen_stop_singleshot(v, &g);
+
+	return h_ret(h, v, r, g);
+}
+
+static inline int h_set_periodic(struct harness *h, struct pvt_xen_vcpu *v, uint64_t period_ns)
+{
+	int64_t g = 1;
+	int r = pvt_xen_set_periodic(v, period_ns, &g);
+
+	return h_ret(h, v, r, g);
+}
+
+static inline int h_stop_periodic(struct harness *h, struct pvt_xen_vcpu *v)
+{
+	int64_t g = 1;
+	int r = pvt_xen_stop_periodic(v, &g);
+
+	return h_ret(h, v, r, g);
+}
+
+static inline int h_vcpu_op(struct harness *h, struct pvt_xen_vcpu *caller,
+			    struct pvt_xen_vcpu *target, int cmd, const void *arg, size_t len)
+{
+	int64_t g = 1;
+	int r = pvt_xen_vcpu_op(caller, target, cmd, arg, len, &g);
+
+	if (target)
+		h_take(h, target);
+	return h_ret(h, caller, r, g);
+}
+
+static inline int h_set_guest_clock(struct harness *h, struct pvt_xen_vcpu *v,
+				    const struct pvt_guest_clock *clock)
+{
+	return h_ret(h, v, pvt_xen_vcpu_set_guest_clock(v, clock), 0);
+}
+
+static inline int h_restore(struct harness *h, struct pvt_xen_vcpu *v, const void *buf, size_t len)
+{
+	return h_ret(h, v, pvt_xen_vcpu_restore(v, buf, len), 0);
+}
+
+static inline int h_import_kvm(struct harness *h, struct pvt_xen_vcpu *v,
+			       const struct pvt_xen_kvm_timer_attr *attr)
+{
+	return h_ret(h, v, pvt_xen_vcpu_import_kvm(v, attr), 0);
 }
 
 /* 0 or a negative errno from the first step that failed. */
@@ -88,19 +231,19 @@ static inline int h_init(struct harness *h, const struct h_cfg *c)
 
 	memset(h, 0, sizeof(*h));
 	h->n = c->vcpus ? c->vcpus : 1;
-	if ((ret = pvt_simhost_init(&h->sim, &sc)) ||
-	    (ret = pvt_hostclock_init_sim(&h->hc, &h->sim)) ||
+	if ((ret = pvt_simhost_new(&sc, &h->sim)) ||
+	    (ret = pvt_simhost_hostclock_new(h->sim, &h->hc)) ||
 	    (ret = pvt_kvm_clock_init(&h->kvm, c->host_khz, c->frac_bits)) ||
 	    (ret = pvt_kvm_tsc_scaling(&h->kvm, c->guest_khz, c->tsc_offset, &tsc)) ||
 	    (ret = pvt_kvm_guest_clock(&h->kvm, &tsc, &h->clock)) ||
-	    (ret = pvt_xen_vm_init(&h->vm, &c->vm, &h->hc, &h->kvm)))
+	    (ret = pvt_xen_vm_new(&c->vm, h->hc, &h->kvm, &h->vm)))
 		return ret;
 	for (unsigned i = 0; i < h->n; i++) {
-		pvt_hosttimer_init_sim(&h->timers[i], &h->sim);
-		ret = pvt_xen_vcpu_init(&h->vcpus[i], &h->vm, i, &h->timers[i],
-					h_expiry, h);
+		ret = pvt_simhost_timer_new(h->sim, &h->timers[i]);
 		if (!ret)
-			ret = pvt_xen_vcpu_set_guest_clock(&h->vcpus[i], &h->clock);
+			ret = h_vcpu_new(h, &h->slots[i], h->vm, i, h->timers[i], &h->vcpus[i]);
+		if (!ret)
+			ret = h_set_guest_clock(h, h->vcpus[i], &h->clock);
 		if (ret)
 			return ret;
 	}
@@ -110,22 +253,23 @@ static inline int h_init(struct harness *h, const struct h_cfg *c)
 static inline void h_destroy(struct harness *h)
 {
 	for (unsigned i = 0; i < h->n; i++) {
-		pvt_xen_vcpu_destroy(&h->vcpus[i]);
-		pvt_hosttimer_destroy(&h->timers[i]);
+		pvt_xen_vcpu_free(h->vcpus[i]);
+		pvt_hosttimer_free(h->timers[i]);
 	}
-	pvt_hostclock_destroy(&h->hc);
-	pvt_simhost_destroy(&h->sim);
+	pvt_xen_vm_free(h->vm);
+	pvt_hostclock_free(h->hc);
+	pvt_simhost_free(h->sim);
 }
 
 /* The guest clock (exact, as the guest reads it) at true time t. */
 static inline uint64_t h_guest_at(const struct harness *h, uint64_t true_ns)
 {
-	return pvt_guest_clock_ns(&h->clock, pvt_simhost_tsc_at(&h->sim, true_ns));
+	return pvt_guest_clock_ns(&h->clock, pvt_simhost_tsc_at(h->sim, true_ns));
 }
 
 static inline uint64_t h_guest_now(const struct harness *h)
 {
-	return h_guest_at(h, h->sim.true_ns);
+	return h_guest_at(h, h->sim->true_ns);
 }
 
 /*
@@ -156,29 +300,34 @@ static inline uint64_t h_first_true_at(const struct harness *h, uint64_t from,
 
 /*
  * A CLOCK_REALTIME host timer (the KVM_GET_CLOCK backend's CANCEL_ON_SET
- * timerfd) over the simulated host: a sim (monotonic) timer at deadline -
- * realtime offset. A deadline no realtime reaches (UINT64_MAX) never fires;
- * h_rt_step() cancels an armed one as the kernel does: it wakes (at once,
- * through the queue, like a read() returning ECANCELED) and the owner re-arms.
+ * timerfd) over the simulated host, as a bring-your-own timer: a sim
+ * (monotonic) timer at deadline - realtime offset. A deadline no realtime
+ * reaches (UINT64_MAX) never fires; h_rt_step() cancels an armed one as the
+ * kernel does: it wakes (at once, through the queue, like a read()
+ * returning ECANCELED) and the owner re-arms.
  */
 struct h_rt_timer {
-	struct pvt_hosttimer t;		/* what the engine sees */
-	struct pvt_hosttimer inner;	/* in the sim queue */
+	struct pvt_hosttimer *t;	/* what the engine sees */
+	struct pvt_hosttimer *inner;	/* in the sim queue */
+	struct pvt_simhost *sim;
+	bool armed;
+	uint64_t deadline_ns;
+	struct h_slot *slot;		/* served through h_notify when set */
 };
 
 static inline void h_rt_fire(void *ctx)
 {
 	struct h_rt_timer *r = ctx;
 
-	r->t.armed = false;
-	if (r->t.on_fire)
-		r->t.on_fire(r->t.on_fire_ctx);
+	r->armed = false;
+	if (r->slot)
+		h_notify(r->slot);
 }
 
-static inline int h_rt_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
+static inline int h_rt_arm(void *ctx, uint64_t deadline_ns)
 {
-	struct h_rt_timer *r = (struct h_rt_timer *)t;
-	int64_t off = r->inner.sim->realtime_offset_ns;
+	struct h_rt_timer *r = ctx;
+	int64_t off = r->sim->realtime_offset_ns;
 	uint64_t mono;
 
 	if (deadline_ns == UINT64_MAX)
@@ -188,17 +337,17 @@ static inline int h_rt_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
 	else
 		mono = deadline_ns + (uint64_t)-off < deadline_ns ? UINT64_MAX :
 		       deadline_ns + (uint64_t)-off;
-	t->armed = true;
-	t->deadline_ns = deadline_ns;
-	return pvt_hosttimer_arm(&r->inner, mono);
+	r->armed = true;
+	r->deadline_ns = deadline_ns;
+	return pvt_hosttimer_arm(r->inner, mono);
 }
 
-static inline int h_rt_disarm(struct pvt_hosttimer *t)
+static inline int h_rt_disarm(void *ctx)
 {
-	struct h_rt_timer *r = (struct h_rt_timer *)t;
+	struct h_rt_timer *r = ctx;
 
-	t->armed = false;
-	return pvt_hosttimer_disarm(&r->inner);
+	r->armed = false;
+	return pvt_hosttimer_disarm(r->inner);
 }
 
 static inline const struct pvt_hosttimer_ops *h_rt_ops(void)
@@ -208,27 +357,41 @@ static inline const struct pvt_hosttimer_ops *h_rt_ops(void)
 	return &ops;
 }
 
-/* Sets r up in sim's queue. 0 or -errno. */
-static inline int h_rt_init(struct h_rt_timer *r, struct pvt_simhost *sim)
+/* Sets r up in sim's queue with ops (NULL = h_rt_ops()). 0 or -errno. */
+static inline int h_rt_init_ops(struct h_rt_timer *r, struct pvt_simhost *sim,
+				const struct pvt_hosttimer_ops *ops)
 {
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	r->t.ops = h_rt_ops();
-	r->t.fd = -1;
-	r->t.clockid = CLOCK_REALTIME;
-	ret = pvt_hosttimer_init_sim(&r->inner, sim);
-	r->inner.on_fire = h_rt_fire;
-	r->inner.on_fire_ctx = r;
+	r->sim = sim;
+	ret = pvt_simhost_timer_new(sim, &r->inner);
+	if (ret)
+		return ret;
+	(void)pvt_simhost_timer_set_notify(r->inner, h_rt_fire, r);
+	ret = pvt_hosttimer_new_ops(ops ? ops : h_rt_ops(), r, CLOCK_REALTIME, &r->t);
+	if (ret)
+		pvt_hosttimer_free(r->inner);
 	return ret;
+}
+
+static inline int h_rt_init(struct h_rt_timer *r, struct pvt_simhost *sim)
+{
+	return h_rt_init_ops(r, sim, NULL);
+}
+
+static inline void h_rt_destroy(struct h_rt_timer *r)
+{
+	pvt_hosttimer_free(r->t);
+	pvt_hosttimer_free(r->inner);
 }
 
 /* settimeofday as the host sees it: the step is counted, an armed r wakes now. */
 static inline void h_rt_step(struct pvt_simhost *sim, struct h_rt_timer *r, int64_t delta_ns)
 {
 	pvt_simhost_step_realtime(sim, delta_ns);
-	if (r && r->t.armed)
-		(void)pvt_hosttimer_arm(&r->inner, pvt_simhost_mono(sim));
+	if (r && r->armed)
+		(void)pvt_hosttimer_arm(r->inner, pvt_simhost_mono(sim));
 }
 
 /* Tiny deterministic PRNG (splitmix64). */

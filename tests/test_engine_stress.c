@@ -2,14 +2,19 @@
 /*
  * Concurrency: 8 vCPU threads hammer set_timer_op / singleshot / stop on
  * their own vCPU, a ninth thread sets and stops periodic timers on all of
- * them, and a server thread serves all timerfds through epoll, so expiries
- * race with every operation. Every event goes into a per-vCPU log ordered
- * by an atomic counter; afterwards the log is checked against a sequential
- * model: no expiry delivered after an operation that superseded it had
- * completed (never stale), each deadline at most once, none before its
- * deadline on the guest clock, and set-then-wait operations always see
- * their expiry (never lost). Built with -DPVT_SANITIZE=thread this is the
- * TSan test (label "tsan").
+ * them, and a server thread serves all timerfds through epoll (service),
+ * so expiries race with every operation; the engine calls themselves run
+ * concurrently on each vCPU. Every event goes into a per-vCPU log ordered
+ * by an atomic counter. What the engine recorded is logged when taken: the
+ * server logs what service returned, and every operation, once its call
+ * returned, takes and logs what is recorded before logging its end, both
+ * under a per-vCPU log lock. So an expiry logged after an operation's end
+ * was recorded after that operation completed. Afterwards the log is
+ * checked against a sequential model: no expiry recorded after an
+ * operation that superseded it had completed (never stale), each deadline
+ * at most once, none taken before its deadline on the guest clock, and
+ * set-then-wait operations always see their expiry (never lost). Built
+ * with -DPVT_SANITIZE=thread this is a TSan test (label "tsan").
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -49,8 +54,9 @@ struct ev {
 };
 
 struct vstate {
-	struct pvt_xen_vcpu v;
-	struct pvt_hosttimer t;
+	struct pvt_xen_vcpu *v;
+	struct pvt_hosttimer *t;
+	pthread_mutex_t lk;		/* orders takes and operation ends in the log */
 	struct ev *log;
 	atomic_uint_fast64_t nlog;
 	atomic_uint_fast64_t delivered_ss;
@@ -59,7 +65,7 @@ struct vstate {
 };
 
 static struct vstate vs[VCPUS];
-static struct pvt_hostclock hc;
+static struct pvt_hostclock *hc;
 static struct pvt_guest_clock gclock;
 static atomic_int stop_server;
 
@@ -76,24 +82,38 @@ static void log_ev(struct vstate *s, uint8_t type, uint64_t deadline, int64_t ea
 
 static uint64_t guest_now(void)
 {
-	return pvt_guest_clock_ns(&gclock, pvt_hostclock_read_tsc(&hc));
+	return pvt_guest_clock_ns(&gclock, pvt_hostclock_read_tsc(hc));
 }
 
-/* Runs under the vCPU's engine lock: v's timer fields are stable. */
-static void on_expiry(void *ctx, struct pvt_xen_vcpu *v, enum pvt_xen_expiry kind)
+/* Logs what a take returned; the caller holds s->lk. */
+static void log_taken(struct vstate *s, const struct pvt_xen_events *ev)
 {
-	struct vstate *s = ctx;
-	uint64_t now = guest_now();
+	uint64_t now;
 
-	if (kind == PVT_XEN_EXPIRY_SINGLESHOT) {
-		log_ev(s, DELIV_SS, v->singleshot.deadline_ns,
-		       (int64_t)(now - v->singleshot.deadline_ns));
+	if (!ev->fired)
+		return;
+	now = guest_now();
+	if (ev->fired & PVT_XEN_FIRED_SINGLESHOT) {
+		log_ev(s, DELIV_SS, ev->singleshot_deadline_ns,
+		       (int64_t)(now - ev->singleshot_deadline_ns));
 		atomic_fetch_add(&s->delivered_ss, 1);
-		atomic_store(&s->last_delivered, v->singleshot.deadline_ns);
-	} else {
-		log_ev(s, DELIV_PER, v->periodic.deadline_ns,
-		       (int64_t)(now - v->periodic.deadline_ns));
+		atomic_store(&s->last_delivered, ev->singleshot_deadline_ns);
 	}
+	if (ev->fired & PVT_XEN_FIRED_PERIODIC)
+		log_ev(s, DELIV_PER, ev->periodic_deadline_ns,
+		       (int64_t)(now - ev->periodic_deadline_ns));
+}
+
+/* An operation's call returned: log what is recorded by now, then its end. */
+static void end_op(struct vstate *s, uint8_t type, uint64_t deadline)
+{
+	struct pvt_xen_events ev;
+
+	pthread_mutex_lock(&s->lk);
+	if (pvt_xen_vcpu_take(s->v, &ev))
+		log_taken(s, &ev);
+	log_ev(s, type, deadline, 0);
+	pthread_mutex_unlock(&s->lk);
 }
 
 static void *server(void *arg)
@@ -105,8 +125,16 @@ static void *server(void *arg)
 	while (!atomic_load(&stop_server)) {
 		int n = epoll_wait(ep, evs, VCPUS, 10);
 
-		for (int i = 0; i < n; i++)
-			(void)pvt_hosttimer_handle(&vs[evs[i].data.u32].t);
+		for (int i = 0; i < n; i++) {
+			struct vstate *s = &vs[evs[i].data.u32];
+			struct pvt_xen_events ev;
+
+			pthread_mutex_lock(&s->lk);
+			if (pvt_xen_vcpu_service(s->v, &ev) < 0)
+				atomic_store(&s->overflow, 2);	/* a host failure: fails the check */
+			log_taken(s, &ev);
+			pthread_mutex_unlock(&s->lk);
+		}
 	}
 	return NULL;
 }
@@ -134,6 +162,7 @@ static void *vcpu_thread(void *arg)
 	uint64_t seed = 0x9e3779b97f4a7c15ull ^ (uint64_t)(s - vs) * 7919;
 	uint64_t last = 0;
 	struct pvt_xen_singleshot_arg a = { 0 };
+	int64_t gr;
 
 	for (int op = 0; op < OPS; op++) {
 		unsigned what = (unsigned)(rnd(&seed) % 8);
@@ -144,28 +173,29 @@ static void *vcpu_thread(void *arg)
 			d = last + 1;
 		if (what == 0) {
 			log_ev(s, STOP_BEGIN, 0, 0);
-			(void)pvt_xen_vcpu_op(&s->v, &s->v, PVT_XEN_VCPUOP_stop_singleshot_timer, NULL, 0);
-			log_ev(s, STOP_END, 0, 0);
+			(void)pvt_xen_vcpu_op(s->v, s->v, PVT_XEN_VCPUOP_stop_singleshot_timer,
+					      NULL, 0, &gr);
+			end_op(s, STOP_END, 0);
 			stay_a_while(&seed);
 			continue;
 		}
 		if (what == 1) {
 			log_ev(s, STOP_BEGIN, 0, 0);
-			(void)pvt_xen_set_timer_op(&s->v, 0);
-			log_ev(s, STOP_END, 0, 0);
+			(void)pvt_xen_set_timer_op(s->v, 0, &gr);
+			end_op(s, STOP_END, 0);
 			stay_a_while(&seed);
 			continue;
 		}
 		last = d;
 		log_ev(s, SET_BEGIN, d, 0);
 		if (what & 1) {
-			(void)pvt_xen_set_timer_op(&s->v, d);
+			(void)pvt_xen_set_timer_op(s->v, d, &gr);
 		} else {
 			a.timeout_abs_ns = d;
-			(void)pvt_xen_vcpu_op(&s->v, &s->v, PVT_XEN_VCPUOP_set_singleshot_timer,
-					      &a, sizeof(a));
+			(void)pvt_xen_vcpu_op(s->v, s->v, PVT_XEN_VCPUOP_set_singleshot_timer,
+					      &a, sizeof(a), &gr);
 		}
-		log_ev(s, SET_END, d, 0);
+		end_op(s, SET_END, d);
 		if (what >= 6) {
 			/* Set and wait: this one must arrive. */
 			struct timespec t0, t1;
@@ -188,6 +218,7 @@ static void *vcpu_thread(void *arg)
 static void *periodic_thread(void *arg)
 {
 	uint64_t seed = 12345;
+	int64_t gr;
 
 	(void)arg;
 	for (int op = 0; op < OPS; op++) {
@@ -196,14 +227,14 @@ static void *periodic_thread(void *arg)
 
 		if (rnd(&seed) & 1) {
 			log_ev(s, PSET_BEGIN, 0, 0);
-			(void)pvt_xen_vcpu_op(&vs[0].v, &s->v, PVT_XEN_VCPUOP_set_periodic_timer,
-					      &p, sizeof(p));
-			log_ev(s, PSET_END, 0, 0);
+			(void)pvt_xen_vcpu_op(vs[0].v, s->v, PVT_XEN_VCPUOP_set_periodic_timer,
+					      &p, sizeof(p), &gr);
+			end_op(s, PSET_END, 0);
 		} else {
 			log_ev(s, PSTOP_BEGIN, 0, 0);
-			(void)pvt_xen_vcpu_op(&vs[0].v, &s->v, PVT_XEN_VCPUOP_stop_periodic_timer,
-					      NULL, 0);
-			log_ev(s, PSTOP_END, 0, 0);
+			(void)pvt_xen_vcpu_op(vs[0].v, s->v, PVT_XEN_VCPUOP_stop_periodic_timer,
+					      NULL, 0, &gr);
+			end_op(s, PSTOP_END, 0);
 		}
 		{
 			struct timespec ts = { 0, 20000 };
@@ -213,8 +244,8 @@ static void *periodic_thread(void *arg)
 	}
 	for (int i = 0; i < VCPUS; i++) {
 		log_ev(&vs[i], PSTOP_BEGIN, 0, 0);
-		(void)pvt_xen_stop_periodic(&vs[i].v);
-		log_ev(&vs[i], PSTOP_END, 0, 0);
+		(void)pvt_xen_stop_periodic(vs[i].v, &gr);
+		end_op(&vs[i], PSTOP_END, 0);
 	}
 	return NULL;
 }
@@ -307,24 +338,25 @@ static void stress(void **state)
 	pthread_t th[VCPUS], per, srv;
 	struct pvt_kvm_clock kvm;
 	struct pvt_tsc_scaling tsc;
-	struct pvt_xen_vm vm;
+	struct pvt_xen_vm *vm;
 	struct pvt_clock_pair p;
+	int64_t gr;
 	struct pvt_rate r;
 	uint64_t total = 0, khz;
 	int ep, ret;
 
 	(void)state;
-	ret = pvt_hostclock_init_vdso(&hc, 0);
+	ret = pvt_hostclock_new_vdso(0, &hc);
 	if (ret == -ENOTSUP)
 		pvt_test_skip("the host clocksource is not the TSC: no vDSO pairing");
 	assert_int_equal(ret, 0);
-	pvt_hostclock_current(&hc, &p, &r, NULL);
+	pvt_hostclock_current(hc, &p, &r, NULL);
 	khz = 1000000000000000ull / pvt_rate_apply(&r, 1000000000ull, false);
 	assert_int_equal(pvt_kvm_clock_init(&kvm, (uint32_t)khz, 48), 0);
-	kvm.master_tsc = pvt_hostclock_read_tsc(&hc);
+	kvm.master_tsc = pvt_hostclock_read_tsc(hc);
 	assert_int_equal(pvt_kvm_tsc_scaling(&kvm, (uint32_t)khz, 0, &tsc), 0);
 	assert_int_equal(pvt_kvm_guest_clock(&kvm, &tsc, &gclock), 0);
-	assert_int_equal(pvt_xen_vm_init(&vm, NULL, &hc, &kvm), 0);
+	assert_int_equal(pvt_xen_vm_new(NULL, hc, &kvm, &vm), 0);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	assert_true(ep >= 0);
 	for (unsigned i = 0; i < VCPUS; i++) {
@@ -332,10 +364,11 @@ static void stress(void **state)
 
 		vs[i].log = calloc(LOG_MAX, sizeof(struct ev));
 		assert_non_null(vs[i].log);
-		assert_int_equal(pvt_hosttimer_init_timerfd(&vs[i].t, CLOCK_MONOTONIC), 0);
-		assert_int_equal(pvt_xen_vcpu_init(&vs[i].v, &vm, i, &vs[i].t, on_expiry, &vs[i]), 0);
-		assert_int_equal(pvt_xen_vcpu_set_guest_clock(&vs[i].v, &gclock), 0);
-		assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, pvt_hosttimer_fd(&vs[i].t), &ev), 0);
+		assert_int_equal(pthread_mutex_init(&vs[i].lk, NULL), 0);
+		assert_int_equal(pvt_hosttimer_new_timerfd(CLOCK_MONOTONIC, &vs[i].t), 0);
+		assert_int_equal(pvt_xen_vcpu_new(vm, i, vs[i].t, &vs[i].v), 0);
+		assert_int_equal(pvt_xen_vcpu_set_guest_clock(vs[i].v, &gclock), 0);
+		assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, pvt_hosttimer_fd(vs[i].t), &ev), 0);
 	}
 	assert_int_equal(pthread_create(&srv, NULL, server, &ep), 0);
 	assert_int_equal(pthread_create(&per, NULL, periodic_thread, NULL), 0);
@@ -352,8 +385,8 @@ static void stress(void **state)
 	}
 	for (unsigned i = 0; i < VCPUS; i++) {
 		log_ev(&vs[i], STOP_BEGIN, 0, 0);
-		(void)pvt_xen_stop_singleshot(&vs[i].v);
-		log_ev(&vs[i], STOP_END, 0, 0);
+		(void)pvt_xen_stop_singleshot(vs[i].v, &gr);
+		end_op(&vs[i], STOP_END, 0);
 	}
 	atomic_store(&stop_server, 1);
 	pthread_join(srv, NULL);
@@ -363,12 +396,14 @@ static void stress(void **state)
 	       VCPUS, OPS, total);
 	assert_true(total > 0);
 	for (unsigned i = 0; i < VCPUS; i++) {
-		pvt_xen_vcpu_destroy(&vs[i].v);
-		pvt_hosttimer_destroy(&vs[i].t);
+		pvt_xen_vcpu_free(vs[i].v);
+		pvt_hosttimer_free(vs[i].t);
+		pthread_mutex_destroy(&vs[i].lk);
 		free(vs[i].log);
 	}
 	close(ep);
-	pvt_hostclock_destroy(&hc);
+	pvt_xen_vm_free(vm);
+	pvt_hostclock_free(hc);
 }
 
 int main(void)

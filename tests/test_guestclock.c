@@ -4,7 +4,9 @@
  * legacy one-step drift vectors (python3 big-integer values from DESIGN.md
  * section 2), and exactness of pvt_guest_clock_host_tsc_at() over random VM
  * configurations (ratios, offsets, uptime up to 10 years, re-snapshots),
- * checked against a binary search over a reference clock.
+ * checked against a binary search over a reference clock; on hostile clocks
+ * its rule (one for every shift, also across a wrapped shifted delta) is
+ * checked against a reference search, tick probes and a brute force.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,6 +20,7 @@
 #include "pvtime/guestclock.h"
 #include "ref_pvclock.h"
 #include "test_clock_helpers.h"
+#include "check_inverse.h"
 
 #define YEAR_S	(365ull * 86400)
 
@@ -122,17 +125,16 @@ static void no_scaling_no_drift(void **state)
 }
 
 /* The guest clock at h computed with the reference arithmetic only. */
-static uint64_t ref_clock_ns(const struct pvt_guest_clock *c, uint64_t h)
+static uint64_t clock_ref_ns(const struct pvt_guest_clock *c, uint64_t h)
 {
-	uint64_t guest_tsc = ref_tsc_scale(h, c->tsc.ratio, c->tsc.frac_bits) + c->tsc.offset;
+	struct ref_clock rc = ref_clock_of(c);
 
-	return c->page.system_time + ref_scale_delta(guest_tsc - c->page.tsc_timestamp,
-						     c->page.tsc_to_system_mul, c->page.tsc_shift);
+	return ref_clock_ns(&rc, h);
 }
 
 static bool reached(const struct pvt_guest_clock *c, uint64_t h, uint64_t deadline)
 {
-	return (int64_t)(ref_clock_ns(c, h) - deadline) >= 0;
+	return (int64_t)(clock_ref_ns(c, h) - deadline) >= 0;
 }
 
 static uint32_t rand_guest_khz(struct ref_rng *r, uint32_t host)
@@ -181,6 +183,8 @@ static void host_tsc_at_exact(void **state)
 
 			for (int snap = 0; snap < 4; snap++, cases++) {
 				uint64_t now, deadline, want, got = 0, lo, hi, now_ns, ahead_ns;
+				const char *why;
+				char buf[512];
 				int ret;
 
 				if (snap) {
@@ -193,7 +197,7 @@ static void host_tsc_at_exact(void **state)
 				if (pvt_kvm_guest_clock(&kvm, &tsc, &clock))
 					fail_msg("seed %" PRIu64 ": no page for host %u guest %u", seed, host, guest);
 				now = kvm.master_tsc + ref_rand_range(&rng, 0, 10 * ticks_per_year);
-				now_ns = ref_clock_ns(&clock, now);
+				now_ns = clock_ref_ns(&clock, now);
 				switch (ref_rand_range(&rng, 0, 4)) {
 				case 0:
 					ahead_ns = ref_rand_range(&rng, 0, 10);
@@ -213,6 +217,9 @@ static void host_tsc_at_exact(void **state)
 				deadline = now_ns + ahead_ns;
 
 				ret = pvt_guest_clock_host_tsc_at(&clock, now, deadline, &got);
+				why = check_inverse(&clock, now, deadline, &ret, buf, sizeof(buf));
+				if (why)
+					fail_msg("seed %" PRIu64 ": %s: %s", seed, why, buf);
 				if ((int64_t)ahead_ns <= 0) {
 					if (ret || got != now)
 						fail_msg("seed %" PRIu64 ": past deadline gave %d %" PRIu64 ", want now %" PRIu64,
@@ -278,7 +285,7 @@ static void guest_clock_ns_equals_reference(void **state)
 
 		rand_edge_clock(&rng, &c);
 		got = pvt_guest_clock_ns(&c, h);
-		want = ref_clock_ns(&c, h);
+		want = clock_ref_ns(&c, h);
 		if (got != want)
 			fail_msg("seed %" PRIu64 " case %d: guest clock at %" PRIu64 " = %" PRIu64 ", reference %" PRIu64,
 				 rng.s, i, h, got, want);
@@ -290,46 +297,70 @@ static void guest_clock_ns_equals_reference(void **state)
 	}
 }
 
+/* A wait biased toward the edges of the signed window: tiny, 2^63 - small, any. */
+static uint64_t rand_wait(struct ref_rng *r, const struct pvt_guest_clock *c)
+{
+	uint64_t tick_ns = ref_scale_delta(1, c->page.tsc_to_system_mul, c->page.tsc_shift);
+
+	switch (ref_rand_range(r, 0, 4)) {
+	case 0:
+		return ref_rand_range(r, 0, 1000000);
+	case 1:	/* within a few guest ticks' ns of now + 2^63 */
+		return (1ull << 63) - ref_rand_range(r, 0, 4 * tick_ns + 4);
+	case 2:
+		return (1ull << 63) - ref_rand_range(r, 0, 1ull << ref_rand_range(r, 0, 63));
+	default:
+		return ref_rand_edge(r);
+	}
+}
+
 /*
- * Hostile clocks (any ratio, offset, page, shift): the inverse either
- * saturates or is exact in the unsigned "ns ahead of now" sense.
+ * Hostile clocks (any ratio, offset, page, shift): every answer equals the
+ * reference search of the rule and is the first host tick whose reading
+ * reaches the deadline; every refusal is a real skip (check_inverse.h).
  */
 static void host_tsc_at_hostile_clocks(void **state)
 {
 	uint64_t seed = ref_seed("host_tsc_at_hostile_clocks");
 	struct ref_rng rng = { seed };
-	unsigned solved = 0;
+	unsigned solved = 0, refused = 0, next_run = 0;
 
 	(void)state;
 	for (int i = 0; i < 300000; i++) {
 		struct pvt_guest_clock c;
-		uint64_t now = ref_rand_edge(&rng), h = 0, now_ns, wait, deadline;
+		uint64_t now = ref_rand_edge(&rng), deadline, h;
+		const char *why;
+		char buf[512];
 		int ret;
 
 		rand_edge_clock(&rng, &c);
-		now_ns = ref_clock_ns(&c, now);
-		wait = ref_rand_range(&rng, 0, 1) ? ref_rand_edge(&rng) : ref_rand_range(&rng, 0, 1000000);
-		deadline = now_ns + wait;
-		ret = pvt_guest_clock_host_tsc_at(&c, now, deadline, &h);
+		if (ref_rand_range(&rng, 0, 3) == 0) {
+			/* now's guest TSC delta past 2^(64 - shift), as a KVM-built page can have. */
+			c.page.tsc_shift = (int8_t)ref_rand_range(&rng, 1, 63);
+			c.page.tsc_timestamp = pvt_guest_tsc(&c.tsc, now) -
+					       (ref_rand_edge(&rng) | 1ull << (64 - c.page.tsc_shift));
+		}
+		deadline = clock_ref_ns(&c, now) + rand_wait(&rng, &c);
+		why = check_inverse(&c, now, deadline, &ret, buf, sizeof(buf));
+		if (why)
+			fail_msg("seed %" PRIu64 " case %d: %s: %s", seed, i, why, buf);
 		if (ret) {
-			if (ret != -ERANGE || h != UINT64_MAX)
-				fail_msg("seed %" PRIu64 " case %d: error %d with host_tsc %" PRIu64, seed, i, ret, h);
-			continue;
+			refused++;
+		} else if (pvt_guest_clock_host_tsc_at(&c, now, deadline, &h), h != now) {
+			solved++;
+			/* Answered after the clock's run wrapped: the fixed refusals. */
+			next_run += pvt_scale_delta(pvt_guest_tsc(&c.tsc, h) - c.page.tsc_timestamp,
+						    c.page.tsc_to_system_mul, c.page.tsc_shift) <
+				    pvt_scale_delta(pvt_guest_tsc(&c.tsc, now) - c.page.tsc_timestamp,
+						    c.page.tsc_to_system_mul, c.page.tsc_shift);
 		}
-		if ((int64_t)wait <= 0) {
-			if (h != now)
-				fail_msg("seed %" PRIu64 " case %d: past deadline gave %" PRIu64 " not now", seed, i, h);
-			continue;
-		}
-		solved++;
-		if (h <= now || ref_clock_ns(&c, h) - now_ns < wait || ref_clock_ns(&c, h - 1) - now_ns >= wait)
-			fail_msg("seed %" PRIu64 " case %d: ratio %" PRIu64 "/%u offset %" PRIu64 " page %" PRIu64 "/%" PRIu64
-				 "/%u/%d now %" PRIu64 " deadline %" PRIu64 ": %" PRIu64 " is not the first host TSC reaching it",
-				 seed, i, c.tsc.ratio, c.tsc.frac_bits, c.tsc.offset, c.page.tsc_timestamp,
-				 c.page.system_time, c.page.tsc_to_system_mul, c.page.tsc_shift, now, deadline, h);
 	}
-	/* The generator must not make every case saturate. */
+	print_message("hostile clocks: %u answered (%u after a wrap), %u refused\n", solved, next_run,
+		      refused);
+	/* The generator must reach every outcome. */
 	assert_true(solved > 10000);
+	assert_true(refused > 10000);
+	assert_true(next_run > 100);
 }
 
 /* Far beyond any 64-bit TSC: saturate. */
@@ -374,6 +405,202 @@ static void host_tsc_at_saturates(void **state)
 	assert_true(pvt_guest_clock_ns(&clock, h - 1) < 3000000000ull * 1000);
 }
 
+/*
+ * Issue #12's example: a 1 MHz vCPU (shift 10) whose TSC delta is past
+ * 2^54, so the shifted delta has wrapped and the clock reads 5000 ns at
+ * 2^63 + 5. It reads 10000 ns five ticks later; the inverse used to refuse.
+ */
+static void host_tsc_at_wrapped_shifted_delta(void **state)
+{
+	struct pvt_kvm_clock kvm;
+	struct pvt_tsc_scaling tsc;
+	struct pvt_guest_clock clock;
+	uint64_t now = (1ull << 63) + 5, h = 0;
+
+	(void)state;
+	assert_int_equal(pvt_kvm_clock_init(&kvm, 1000, 48), 0);
+	assert_int_equal(pvt_kvm_tsc_scaling(&kvm, 1000, 0, &tsc), 0);
+	assert_int_equal(pvt_kvm_guest_clock(&kvm, &tsc, &clock), 0);
+	assert_int_equal(clock.page.tsc_shift, 10);
+	assert_int_equal(pvt_guest_clock_ns(&clock, now), 5000);
+	assert_int_equal(pvt_guest_clock_host_tsc_at(&clock, now, 10000, &h), 0);
+	assert_int_equal(h, now + 5);
+	assert_int_equal(pvt_guest_clock_ns(&clock, h), 10000);
+	assert_int_equal(pvt_guest_clock_ns(&clock, h - 1), 9000);
+	/* Readings step by 1000 ns: ..., now + 2^63 - 808, now + 2^63 + 192 (the past). */
+	assert_int_equal(pvt_guest_clock_host_tsc_at(&clock, now, 5000 + (1ull << 63), &h), 0);
+	assert_int_equal(h, now);
+	assert_int_equal(pvt_guest_clock_host_tsc_at(&clock, now, 5000 + (1ull << 63) - 1000, &h), 0);
+	assert_int_equal(pvt_guest_clock_ns(&clock, h) - 5000, (1ull << 63) - 808);
+	assert_int_equal(pvt_guest_clock_ns(&clock, h + 1) - 5000, (1ull << 63) + 192);
+	assert_int_equal(pvt_guest_clock_host_tsc_at(&clock, now, 5000 + (1ull << 63) - 807, &h), -ERANGE);
+	assert_int_equal(h, UINT64_MAX);
+}
+
+/*
+ * A deadline within one step of now + 2^63 follows one rule for every
+ * shift: shift 0 with a 4x guest TSC and shift 2 with an unscaled one read
+ * the same ns at every host TSC (..., now + 2^63 - 4, now + 2^63, ...).
+ */
+static void host_tsc_at_near_half_range(void **state)
+{
+	const uint64_t step_h = 2305843009750564864ull;	/* reads now + 2^63 - 4 */
+	struct pvt_guest_clock clocks[2] = {
+		{ .tsc = { .ratio = 4ull << 32, .frac_bits = 32 },
+		  .page = { .tsc_to_system_mul = 0xffffffffu, .tsc_shift = 0 } },
+		{ .tsc = { .ratio = 1ull << 32, .frac_bits = 32 },
+		  .page = { .tsc_to_system_mul = 0xffffffffu, .tsc_shift = 2 } },
+	};
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		const struct pvt_guest_clock *c = &clocks[i];
+		uint64_t now_ns = pvt_guest_clock_ns(c, 1), h = 0;
+
+		assert_int_equal(now_ns, 3);
+		assert_int_equal(pvt_guest_clock_ns(c, step_h) - now_ns, (1ull << 63) - 4);
+		assert_int_equal(pvt_guest_clock_ns(c, step_h + 1) - now_ns, 1ull << 63);
+		assert_int_equal(pvt_guest_clock_host_tsc_at(c, 1, now_ns + (1ull << 63) - 5, &h), 0);
+		assert_int_equal(h, step_h);
+		assert_int_equal(pvt_guest_clock_host_tsc_at(c, 1, now_ns + (1ull << 63) - 4, &h), 0);
+		assert_int_equal(h, step_h);
+		/* Next reading is now + 2^63, the past: the clock skips these. */
+		for (uint64_t miss = 1; miss <= 3; miss++) {
+			assert_int_equal(pvt_guest_clock_host_tsc_at(c, 1, now_ns + (1ull << 63) - miss, &h),
+					 -ERANGE);
+			assert_int_equal(h, UINT64_MAX);
+		}
+	}
+}
+
+/*
+ * The run wraps and the clock reads ahead again: a page whose timestamp is
+ * a few ticks past the guest's TSC reads ~2^64 ns into its run, and a
+ * deadline just ahead is reached only after the delta wraps to 0.
+ */
+static void host_tsc_at_next_run(void **state)
+{
+	struct pvt_guest_clock c = {
+		.tsc = { .ratio = 1ull << 48, .frac_bits = 48 },
+		.page = { .tsc_timestamp = 1000, .system_time = 5000,
+			  .tsc_to_system_mul = 0xffffffffu, .tsc_shift = 0 },
+	};
+	uint64_t now = 990, now_ns = pvt_guest_clock_ns(&c, now), h = 0;
+
+	(void)state;
+	/* 10 ticks behind the timestamp: 4294967295 * (2^64 - 10) >> 32 = 2^64 - 2^32 - 10. */
+	assert_int_equal(now_ns, 5000 - (1ull << 32) - 10);
+	/* At the timestamp the delta wraps to 0: the clock jumps ahead by 2^32 + 10 ns. */
+	assert_int_equal(pvt_guest_clock_host_tsc_at(&c, now, now_ns + 9, &h), 0);
+	assert_int_equal(h, 999);
+	assert_int_equal(pvt_guest_clock_host_tsc_at(&c, now, now_ns + 10, &h), 0);
+	assert_int_equal(h, 1000);
+	assert_int_equal(pvt_guest_clock_host_tsc_at(&c, now, 5000, &h), 0);
+	assert_int_equal(h, 1000);
+	assert_int_equal(pvt_guest_clock_host_tsc_at(&c, now, 5001, &h), 0);
+	assert_int_equal(h, 1002);	/* 4294967295 * 2 >> 32 = 1 */
+	assert_int_equal(pvt_guest_clock_ns(&c, 1001), 5000);
+}
+
+/*
+ * Brute force, independent of the reference search: guest ticks and then host
+ * ticks are stepped one by one. With tsc_shift >= 54 a run is at most 1024
+ * guest ticks and every later run reads the same ns at the same positions, so
+ * two run lengths settle the rule completely; for other shifts (now placed
+ * near the end of its run) a bounded scan checks what it can see.
+ */
+static void host_tsc_at_brute_force(void **state)
+{
+	uint64_t seed = ref_seed("host_tsc_at_brute_force");
+	struct ref_rng rng = { seed };
+	unsigned settled = 0, answered = 0;
+
+	(void)state;
+	for (int i = 0; i < 50000; i++) {
+		struct pvt_guest_clock c;
+		uint64_t now = ref_rand_edge(&rng), now_ns, wait, deadline, h = 0, limit, v0, k, t;
+		bool complete = ref_rand_range(&rng, 0, 1);
+		int ret, want_ret = -ERANGE;
+		uint64_t want = UINT64_MAX;
+
+		rand_edge_clock(&rng, &c);
+		c.tsc.frac_bits = 32;
+		c.tsc.ratio = ref_rand_range(&rng, 0, 2) ? ref_rand_range(&rng, 1ull << 30, 4ull << 32)
+							 : 1ull << 32;
+		v0 = pvt_guest_tsc(&c.tsc, now);
+		if (complete) {
+			c.page.tsc_shift = (int8_t)ref_rand_range(&rng, 54, 63);
+			limit = 2ull << (64 - c.page.tsc_shift);
+		} else {
+			/* now a few ticks before its run ends. */
+			uint64_t run = c.page.tsc_shift > 0 ? 1ull << (64 - c.page.tsc_shift) : 0;
+
+			c.page.tsc_timestamp = v0 + ref_rand_range(&rng, 1, 64) - run;
+			limit = 4096;
+		}
+		now_ns = clock_ref_ns(&c, now);
+		switch (ref_rand_range(&rng, 0, 3)) {
+		case 0:	/* a reading a few ticks ahead, give or take a ns */
+			k = ref_rand_range(&rng, 1, limit);
+			wait = clock_ref_ns(&c, now + k / 2) - now_ns + ref_rand_range(&rng, 0, 2) - 1;
+			break;
+		case 1:
+			wait = (1ull << 63) - ref_rand_range(&rng, 1, 1ull << ref_rand_range(&rng, 0, 40));
+			break;
+		case 2:
+			wait = ref_rand_range(&rng, 1, 1ull << ref_rand_range(&rng, 0, 63));
+			break;
+		default:
+			wait = ref_rand_edge(&rng);
+		}
+		deadline = now_ns + wait;
+		ret = pvt_guest_clock_host_tsc_at(&c, now, deadline, &h);
+		if (wait == 0 || wait >= 1ull << 63) {
+			if (ret || h != now)
+				fail_msg("seed %" PRIu64 " case %d: past deadline gave %d %" PRIu64, seed, i, ret, h);
+			continue;
+		}
+		/* The first guest tick whose reading reaches the deadline. */
+		for (k = 1; k <= limit; k++) {
+			uint64_t ns = c.page.system_time +
+				      ref_scale_delta(v0 + k - c.page.tsc_timestamp,
+						      c.page.tsc_to_system_mul, c.page.tsc_shift);
+
+			if (ref_reaches(ns - now_ns, wait))
+				break;
+		}
+		if (k <= limit) {
+			/* The first host tick at or past it; no host tick before it may reach. */
+			for (t = now + 1; t != 0; t++) {
+				if (ref_reaches(clock_ref_ns(&c, t) - now_ns, wait) &&
+				    pvt_guest_tsc(&c.tsc, t) - v0 < k)
+					fail_msg("seed %" PRIu64 " case %d: host %" PRIu64 " reaches before guest tick %" PRIu64,
+						 seed, i, t, k);
+				if (pvt_guest_tsc(&c.tsc, t) - v0 >= k)
+					break;
+			}
+			if (t != 0 && ref_reaches(clock_ref_ns(&c, t) - now_ns, wait))
+				want_ret = 0, want = t;
+		} else if (!complete) {
+			/* Nothing seen: only an answer whose guest tick lies beyond the scan is possible. */
+			if (!ret && pvt_guest_tsc(&c.tsc, h) - v0 <= limit)
+				fail_msg("seed %" PRIu64 " case %d: answered %" PRIu64 " but no guest tick up to +%" PRIu64
+					 " reaches the deadline", seed, i, h, limit);
+			continue;
+		}
+		settled++;
+		answered += !want_ret;
+		if (ret != want_ret || h != want)
+			fail_msg("seed %" PRIu64 " case %d: ratio %" PRIu64 " offset %" PRIu64 " page %" PRIu64 "/%" PRIu64
+				 "/%u/%d now %" PRIu64 " deadline %" PRIu64 ": got %d %" PRIu64 ", brute force %d %" PRIu64,
+				 seed, i, c.tsc.ratio, c.tsc.offset, c.page.tsc_timestamp, c.page.system_time,
+				 c.page.tsc_to_system_mul, c.page.tsc_shift, now, deadline, ret, h, want_ret, want);
+	}
+	print_message("brute force: %u settled, %u answered\n", settled, answered);
+	assert_true(settled > 20000);
+	assert_true(answered > 10000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +611,10 @@ int main(void)
 		cmocka_unit_test(no_scaling_no_drift),
 		cmocka_unit_test(host_tsc_at_exact),
 		cmocka_unit_test(host_tsc_at_saturates),
+		cmocka_unit_test(host_tsc_at_wrapped_shifted_delta),
+		cmocka_unit_test(host_tsc_at_near_half_range),
+		cmocka_unit_test(host_tsc_at_next_run),
+		cmocka_unit_test(host_tsc_at_brute_force),
 		cmocka_unit_test(guest_clock_ns_equals_reference),
 		cmocka_unit_test(host_tsc_at_hostile_clocks),
 	};

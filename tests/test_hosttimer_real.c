@@ -27,22 +27,6 @@
 #define LOOPS		10000
 #define INTERVAL_NS	100000ull
 
-struct rec {
-	struct pvt_hostclock *hc;
-	uint64_t count;
-	uint64_t tsc;		/* host TSC at the last delivery */
-};
-
-static void record(void *ctx, struct pvt_xen_vcpu *v, enum pvt_xen_expiry kind)
-{
-	struct rec *r = ctx;
-
-	(void)v;
-	(void)kind;
-	r->count++;
-	r->tsc = pvt_hostclock_read_tsc(r->hc);
-}
-
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -70,51 +54,61 @@ static void host_guest_clock(struct pvt_hostclock *hc, struct pvt_kvm_clock *kvm
 
 static void ten_thousand_timers(void **state)
 {
-	struct pvt_hostclock hc;
-	struct pvt_hosttimer t;
+	struct pvt_hostclock *hc;
+	struct pvt_hosttimer *t;
 	struct pvt_kvm_clock kvm;
 	struct pvt_guest_clock clock;
-	struct pvt_xen_vm vm;
-	struct pvt_xen_vcpu v;
+	struct pvt_xen_vm *vm;
+	struct pvt_xen_vcpu *v;
 	struct pvt_xen_vcpu_stats st;
-	struct rec r = { 0 };
+	struct pvt_xen_events ev;
 	static int64_t late[LOOPS];
-	int64_t early = 0;
+	uint64_t count = 0, tsc = 0;
+	int64_t early = 0, gr;
 	int ret;
 
 	(void)state;
-	ret = pvt_hostclock_init_vdso(&hc, 0);
+	ret = pvt_hostclock_new_vdso(0, &hc);
 	if (ret == -ENOTSUP)
 		pvt_test_skip("the host clocksource is not the TSC: no vDSO pairing");
 	assert_int_equal(ret, 0);
-	r.hc = &hc;
 	(void)pvt_thread_set_timerslack(1);
-	assert_int_equal(pvt_hosttimer_init_timerfd(&t, CLOCK_MONOTONIC), 0);
-	host_guest_clock(&hc, &kvm, &clock);
-	assert_int_equal(pvt_xen_vm_init(&vm, NULL, &hc, &kvm), 0);
-	assert_int_equal(pvt_xen_vcpu_init(&v, &vm, 0, &t, record, &r), 0);
-	assert_int_equal(pvt_xen_vcpu_set_guest_clock(&v, &clock), 0);
+	assert_int_equal(pvt_hosttimer_new_timerfd(CLOCK_MONOTONIC, &t), 0);
+	host_guest_clock(hc, &kvm, &clock);
+	assert_int_equal(pvt_xen_vm_new(NULL, hc, &kvm, &vm), 0);
+	assert_int_equal(pvt_xen_vcpu_new(vm, 0, t, &v), 0);
+	assert_int_equal(pvt_xen_vcpu_set_guest_clock(v, &clock), 0);
 
 	for (int i = 0; i < LOOPS; i++) {
-		uint64_t now = pvt_guest_clock_ns(&clock, pvt_hostclock_read_tsc(&hc));
+		uint64_t now = pvt_guest_clock_ns(&clock, pvt_hostclock_read_tsc(hc));
 		uint64_t deadline = now + INTERVAL_NS;
 
-		assert_int_equal(pvt_xen_set_timer_op(&v, deadline), 0);
-		while (r.count < (uint64_t)i + 1) {
-			ret = pvt_hosttimer_wait(&t, 1000000000ull);
+		assert_int_equal(pvt_xen_set_timer_op(v, deadline, &gr), 0);
+		assert_int_equal(gr, 0);
+		/* An expiry due at once is recorded by the call itself. */
+		ret = pvt_xen_vcpu_take(v, &ev);
+		while (!ret) {
+			ret = pvt_hosttimer_wait(t, 1000000000ull);
 			if (ret < 0)
 				fail_msg("loop %d: wait returned %d (lost expiry?)", i, ret);
+			ret = pvt_xen_vcpu_service(v, &ev);
+			assert_true(ret >= 0);
 		}
-		assert_int_equal(r.count, (uint64_t)i + 1);
-		late[i] = (int64_t)(pvt_guest_clock_ns(&clock, r.tsc) - deadline);
+		tsc = pvt_hostclock_read_tsc(hc);
+		count++;
+		assert_int_equal(ev.fired, PVT_XEN_FIRED_SINGLESHOT);
+		assert_int_equal(ev.singleshot_deadline_ns, deadline);
+		late[i] = (int64_t)(pvt_guest_clock_ns(&clock, tsc) - deadline);
 		if (late[i] < 0)
 			early++;
 	}
 	/* Nothing more arrives: no duplicate. */
-	ret = pvt_hosttimer_wait(&t, 2 * INTERVAL_NS * 10);
+	ret = pvt_hosttimer_wait(t, 2 * INTERVAL_NS * 10);
 	assert_true(ret == -ETIMEDOUT || ret == 0);
-	assert_int_equal(r.count, LOOPS);
-	pvt_xen_vcpu_snapshot(&v, NULL, NULL, NULL, NULL, &st);
+	assert_int_equal(pvt_xen_vcpu_service(v, &ev), 0);
+	assert_int_equal(count, LOOPS);
+	pvt_xen_vcpu_get_stats(v, &st, sizeof(st));
+	assert_int_equal(st.delivered, LOOPS);
 	qsort(late, LOOPS, sizeof(late[0]), cmp_i64);
 	printf("# %d timers of %llu ns: guest-clock lateness p50 %" PRId64 " ns, p99 %" PRId64
 	       " ns, max %" PRId64 " ns, min %" PRId64 " ns; host wakes %" PRIu64
@@ -122,47 +116,82 @@ static void ten_thousand_timers(void **state)
 	       late[LOOPS / 2 - 1], late[LOOPS * 99 / 100 - 1], late[LOOPS - 1], late[0],
 	       st.host_fires, st.early_wakes);
 	assert_int_equal(early, 0);
-	pvt_xen_vcpu_destroy(&v);
-	pvt_hosttimer_destroy(&t);
-	pvt_hostclock_destroy(&hc);
+	pvt_xen_vcpu_free(v);
+	pvt_xen_vm_free(vm);
+	pvt_hosttimer_free(t);
+	pvt_hostclock_free(hc);
 }
 
-static int fired;
+/* A bring-your-own timer: records what the engine asks of it. */
+struct byo {
+	int arms, disarms, destroyed;
+	uint64_t deadline_ns;
+};
 
-static void count_fire(void *ctx)
+static int byo_arm(void *ctx, uint64_t deadline_ns)
 {
-	(void)ctx;
-	fired++;
+	struct byo *b = ctx;
+
+	b->arms++;
+	b->deadline_ns = deadline_ns;
+	return 0;
+}
+
+static int byo_disarm(void *ctx)
+{
+	((struct byo *)ctx)->disarms++;
+	return 0;
+}
+
+static void byo_destroy(void *ctx)
+{
+	((struct byo *)ctx)->destroyed++;
 }
 
 static void timerfd_semantics(void **state)
 {
-	struct pvt_hosttimer t;
+	static const struct pvt_hosttimer_ops ops = {
+		.arm = byo_arm, .disarm = byo_disarm, .destroy = byo_destroy,
+	};
+	struct pvt_hosttimer *t;
+	struct byo b = { 0 };
 	struct timespec ts;
 
 	(void)state;
-	assert_int_equal(pvt_hosttimer_init_timerfd(&t, CLOCK_BOOTTIME), -EINVAL);
-	assert_int_equal(pvt_hosttimer_init_timerfd(&t, CLOCK_MONOTONIC), 0);
-	t.on_fire = count_fire;
-	assert_true(pvt_hosttimer_fd(&t) >= 0);
-	/* Nothing armed: a handle is spurious. */
-	assert_int_equal(pvt_hosttimer_handle(&t), 0);
-	assert_int_equal(pvt_hosttimer_wait(&t, 1000000), -ETIMEDOUT);
-	/* A past deadline (and 0) fires at once. */
-	assert_int_equal(pvt_hosttimer_arm(&t, 0), 0);
-	assert_int_equal(pvt_hosttimer_wait(&t, 1000000000ull), 1);
-	assert_int_equal(fired, 1);
+	assert_int_equal(pvt_hosttimer_new_timerfd(CLOCK_BOOTTIME, &t), -EINVAL);
+	assert_int_equal(pvt_hosttimer_new_timerfd(CLOCK_MONOTONIC, &t), 0);
+	assert_true(pvt_hosttimer_fd(t) >= 0);
+	assert_int_equal(pvt_hosttimer_clockid(t), CLOCK_MONOTONIC);
+	/* Nothing armed: a drain is spurious. */
+	assert_int_equal(pvt_hosttimer_drain(t), 0);
+	assert_int_equal(pvt_hosttimer_wait(t, 1000000), -ETIMEDOUT);
+	/* A past deadline (and 0) fires at once; wait does not consume it. */
+	assert_int_equal(pvt_hosttimer_arm(t, 0), 0);
+	assert_int_equal(pvt_hosttimer_wait(t, 1000000000ull), 0);
+	assert_int_equal(pvt_hosttimer_drain(t), 1);
+	assert_int_equal(pvt_hosttimer_drain(t), 0);
 	/* Disarmed: nothing. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	assert_int_equal(pvt_hosttimer_arm(&t, (uint64_t)ts.tv_sec * 1000000000ull +
-					       (uint64_t)ts.tv_nsec + 2000000), 0);
-	assert_int_equal(pvt_hosttimer_disarm(&t), 0);
-	assert_int_equal(pvt_hosttimer_wait(&t, 5000000), -ETIMEDOUT);
-	assert_int_equal(fired, 1);
+	assert_int_equal(pvt_hosttimer_arm(t, (uint64_t)ts.tv_sec * 1000000000ull +
+					      (uint64_t)ts.tv_nsec + 2000000), 0);
+	assert_int_equal(pvt_hosttimer_disarm(t), 0);
+	assert_int_equal(pvt_hosttimer_wait(t, 5000000), -ETIMEDOUT);
 	/* Far future is clamped, not an error. */
-	assert_int_equal(pvt_hosttimer_arm(&t, UINT64_MAX), 0);
-	pvt_hosttimer_destroy(&t);
-	pvt_hosttimer_destroy(&t);	/* safe twice */
+	assert_int_equal(pvt_hosttimer_arm(t, UINT64_MAX), 0);
+	pvt_hosttimer_free(t);
+	pvt_hosttimer_free(NULL);
+	/* Bring your own: not fd-based, ops called, destroy on free. */
+	assert_int_equal(pvt_hosttimer_new_ops(NULL, &b, CLOCK_MONOTONIC, &t), -EINVAL);
+	assert_int_equal(pvt_hosttimer_new_ops(&ops, &b, CLOCK_MONOTONIC, &t), 0);
+	assert_int_equal(pvt_hosttimer_fd(t), -1);
+	assert_int_equal(pvt_hosttimer_drain(t), -EBADF);
+	assert_int_equal(pvt_hosttimer_arm(t, 0), 0);
+	assert_int_equal(b.deadline_ns, 1);
+	assert_int_equal(pvt_hosttimer_disarm(t), 0);
+	assert_int_equal(b.arms, 1);
+	assert_int_equal(b.disarms, 1);
+	pvt_hosttimer_free(t);
+	assert_int_equal(b.destroyed, 1);
 	assert_int_equal(pvt_thread_set_timerslack(0), -EINVAL);
 	assert_int_equal(pvt_thread_set_timerslack(1), 0);
 	assert_int_equal(pvt_thread_set_fifo(1000), -EINVAL);

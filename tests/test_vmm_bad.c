@@ -98,9 +98,14 @@ static void test_host_timer_failure_stops_vm(void **state)
 		cfg.interval_ns = 50000000;
 		cfg.watchdog_ms = 10000;
 		assert_int_equal(vmm_create(&vm, &cfg), 0);
-		close(vm.vcpus[1].timer.fd);
-		vm.vcpus[1].timer.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		assert_true(vm.vcpus[1].timer.fd >= 0);
+		{
+			int tfd = pvt_hosttimer_fd(vm.vcpus[1].timer);
+			int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+			assert_true(tfd >= 0 && efd >= 0);
+			assert_int_equal(dup2(efd, tfd), tfd);	/* same fd number, now an eventfd */
+			close(efd);
+		}
 		vmm_test_expect_stop(&vm, -EINVAL,
 				     "vCPU 1: the host timer of vCPU 1 could not be armed");
 		assert_int_equal(vm.vcpus[1].res.status, -EINVAL);

@@ -37,14 +37,14 @@ static int64_t sleep_late(enum pvt_timer_algo algo, uint64_t uptime_s, bool pree
 	c.uptime_s = uptime_s;
 	assert_int_equal(h_init(&h, &c), 0);
 	if (preempt)
-		pvt_simhost_set_preempt(&h.sim, preempt_5us, NULL);
-	tsc = pvt_simhost_tsc(&h.sim);
+		pvt_simhost_set_preempt(h.sim, preempt_5us, NULL);
+	tsc = pvt_simhost_tsc(h.sim);
 	/* tsdrift's error_ns: one-step minus exact, at this instant. */
 	*onestep_error = (int64_t)(pvt_kvm_clock_legacy_ns(&h.kvm, tsc) -
 				   pvt_guest_clock_ns(&h.clock, tsc));
 	deadline = h_guest_now(&h) + 100000;
-	assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[0], deadline), 0);
-	pvt_simhost_run_until(&h.sim, h.sim.true_ns + 1000000000ull);
+	assert_int_equal(h_set_timer_op(&h, h.vcpus[0], deadline), 0);
+	pvt_simhost_run_until(h.sim, h.sim->true_ns + 1000000000ull);
 	assert_int_equal(h.logs[0].singleshot, 1);
 	late = (int64_t)(pvt_guest_clock_ns(&h.clock, h.logs[0].last_tsc) - deadline);
 	h_destroy(&h);

@@ -26,31 +26,40 @@
 /* One realtime VM: the harness' sim, a realtime host clock, one vCPU on an h_rt_timer. */
 struct rt_vm {
 	struct harness h;
-	struct pvt_hostclock rt;
+	struct pvt_hostclock *rt;
 	struct h_rt_timer r;
-	struct pvt_xen_vm vm;
-	struct pvt_xen_vcpu v;
+	struct pvt_xen_vm *vm;
+	struct pvt_xen_vcpu *v;
+	struct h_slot slot;
 };
 
-static void rt_vm_init(struct rt_vm *x)
+/* ops NULL: the plain realtime timer. */
+static void rt_vm_init_ops(struct rt_vm *x, const struct pvt_hosttimer_ops *ops)
 {
 	struct h_cfg c;
 
 	h_cfg_default(&c);
 	assert_int_equal(h_init(&x->h, &c), 0);
-	x->h.sim.realtime_offset_ns = 1700000000000000000ll;	/* before any pairing */
-	assert_int_equal(pvt_hostclock_init_sim_realtime(&x->rt, &x->h.sim), 0);
-	assert_int_equal(h_rt_init(&x->r, &x->h.sim), 0);
-	assert_int_equal(pvt_xen_vm_init(&x->vm, NULL, &x->rt, &x->h.kvm), 0);
-	assert_int_equal(pvt_xen_vcpu_init(&x->v, &x->vm, 0, &x->r.t, h_expiry, &x->h), 0);
-	assert_int_equal(pvt_xen_vcpu_set_guest_clock(&x->v, &x->h.clock), 0);
+	x->h.sim->realtime_offset_ns = 1700000000000000000ll;	/* before any pairing */
+	assert_int_equal(pvt_simhost_hostclock_new_realtime(x->h.sim, &x->rt), 0);
+	assert_int_equal(h_rt_init_ops(&x->r, x->h.sim, ops), 0);
+	assert_int_equal(pvt_xen_vm_new(NULL, x->rt, &x->h.kvm, &x->vm), 0);
+	assert_int_equal(h_vcpu_new(&x->h, &x->slot, x->vm, 0, x->r.t, &x->v), 0);
+	x->r.slot = &x->slot;
+	assert_int_equal(h_set_guest_clock(&x->h, x->v, &x->h.clock), 0);
+}
+
+static void rt_vm_init(struct rt_vm *x)
+{
+	rt_vm_init_ops(x, NULL);
 }
 
 static void rt_vm_destroy(struct rt_vm *x)
 {
-	pvt_xen_vcpu_destroy(&x->v);
-	pvt_hosttimer_destroy(&x->r.inner);
-	pvt_hostclock_destroy(&x->rt);
+	pvt_xen_vcpu_free(x->v);
+	pvt_xen_vm_free(x->vm);
+	h_rt_destroy(&x->r);
+	pvt_hostclock_free(x->rt);
 	h_destroy(&x->h);
 }
 
@@ -62,19 +71,24 @@ static void step(void **state, int64_t delta)
 	(void)state;
 	rt_vm_init(&x);
 	deadline = h_guest_now(&x.h) + 50 * MS;
-	first = h_first_true_at(&x.h, x.h.sim.true_ns, deadline);
-	assert_int_equal(pvt_xen_set_timer_op(&x.v, deadline), 0);
+	first = h_first_true_at(&x.h, x.h.sim->true_ns, deadline);
+	assert_int_equal(h_set_timer_op(&x.h, x.v, deadline), 0);
 	/* Soon after arming: the pairing is fresh, only the cancel tells. */
-	pvt_simhost_run_until(&x.h.sim, x.h.sim.true_ns + MS);
-	h_rt_step(&x.h.sim, &x.r, delta);
+	pvt_simhost_run_until(x.h.sim, x.h.sim->true_ns + MS);
+	h_rt_step(x.h.sim, &x.r, delta);
 	assert_int_equal(x.h.logs[0].singleshot, 0);	/* a cancel is not an expiry */
-	pvt_simhost_run_until(&x.h.sim, first + 100 * MS);
+	pvt_simhost_run_until(x.h.sim, first + 100 * MS);
 	assert_int_equal(x.h.logs[0].singleshot, 1);
 	if (x.h.logs[0].last_true_ns < first || x.h.logs[0].last_true_ns > first + 2)
 		fail_msg("step %" PRId64 ": fired at %" PRIu64 ", right instant %" PRIu64,
 			 delta, x.h.logs[0].last_true_ns, first);
-	assert_true(pvt_xen_vcpu_take_pending(&x.v));
-	assert_false(pvt_xen_vcpu_take_pending(&x.v));
+	/* Taken once, with its deadline; nothing left to take. */
+	assert_int_equal(x.h.logs[0].last_ev.singleshot_deadline_ns, deadline);
+	{
+		struct pvt_xen_events ev;
+
+		assert_int_equal(pvt_xen_vcpu_take(x.v, &ev), 0);
+	}
 	rt_vm_destroy(&x);
 }
 
@@ -92,11 +106,11 @@ struct arm_hook {
 
 static struct arm_hook hook;	/* test-only: the ops have no context pointer */
 
-static int hooked_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
+static int hooked_arm(void *ctx, uint64_t deadline_ns)
 {
 	if (++hook.arms == hook.step_at)
 		pvt_simhost_step_realtime(hook.sim, hook.delta);	/* nothing armed to cancel yet */
-	return h_rt_arm(t, deadline_ns);
+	return h_rt_arm(ctx, deadline_ns);
 }
 
 static const struct pvt_hosttimer_ops hooked_ops = { .arm = hooked_arm, .disarm = h_rt_disarm };
@@ -113,25 +127,24 @@ static void step_in_arm(int64_t delta, bool rearm, bool busy)
 	struct pvt_xen_vcpu_stats st;
 	uint64_t deadline, first;
 
-	rt_vm_init(&x);
-	x.r.t.ops = &hooked_ops;
+	rt_vm_init_ops(&x, &hooked_ops);
 	memset(&hook, 0, sizeof(hook));
-	hook.sim = &x.h.sim;
+	hook.sim = x.h.sim;
 	hook.delta = delta;
 	hook.step_at = rearm ? 0 : 1;	/* 0: never */
 	if (rearm) {
-		assert_int_equal(pvt_xen_set_timer_op(&x.v, h_guest_now(&x.h) + 80 * MS), 0);
-		pvt_simhost_run_until(&x.h.sim, x.h.sim.true_ns + MS);
+		assert_int_equal(h_set_timer_op(&x.h, x.v, h_guest_now(&x.h) + 80 * MS), 0);
+		pvt_simhost_run_until(x.h.sim, x.h.sim->true_ns + MS);
 		hook.step_at = hook.arms + 1;
 	}
 	if (busy)
-		__atomic_store_n(&x.rt.refresh_lock, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&x.rt->refresh_lock, 1, __ATOMIC_RELAXED);
 	deadline = h_guest_now(&x.h) + 20 * MS;
-	first = h_first_true_at(&x.h, x.h.sim.true_ns, deadline);
-	assert_int_equal(pvt_xen_set_timer_op(&x.v, deadline), 0);
-	__atomic_store_n(&x.rt.refresh_lock, 0, __ATOMIC_RELAXED);
+	first = h_first_true_at(&x.h, x.h.sim->true_ns, deadline);
+	assert_int_equal(h_set_timer_op(&x.h, x.v, deadline), 0);
+	__atomic_store_n(&x.rt->refresh_lock, 0, __ATOMIC_RELAXED);
 	/* Stepped in the 20 ms timer's arm; up to 100 s (the 1 h steps) of runway. */
-	pvt_simhost_run_until(&x.h.sim, first + 100000 * MS);
+	pvt_simhost_run_until(x.h.sim, first + 100000 * MS);
 	if (x.h.logs[0].singleshot != 1 || x.h.logs[0].last_true_ns < first ||
 	    x.h.logs[0].last_true_ns > first + 2)
 		fail_msg("step %" PRId64 " inside arm%s%s: %" PRIu64 " expiries, last at %" PRIu64
@@ -140,7 +153,7 @@ static void step_in_arm(int64_t delta, bool rearm, bool busy)
 			 x.h.logs[0].singleshot, x.h.logs[0].last_true_ns, first,
 			 (int64_t)(x.h.logs[0].last_true_ns - first));
 	/* Found by the poll after the stepped arm, converted again, armed once more. */
-	pvt_xen_vcpu_snapshot(&x.v, NULL, NULL, NULL, NULL, &st);
+	xt_snapshot(x.v, NULL, NULL, NULL, NULL, &st);
 	assert_int_equal(st.step_rearms, 1);
 	rt_vm_destroy(&x);
 }
@@ -177,13 +190,13 @@ static void step_idle_refresh_busy(void **state)
 
 	(void)state;
 	rt_vm_init(&x);
-	h_rt_step(&x.h.sim, &x.r, -3600ll * 1000000000ll);
-	__atomic_store_n(&x.rt.refresh_lock, 1, __ATOMIC_RELAXED);
+	h_rt_step(x.h.sim, &x.r, -3600ll * 1000000000ll);
+	__atomic_store_n(&x.rt->refresh_lock, 1, __ATOMIC_RELAXED);
 	deadline = h_guest_now(&x.h) + 20 * MS;
-	first = h_first_true_at(&x.h, x.h.sim.true_ns, deadline);
-	assert_int_equal(pvt_xen_set_timer_op(&x.v, deadline), 0);
-	__atomic_store_n(&x.rt.refresh_lock, 0, __ATOMIC_RELAXED);
-	pvt_simhost_run_until(&x.h.sim, first + 100 * MS);
+	first = h_first_true_at(&x.h, x.h.sim->true_ns, deadline);
+	assert_int_equal(h_set_timer_op(&x.h, x.v, deadline), 0);
+	__atomic_store_n(&x.rt->refresh_lock, 0, __ATOMIC_RELAXED);
+	pvt_simhost_run_until(x.h.sim, first + 100 * MS);
 	assert_int_equal(x.h.logs[0].singleshot, 1);
 	if (x.h.logs[0].last_true_ns < first || x.h.logs[0].last_true_ns > first + 2)
 		fail_msg("fired at %" PRIu64 ", right instant %" PRIu64, x.h.logs[0].last_true_ns, first);
@@ -198,18 +211,18 @@ static void rt_timer_never(void **state)
 
 	(void)state;
 	rt_vm_init(&x);
-	/* The engine's vCPU owns the timer's on_fire: a wake would show as a host fire. */
-	assert_int_equal(h_rt_arm(&x.r.t, UINT64_MAX), 0);
-	assert_int_equal(pvt_simhost_run_until(&x.h.sim, x.h.sim.true_ns + 1000 * MS), 0);
-	fired += x.r.t.armed ? 0 : 1;
+	/* The timer is served through the vCPU: a wake would show as a host fire. */
+	assert_int_equal(h_rt_arm(&x.r, UINT64_MAX), 0);
+	assert_int_equal(pvt_simhost_run_until(x.h.sim, x.h.sim->true_ns + 1000 * MS), 0);
+	fired += x.r.armed ? 0 : 1;
 	assert_int_equal(fired, 0);
 	{
 		struct pvt_xen_vcpu_stats st;
 
-		pvt_xen_vcpu_snapshot(&x.v, NULL, NULL, NULL, NULL, &st);
+		xt_snapshot(x.v, NULL, NULL, NULL, NULL, &st);
 		assert_int_equal(st.host_fires, 0);
 	}
-	assert_int_equal(h_rt_disarm(&x.r.t), 0);
+	assert_int_equal(h_rt_disarm(&x.r), 0);
 	rt_vm_destroy(&x);
 }
 
@@ -223,11 +236,11 @@ static void monotonic_no_step_rounds(void **state)
 	(void)state;
 	h_cfg_default(&c);
 	assert_int_equal(h_init(&h, &c), 0);
-	assert_null(h.hc.ops->steps);
-	assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[0], h_guest_now(&h) + MS), 0);
-	pvt_xen_vcpu_snapshot(&h.vcpus[0], NULL, NULL, NULL, NULL, &st);
+	assert_null(h.hc->ops->steps);
+	assert_int_equal(h_set_timer_op(&h, h.vcpus[0], h_guest_now(&h) + MS), 0);
+	xt_snapshot(h.vcpus[0], NULL, NULL, NULL, NULL, &st);
 	assert_int_equal(st.step_rearms, 0);
-	assert_int_equal(h.timers[0].arms, 1);
+	assert_int_equal(h.timers[0]->arms, 1);
 	h_destroy(&h);
 }
 

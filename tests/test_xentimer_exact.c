@@ -25,7 +25,7 @@
 /* A new master clock reference now, continuous with the old clock. */
 static void resnapshot(struct harness *h)
 {
-	uint64_t now_tsc = pvt_simhost_tsc(&h->sim);
+	uint64_t now_tsc = pvt_simhost_tsc(h->sim);
 	struct pvt_guest_clock next;
 
 	h->kvm.master_ns = pvt_guest_clock_ns(&h->clock, now_tsc);
@@ -33,7 +33,7 @@ static void resnapshot(struct harness *h)
 	assert_int_equal(pvt_kvm_guest_clock(&h->kvm, &h->clock.tsc, &next), 0);
 	h->clock = next;
 	for (unsigned i = 0; i < h->n; i++)
-		assert_int_equal(pvt_xen_vcpu_set_guest_clock(&h->vcpus[i], &h->clock), 0);
+		assert_int_equal(h_set_guest_clock(h, h->vcpus[i], &h->clock), 0);
 }
 
 static uint64_t log_delta(uint64_t *seed)
@@ -70,10 +70,10 @@ static void random_configs(void **state)
 
 		delta = log_delta(&seed);
 		deadline = h_guest_now(&h) + delta;
-		arm_true = h.sim.true_ns;
+		arm_true = h.sim->true_ns;
 		from = arm_true;
-		assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[0], deadline), 0);
-		pvt_xen_vcpu_snapshot(&h.vcpus[0], &ss, NULL, NULL, NULL, NULL);
+		assert_int_equal(h_set_timer_op(&h, h.vcpus[0], deadline), 0);
+		xt_snapshot(h.vcpus[0], &ss, NULL, NULL, NULL, NULL);
 
 		if (ss.armed) {
 			/* The targeted TSC is the first tick that reaches the deadline. */
@@ -83,14 +83,14 @@ static void random_configs(void **state)
 		if (snap && ss.armed) {
 			uint64_t mid = arm_true + (h_rand(&seed) % (delta + 1)) / 2;
 
-			pvt_simhost_run_until(&h.sim, mid);
+			pvt_simhost_run_until(h.sim, mid);
 			if (!h.logs[0].singleshot) {
 				resnapshot(&h);
 				/* The new page reads garbage before its reference. */
-				from = h.sim.true_ns;
+				from = h.sim->true_ns;
 			}
 		}
-		pvt_simhost_run_until(&h.sim, UINT64_MAX / 2 > arm_true + 4 * delta + 1000000 ?
+		pvt_simhost_run_until(h.sim, UINT64_MAX / 2 > arm_true + 4 * delta + 1000000 ?
 						      arm_true + 4 * delta + 1000000 : UINT64_MAX / 2);
 		if (h.logs[0].singleshot != 1)
 			fail_msg("iteration %d: %" PRIu64 " deliveries, expected 1 (khz %u->%u delta %" PRIu64 ")",
@@ -124,12 +124,12 @@ static void past_deadline_is_immediate(void **state)
 	h_cfg_default(&c);
 	assert_int_equal(h_init(&h, &c), 0);
 	now = h_guest_now(&h);
-	assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[0], now), 0);
+	assert_int_equal(h_set_timer_op(&h, h.vcpus[0], now), 0);
 	assert_int_equal(h.logs[0].singleshot, 1);
-	assert_int_equal(h.logs[0].last_true_ns, h.sim.true_ns);
-	assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[0], now - 1000), 0);
+	assert_int_equal(h.logs[0].last_true_ns, h.sim->true_ns);
+	assert_int_equal(h_set_timer_op(&h, h.vcpus[0], now - 1000), 0);
 	assert_int_equal(h.logs[0].singleshot, 2);
-	assert_int_equal(pvt_simhost_run_until(&h.sim, h.sim.true_ns + 1000000000ull), 0);
+	assert_int_equal(pvt_simhost_run_until(h.sim, h.sim->true_ns + 1000000000ull), 0);
 	assert_int_equal(h.logs[0].singleshot, 2);
 	h_destroy(&h);
 }
@@ -154,8 +154,8 @@ static void clock_change_reconverts(void **state)
 			c.vm.algo = (enum pvt_timer_algo)a;
 			assert_int_equal(h_init(&h, &c), 0);
 			deadline = h_guest_now(&h) + 10000000;
-			assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[0], deadline), 0);
-			pvt_simhost_run_until(&h.sim, h.sim.true_ns + 1000000);
+			assert_int_equal(h_set_timer_op(&h, h.vcpus[0], deadline), 0);
+			pvt_simhost_run_until(h.sim, h.sim->true_ns + 1000000);
 			if (kind == 0) {
 				h.kvm.kvmclock_offset_ns -= 1000000000;	/* KVM_SET_CLOCK */
 			} else {
@@ -168,11 +168,11 @@ static void clock_change_reconverts(void **state)
 			}
 			tsc = h.clock.tsc;
 			assert_int_equal(pvt_kvm_guest_clock(&h.kvm, &tsc, &h.clock), 0);
-			assert_int_equal(pvt_xen_vcpu_set_guest_clock(&h.vcpus[0], &h.clock), 0);
-			first = h_first_true_at(&h, h.sim.true_ns, deadline);
+			assert_int_equal(h_set_guest_clock(&h, h.vcpus[0], &h.clock), 0);
+			first = h_first_true_at(&h, h.sim->true_ns, deadline);
 			if (kind == 0)
-				assert_true(first > h.sim.true_ns + 900000000);
-			pvt_simhost_run_until(&h.sim, first + 2000000000ull);
+				assert_true(first > h.sim->true_ns + 900000000);
+			pvt_simhost_run_until(h.sim, first + 2000000000ull);
 			assert_int_equal(h.logs[0].singleshot, 1);
 			/* legacy keeps its one-step view (h.kvm changed too), so all agree to us. */
 			if (h.logs[0].last_true_ns < first - (a == PVT_ALGO_LEGACY ? 10000 : 0) ||

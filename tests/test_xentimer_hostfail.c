@@ -3,8 +3,8 @@
  * Host timer failures are never silent: a call whose host timer cannot be
  * armed (simulated queue full: -ENOSPC; an arm error like timerfd_settime's)
  * returns the -errno with the vCPU's previous timer state kept and armed
- * again, pvt_xen_vcpu_host_error() reports it once, a re-arm failure from
- * the host timer path is reported there too, and no expiry is lost,
+ * again (and the guest's Xen result untouched), a re-arm failure from the
+ * host timer path is returned by service, and no expiry is lost,
  * doubled or delivered stale afterwards.
  */
 #include <errno.h>
@@ -21,7 +21,7 @@
 #define MS	1000000ull
 
 /* A host timer whose next arm fails with a chosen error (timerfd_settime's). */
-static const struct pvt_hosttimer_ops *sim_ops;
+static const struct ht_backend *sim_be;
 static int fail_next_arm;
 
 static int flaky_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
@@ -33,40 +33,40 @@ static int flaky_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
 		fail_next_arm = 0;
 		return ret;
 	}
-	return sim_ops->arm(t, deadline_ns);
+	return sim_be->arm(t, deadline_ns);
 }
 
 static int flaky_disarm(struct pvt_hosttimer *t)
 {
-	return sim_ops->disarm(t);
+	return sim_be->disarm(t);
 }
 
 static void flaky_destroy(struct pvt_hosttimer *t)
 {
-	sim_ops->destroy(t);
+	sim_be->destroy(t);
 }
 
-static const struct pvt_hosttimer_ops flaky_ops = {
+static const struct ht_backend flaky_be = {
 	.arm = flaky_arm, .disarm = flaky_disarm, .destroy = flaky_destroy,
 };
 
 static void make_flaky(struct pvt_hosttimer *t)
 {
-	sim_ops = t->ops;
-	t->ops = &flaky_ops;
+	sim_be = t->be;
+	t->be = &flaky_be;
 	fail_next_arm = 0;
 }
 
 static void snap(struct harness *h, unsigned i, struct pvt_xen_timer *ss,
 		 struct pvt_xen_timer *per, uint64_t *period)
 {
-	pvt_xen_vcpu_snapshot(&h->vcpus[i], ss, per, period, NULL, NULL);
+	xt_snapshot(h->vcpus[i], ss, per, period, NULL, NULL);
 }
 
 /* Runs the simulation until true time t (every host timer due by then fires). */
 static void run_to(struct harness *h, uint64_t t)
 {
-	pvt_simhost_run_until(&h->sim, t);
+	pvt_simhost_run_until(h->sim, t);
 }
 
 /* Checks one singleshot delivery on vCPU i at the first true ns reaching deadline. */
@@ -100,43 +100,52 @@ static void queue_full_refuses(void **state)
 	assert_int_equal(h_init(&h, &c), 0);
 	g = h_guest_now(&h);
 	d0 = g + 2 * MS;
-	assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[0], d0), 0);
-	assert_int_equal(pvt_xen_vcpu_host_error(&h.vcpus[0]), 0);
+	assert_int_equal(h_set_timer_op(&h, h.vcpus[0], d0), 0);
 
-	assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[1], g + MS), -ENOSPC);
+	assert_int_equal(h_set_timer_op(&h, h.vcpus[1], g + MS), -ENOSPC);
 	sarg.timeout_abs_ns = g + MS;
-	assert_int_equal(pvt_xen_vcpu_op(&h.vcpus[1], &h.vcpus[1],
+	assert_int_equal(h_vcpu_op(&h, h.vcpus[1], h.vcpus[1],
 					 PVT_XEN_VCPUOP_set_singleshot_timer,
 					 &sarg, sizeof(sarg)), -ENOSPC);
-	assert_int_equal(pvt_xen_vcpu_op(&h.vcpus[1], &h.vcpus[1],
+	assert_int_equal(h_vcpu_op(&h, h.vcpus[1], h.vcpus[1],
 					 PVT_XEN_VCPUOP_set_periodic_timer,
 					 &parg, sizeof(parg)), -ENOSPC);
-	/* Reported once, then cleared. */
-	assert_int_equal(pvt_xen_vcpu_host_error(&h.vcpus[1]), -ENOSPC);
-	assert_int_equal(pvt_xen_vcpu_host_error(&h.vcpus[1]), 0);
+	/* The host's failure is not the guest's: its Xen result stays 0. */
+	{
+		int64_t gr = 7;
+
+		assert_int_equal(pvt_xen_set_timer_op(h.vcpus[1], g + MS, &gr), -ENOSPC);
+		assert_int_equal(gr, 0);
+		gr = 7;
+		assert_int_equal(pvt_xen_vcpu_op(h.vcpus[1], h.vcpus[1],
+						 PVT_XEN_VCPUOP_set_periodic_timer,
+						 &parg, sizeof(parg), &gr), -ENOSPC);
+		assert_int_equal(gr, 0);
+		assert_int_equal(h_take(&h, h.vcpus[1]), 0);
+	}
 	/* The previous state: nothing armed, no period. */
 	snap(&h, 1, &ss, &per, &period);
 	assert_false(ss.armed);
 	assert_false(per.armed);
 	assert_int_equal(period, 0);
-	assert_false(h.vcpus[1].host_armed);
+	assert_false(h.vcpus[1]->host_armed);
 
 	/* Already due: delivered from the call, no host timer needed. */
-	assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[1], g - MS), 0);
+	assert_int_equal(h_set_timer_op(&h, h.vcpus[1], g - MS), 0);
 	assert_int_equal(h.logs[1].singleshot, 1);
 
 	/* vCPU 0's timer was untouched by all this and fires on time. */
-	run_to(&h, h_first_true_at(&h, h.sim.true_ns, d0) + 10);
+	run_to(&h, h_first_true_at(&h, h.sim->true_ns, d0) + 10);
 	assert_fired_at(&h, 0, 1, h_first_true_at(&h, 0, d0));
 	/* Nothing refused ever fires on vCPU 1 (no stale expiry). */
-	run_to(&h, h.sim.true_ns + 50 * MS);
+	run_to(&h, h.sim->true_ns + 50 * MS);
 	assert_int_equal(h.logs[1].singleshot, 1);
 	assert_int_equal(h.logs[1].periodic, 0);
 
 	/* The slot is free again: vCPU 1 arms and fires exactly once, on time. */
 	g = h_guest_now(&h) + MS;
-	assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[1], g), 0);
-	run_to(&h, h.sim.true_ns + 5 * MS);
+	assert_int_equal(h_set_timer_op(&h, h.vcpus[1], g), 0);
+	run_to(&h, h.sim->true_ns + 5 * MS);
 	assert_fired_at(&h, 1, 2, h_first_true_at(&h, 0, g));
 	h_destroy(&h);
 }
@@ -160,22 +169,21 @@ static void arm_error_keeps_previous(void **state)
 		h_cfg_default(&c);
 		c.vm.algo = (enum pvt_timer_algo)algo;
 		assert_int_equal(h_init(&h, &c), 0);
-		make_flaky(&h.timers[0]);
+		make_flaky(h.timers[0]);
 		g = h_guest_now(&h);
 		d1 = g + 3 * MS;
 		d2 = g + MS;
-		assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[0], d1), 0);
+		assert_int_equal(h_set_timer_op(&h, h.vcpus[0], d1), 0);
 
 		fail_next_arm = -EINVAL;
-		assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[0], d2), -EINVAL);
-		assert_int_equal(pvt_xen_vcpu_host_error(&h.vcpus[0]), -EINVAL);
+		assert_int_equal(h_set_timer_op(&h, h.vcpus[0], d2), -EINVAL);
 		snap(&h, 0, &ss, &per, &period);
 		assert_true(ss.armed);
 		assert_int_equal(ss.deadline_ns, d1);
-		assert_true(h.vcpus[0].host_armed);	/* armed again for d1 */
+		assert_true(h.vcpus[0]->host_armed);	/* armed again for d1 */
 
 		fail_next_arm = -EINVAL;
-		assert_int_equal(pvt_xen_set_periodic(&h.vcpus[0], MS), -EINVAL);
+		assert_int_equal(h_set_periodic(&h, h.vcpus[0], MS), -EINVAL);
 		snap(&h, 0, &ss, &per, &period);
 		assert_false(per.armed);
 		assert_int_equal(period, 0);
@@ -190,10 +198,9 @@ static void arm_error_keeps_previous(void **state)
 			moved = h.clock;
 			moved.tsc.offset += 1000000;
 			fail_next_arm = -EIO;
-			assert_int_equal(pvt_xen_vcpu_set_guest_clock(&h.vcpus[0], &moved),
+			assert_int_equal(h_set_guest_clock(&h, h.vcpus[0], &moved),
 					 -EIO);
-			assert_memory_equal(&h.vcpus[0].clock, &h.clock, sizeof(h.clock));
-			assert_int_equal(pvt_xen_vcpu_host_error(&h.vcpus[0]), -EIO);
+			assert_memory_equal(&h.vcpus[0]->clock, &h.clock, sizeof(h.clock));
 		}
 
 		/* A restore whose arm fails: the blob's state is not taken. */
@@ -202,27 +209,26 @@ static void arm_error_keeps_previous(void **state)
 			struct h_cfg c2 = c;
 
 			assert_int_equal(h_init(&h2, &c2), 0);
-			assert_int_equal(pvt_xen_set_timer_op(&h2.vcpus[0], d2), 0);
-			assert_int_equal(pvt_xen_vcpu_save(&h2.vcpus[0], blob, sizeof(blob)),
+			assert_int_equal(h_set_timer_op(&h2, h2.vcpus[0], d2), 0);
+			assert_int_equal(pvt_xen_vcpu_save(h2.vcpus[0], blob, sizeof(blob)),
 					 (int)sizeof(blob));
 			h_destroy(&h2);
 		}
 		fail_next_arm = -EIO;
-		assert_int_equal(pvt_xen_vcpu_restore(&h.vcpus[0], blob, sizeof(blob)), -EIO);
-		assert_int_equal(pvt_xen_vcpu_host_error(&h.vcpus[0]), -EIO);
+		assert_int_equal(h_restore(&h, h.vcpus[0], blob, sizeof(blob)), -EIO);
 		snap(&h, 0, &ss, NULL, NULL);
 		assert_int_equal(ss.deadline_ns, d1);
 
 		/* Exactly one expiry, at d1's instant, none at d2's. */
-		run_to(&h, h_first_true_at(&h, h.sim.true_ns, d2) + 10);
+		run_to(&h, h_first_true_at(&h, h.sim->true_ns, d2) + 10);
 		assert_int_equal(h.logs[0].singleshot, 0);
-		run_to(&h, h_first_true_at(&h, h.sim.true_ns, d1) + MS);
+		run_to(&h, h_first_true_at(&h, h.sim->true_ns, d1) + MS);
 		assert_int_equal(h.logs[0].singleshot, 1);
 		if (algo == PVT_ALGO_PVTIME)
 			assert_fired_at(&h, 0, 1, h_first_true_at(&h, 0, d1));
 		else
 			assert_true(h.logs[0].last_true_ns >= h_first_true_at(&h, 0, d1) - 1000);
-		assert_int_equal(pvt_xen_vcpu_host_error(&h.vcpus[0]), 0);
+		assert_int_equal(h.logs[0].service_err, 0);
 		h_destroy(&h);
 	}
 }
@@ -233,13 +239,13 @@ static struct pvt_hosttimer *filler;
 static void fire_with_queue_taken(void *ctx)
 {
 	assert_int_equal(pvt_hosttimer_arm(filler, UINT64_MAX / 2), 0);
-	pvt_xen_vcpu_timer_fired(ctx);
+	h_notify(ctx);
 }
 
 /*
  * The host timer path cannot re-arm (another timer took the slot): the
  * tick is delivered, the next one stays armed on the grid in guest time,
- * host_error says -ENOSPC, calls needing a host timer fail keeping that
+ * service says -ENOSPC, calls needing a host timer fail keeping that
  * state, and once there is room the next call arms it again: the missed
  * ticks arrive as one event, none is lost for good.
  */
@@ -247,10 +253,10 @@ static void rearm_failure_reported(void **state)
 {
 	struct harness h;
 	struct h_cfg c;
-	struct pvt_hosttimer extra;
+	struct pvt_hosttimer *extra;
 	struct pvt_xen_timer ss, per;
 	struct pvt_xen_vcpu_stats st;
-	pvt_hosttimer_fire_fn engine_fire;
+	pvt_simhost_notify_fn engine_fire;
 	uint64_t period, g0;
 
 	(void)state;
@@ -258,24 +264,23 @@ static void rearm_failure_reported(void **state)
 	c.max_timers = 1;
 	c.vm.final_stage_ns = MS;	/* one host fire per tick */
 	assert_int_equal(h_init(&h, &c), 0);
-	assert_int_equal(pvt_hosttimer_init_sim(&extra, &h.sim), 0);
-	filler = &extra;
-	engine_fire = h.timers[0].on_fire;
-	h.timers[0].on_fire = fire_with_queue_taken;
+	assert_int_equal(pvt_simhost_timer_new(h.sim, &extra), 0);
+	filler = extra;
+	engine_fire = h.timers[0]->notify;
+	h.timers[0]->notify = fire_with_queue_taken;
 	g0 = h_guest_now(&h);
-	assert_int_equal(pvt_xen_set_periodic(&h.vcpus[0], 2 * MS), 0);
-	assert_int_equal(pvt_simhost_step(&h.sim, UINT64_MAX), 1);
+	assert_int_equal(h_set_periodic(&h, h.vcpus[0], 2 * MS), 0);
+	assert_int_equal(pvt_simhost_step(h.sim, UINT64_MAX), 1);
 	assert_int_equal(h.logs[0].periodic, 1);
-	assert_int_equal(pvt_xen_vcpu_host_error(&h.vcpus[0]), -ENOSPC);
+	assert_int_equal(h.logs[0].service_err, -ENOSPC);
 	snap(&h, 0, &ss, &per, &period);
 	assert_true(per.armed);
 	assert_int_equal(per.deadline_ns, g0 + 4 * MS);
 	assert_int_equal(period, 2 * MS);
-	assert_false(h.vcpus[0].host_armed);
+	assert_false(h.vcpus[0]->host_armed);
 
 	/* A call needing a host timer fails and keeps the periodic state. */
-	assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[0], g0 + 3 * MS), -ENOSPC);
-	assert_int_equal(pvt_xen_vcpu_host_error(&h.vcpus[0]), -ENOSPC);
+	assert_int_equal(h_set_timer_op(&h, h.vcpus[0], g0 + 3 * MS), -ENOSPC);
 	snap(&h, 0, &ss, &per, &period);
 	assert_false(ss.armed);
 	assert_true(per.armed);
@@ -286,26 +291,26 @@ static void rearm_failure_reported(void **state)
 	 * re-programs (stopping the unarmed singleshot) arms the periodic,
 	 * which is overdue and fires at once as one coalesced event.
 	 */
-	run_to(&h, h.sim.true_ns + 9 * MS);
+	run_to(&h, h.sim->true_ns + 9 * MS);
 	assert_int_equal(h.logs[0].periodic, 1);
-	assert_int_equal(pvt_hosttimer_disarm(&extra), 0);
-	h.timers[0].on_fire = engine_fire;
-	assert_int_equal(pvt_xen_stop_singleshot(&h.vcpus[0]), 0);
+	assert_int_equal(pvt_hosttimer_disarm(extra), 0);
+	h.timers[0]->notify = engine_fire;
+	assert_int_equal(h_stop_singleshot(&h, h.vcpus[0]), 0);
 	/* Overdue: the host timer goes 1 ns ahead (xt_program never delivers). */
-	assert_int_equal(pvt_simhost_step(&h.sim, h.sim.true_ns + 1), 1);
+	assert_int_equal(pvt_simhost_step(h.sim, h.sim->true_ns + 1), 1);
 	assert_int_equal(h.logs[0].periodic, 2);
-	pvt_xen_vcpu_snapshot(&h.vcpus[0], NULL, &per, NULL, NULL, &st);
+	xt_snapshot(h.vcpus[0], NULL, &per, NULL, NULL, &st);
 	assert_int_equal(st.coalesced, 3);
 	assert_int_equal(per.deadline_ns, g0 + 12 * MS);
 	/* And the grid goes on: the next tick at its exact instant. */
-	assert_int_equal(pvt_simhost_step(&h.sim, UINT64_MAX), 1);
+	assert_int_equal(pvt_simhost_step(h.sim, UINT64_MAX), 1);
 	assert_int_equal(h.logs[0].periodic, 3);
 	if (h.logs[0].last_true_ns != h_first_true_at(&h, 0, g0 + 12 * MS))
 		fail_msg("tick at true %" PRIu64 ", grid instant %" PRIu64,
 			 h.logs[0].last_true_ns, h_first_true_at(&h, 0, g0 + 12 * MS));
-	assert_int_equal(pvt_xen_vcpu_host_error(&h.vcpus[0]), 0);
+	assert_int_equal(h.logs[0].service_err, 0);
+	pvt_hosttimer_free(extra);
 	h_destroy(&h);
-	pvt_hosttimer_destroy(&extra);
 }
 
 int main(void)

@@ -74,18 +74,18 @@ static void run(const struct scenario *s, enum pvt_timer_algo algo, int64_t *lat
 	if (s->bound_ppm)
 		c.vm.slew_bound_ppm = s->bound_ppm;
 	assert_int_equal(h_init(&h, &c), 0);
-	t0 = h.sim.true_ns;
+	t0 = h.sim->true_ns;
 	deadline = h_guest_now(&h) + DELTA_NS;
-	assert_int_equal(pvt_xen_set_singleshot(&h.vcpus[0], deadline, 0), 0);
+	assert_int_equal(h_set_singleshot(&h, h.vcpus[0], deadline, 0), 0);
 	for (unsigned i = 0; i < s->nsteps; i++) {
-		pvt_simhost_run_until(&h.sim, t0 + s->steps[i].after_ns);
-		assert_int_equal(pvt_simhost_set_slew(&h.sim, ppt(s->steps[i].ppm)), 0);
+		pvt_simhost_run_until(h.sim, t0 + s->steps[i].after_ns);
+		assert_int_equal(pvt_simhost_set_slew(h.sim, ppt(s->steps[i].ppm)), 0);
 	}
-	pvt_simhost_run_until(&h.sim, t0 + 2 * DELTA_NS);
+	pvt_simhost_run_until(h.sim, t0 + 2 * DELTA_NS);
 	assert_int_equal(h.logs[0].singleshot, 1);
 	want = h_first_true_at(&h, t0, deadline);
 	*late = (int64_t)(h.logs[0].last_true_ns - want);
-	pvt_xen_vcpu_snapshot(&h.vcpus[0], NULL, NULL, NULL, NULL, &st);
+	xt_snapshot(h.vcpus[0], NULL, NULL, NULL, NULL, &st);
 	*stages = st.stages;
 	h_destroy(&h);
 }
@@ -122,7 +122,7 @@ static void ten_second_timers(void **state)
 		/* The guest clock's rate against true time (the guest rate error). */
 		h_cfg_default(&c);
 		assert_int_equal(h_init(&h, &c), 0);
-		g = (double)(h_guest_at(&h, h.sim.true_ns + DELTA_NS) - h_guest_now(&h)) /
+		g = (double)(h_guest_at(&h, h.sim->true_ns + DELTA_NS) - h_guest_now(&h)) /
 		    (double)DELTA_NS;
 		h_destroy(&h);
 		/* kvm fires when mono advanced by delta; the guest needs delta / g. */

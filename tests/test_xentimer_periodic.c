@@ -33,13 +33,13 @@ static void exact_grid(void **state)
 		c.slew_ppt = 250 * PVT_PPT_PER_PPM;
 		assert_int_equal(h_init(&h, &c), 0);
 		g0 = h_guest_now(&h);
-		assert_int_equal(pvt_xen_set_periodic(&h.vcpus[0], MS), 0);
+		assert_int_equal(h_set_periodic(&h, h.vcpus[0], MS), 0);
 		for (uint64_t k = 1; k <= 2000; k++) {
-			uint64_t first = h_first_true_at(&h, h.sim.true_ns, g0 + k * MS);
+			uint64_t first = h_first_true_at(&h, h.sim->true_ns, g0 + k * MS);
 
-			assert_int_equal(pvt_simhost_step(&h.sim, UINT64_MAX), 1);
+			assert_int_equal(pvt_simhost_step(h.sim, UINT64_MAX), 1);
 			while (h.logs[0].periodic < k)
-				assert_int_equal(pvt_simhost_step(&h.sim, UINT64_MAX), 1);
+				assert_int_equal(pvt_simhost_step(h.sim, UINT64_MAX), 1);
 			assert_int_equal(h.logs[0].periodic, k);
 			/*
 			 * Never before the grid instant; with no latency at most
@@ -54,7 +54,7 @@ static void exact_grid(void **state)
 			if (h.logs[0].last_true_ns - first > worst)
 				worst = h.logs[0].last_true_ns - first;
 			/* The next tick stays on the grid, latency or not. */
-			pvt_xen_vcpu_snapshot(&h.vcpus[0], NULL, &per, NULL, NULL, NULL);
+			xt_snapshot(h.vcpus[0], NULL, &per, NULL, NULL, NULL);
 			assert_int_equal(per.deadline_ns, g0 + (k + 1) * MS);
 		}
 		printf("# wake latency %" PRIu64 " ns: 2000 ticks on the grid, worst +%" PRIu64 " ns\n",
@@ -75,12 +75,12 @@ static void missed_ticks_coalesce(void **state)
 	h_cfg_default(&c);
 	assert_int_equal(h_init(&h, &c), 0);
 	g0 = h_guest_now(&h);
-	assert_int_equal(pvt_xen_set_periodic(&h.vcpus[0], MS), 0);
+	assert_int_equal(h_set_periodic(&h, h.vcpus[0], MS), 0);
 	/* The host is away for 10.5 ms (the vCPU thread was not scheduled). */
-	pvt_simhost_skip(&h.sim, 10 * MS + MS / 2);
-	assert_int_equal(pvt_simhost_step(&h.sim, h.sim.true_ns), 1);
+	pvt_simhost_skip(h.sim, 10 * MS + MS / 2);
+	assert_int_equal(pvt_simhost_step(h.sim, h.sim->true_ns), 1);
 	assert_int_equal(h.logs[0].periodic, 1);
-	pvt_xen_vcpu_snapshot(&h.vcpus[0], NULL, &per, NULL, NULL, &st);
+	xt_snapshot(h.vcpus[0], NULL, &per, NULL, NULL, &st);
 	/* Ticks 1..10 became one event; the next is tick 11, on the grid. */
 	assert_int_equal(per.deadline_ns, g0 + 11 * MS);
 	assert_int_equal(st.coalesced, 9);
@@ -100,10 +100,10 @@ static void xen_rephase_option(void **state)
 	c.wake_latency_ns = 300000;
 	assert_int_equal(h_init(&h, &c), 0);
 	g0 = h_guest_now(&h);
-	assert_int_equal(pvt_xen_set_periodic(&h.vcpus[0], MS), 0);
-	assert_int_equal(pvt_simhost_step(&h.sim, UINT64_MAX), 1);
+	assert_int_equal(h_set_periodic(&h, h.vcpus[0], MS), 0);
+	assert_int_equal(pvt_simhost_step(h.sim, UINT64_MAX), 1);
 	guest_at_tick = h_guest_now(&h);
-	pvt_xen_vcpu_snapshot(&h.vcpus[0], NULL, &per, NULL, NULL, NULL);
+	xt_snapshot(h.vcpus[0], NULL, &per, NULL, NULL, NULL);
 	/* Xen: next = now + period, so the latency shifts the phase. */
 	assert_true(guest_at_tick >= g0 + MS + 290000);
 	assert_int_equal(per.deadline_ns, guest_at_tick + MS);
@@ -120,16 +120,16 @@ static void periodic_and_singleshot_share_host_timer(void **state)
 	h_cfg_default(&c);
 	assert_int_equal(h_init(&h, &c), 0);
 	g0 = h_guest_now(&h);
-	assert_int_equal(pvt_xen_set_periodic(&h.vcpus[0], 10 * MS), 0);
-	assert_int_equal(pvt_xen_set_singleshot(&h.vcpus[0], g0 + 3 * MS, 0), 0);
-	pvt_simhost_run_until(&h.sim, h_first_true_at(&h, h.sim.true_ns, g0 + 25 * MS));
+	assert_int_equal(h_set_periodic(&h, h.vcpus[0], 10 * MS), 0);
+	assert_int_equal(h_set_singleshot(&h, h.vcpus[0], g0 + 3 * MS, 0), 0);
+	pvt_simhost_run_until(h.sim, h_first_true_at(&h, h.sim->true_ns, g0 + 25 * MS));
 	assert_int_equal(h.logs[0].singleshot, 1);
 	assert_int_equal(h.logs[0].periodic, 2);
 	/* Stop: no tick afterwards, none stale. */
-	assert_int_equal(pvt_xen_stop_periodic(&h.vcpus[0]), 0);
-	pvt_simhost_run_until(&h.sim, h.sim.true_ns + 100 * MS);
+	assert_int_equal(h_stop_periodic(&h, h.vcpus[0]), 0);
+	pvt_simhost_run_until(h.sim, h.sim->true_ns + 100 * MS);
 	assert_int_equal(h.logs[0].periodic, 2);
-	assert_int_equal(h.sim.count, 0);	/* host timer disarmed */
+	assert_int_equal(h.sim->count, 0);	/* host timer disarmed */
 	h_destroy(&h);
 }
 
@@ -137,26 +137,27 @@ static void periodic_before_clock(void **state)
 {
 	struct harness h;
 	struct h_cfg c;
-	struct pvt_hosttimer t;
-	struct pvt_xen_vcpu v;
+	struct pvt_hosttimer *t;
+	struct pvt_xen_vcpu *v;
+	struct h_slot slot;
 	struct pvt_xen_timer per;
 	uint64_t g;
 
 	(void)state;
 	h_cfg_default(&c);
 	assert_int_equal(h_init(&h, &c), 0);
-	pvt_hosttimer_init_sim(&t, &h.sim);
-	assert_int_equal(pvt_xen_vcpu_init(&v, &h.vm, 0, &t, NULL, NULL), 0);
-	assert_int_equal(pvt_xen_set_periodic(&v, 2 * MS), 0);
-	pvt_simhost_skip(&h.sim, 5 * MS);
+	pvt_simhost_timer_new(h.sim, &t);
+	assert_int_equal(h_vcpu_new(&h, &slot, h.vm, 0, t, &v), 0);
+	assert_int_equal(h_set_periodic(&h, v, 2 * MS), 0);
+	pvt_simhost_skip(h.sim, 5 * MS);
 	g = h_guest_now(&h);
-	assert_int_equal(pvt_xen_vcpu_set_guest_clock(&v, &h.clock), 0);
-	pvt_xen_vcpu_snapshot(&v, NULL, &per, NULL, NULL, NULL);
+	assert_int_equal(h_set_guest_clock(&h, v, &h.clock), 0);
+	xt_snapshot(v, NULL, &per, NULL, NULL, NULL);
 	/* Phased when the clock became known. */
 	assert_int_equal(per.deadline_ns, g + 2 * MS);
 	assert_true(per.converted);
-	pvt_xen_vcpu_destroy(&v);
-	pvt_hosttimer_destroy(&t);
+	pvt_xen_vcpu_free(v);
+	pvt_hosttimer_free(t);
 	h_destroy(&h);
 }
 

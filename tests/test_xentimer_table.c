@@ -85,9 +85,9 @@ static int call(struct harness *h, enum call c, uint64_t deadline)
 	struct pvt_xen_singleshot_arg a = { .timeout_abs_ns = deadline };
 
 	if (c == SET_TIMER_OP)
-		return pvt_xen_set_timer_op(&h->vcpus[0], deadline);
+		return h_set_timer_op(h, h->vcpus[0], deadline);
 	a.flags = c == SINGLESHOT_FUTURE ? PVT_XEN_VCPU_SSHOTTMR_future : 0;
-	return pvt_xen_vcpu_op(&h->vcpus[0], &h->vcpus[0],
+	return h_vcpu_op(h, h->vcpus[0], h->vcpus[0],
 			       PVT_XEN_VCPUOP_set_singleshot_timer, &a, sizeof(a));
 }
 
@@ -113,11 +113,11 @@ static void run_table(enum pvt_timer_algo algo)
 		assert_int_equal(h_init(&h, &cfg), 0);
 		now = h_guest_now(&h);
 		/* Something armed first, so "unchanged" and "stopped" mean something. */
-		assert_int_equal(pvt_xen_set_singleshot(&h.vcpus[0], now + PREARM_NS, 0), 0);
+		assert_int_equal(h_set_singleshot(&h, h.vcpus[0], now + PREARM_NS, 0), 0);
 		deadline = deadline_for(w, now);
 		before = h.logs[0].singleshot;
 		ret = call(&h, c, deadline);
-		pvt_xen_vcpu_snapshot(&h.vcpus[0], &ss, NULL, NULL, NULL, NULL);
+		xt_snapshot(h.vcpus[0], &ss, NULL, NULL, NULL, NULL);
 #define CASE_FMT "%s %s %s workaround=%d strict=%d: "
 #define CASE_ARGS pvt_timer_algo_name(algo), call_name[c], when_name[w], wa, st
 		switch (want) {
@@ -133,7 +133,7 @@ static void run_table(enum pvt_timer_algo algo)
 			break;
 		case IMMEDIATE:
 			if (ret || ss.armed || h.logs[0].singleshot != before + 1 ||
-			    h.logs[0].last_true_ns != h.sim.true_ns)
+			    h.logs[0].last_true_ns != h.sim->true_ns)
 				fail_msg(CASE_FMT "want delivered at once; got %d armed %d deliveries %" PRIu64,
 					 CASE_ARGS, ret, ss.armed, h.logs[0].singleshot - before);
 			break;
@@ -145,9 +145,9 @@ static void run_table(enum pvt_timer_algo algo)
 				fail_msg(CASE_FMT "want armed at %" PRIu64 "; got %d armed %d at %" PRIu64,
 					 CASE_ARGS, at, ret, ss.armed, ss.deadline_ns);
 			if (at - now <= PVT_XEN_WORKAROUND_DELAY_NS) {
-				uint64_t first = h_first_true_at(&h, h.sim.true_ns, at);
+				uint64_t first = h_first_true_at(&h, h.sim->true_ns, at);
 
-				pvt_simhost_run_until(&h.sim, first + 1000000000ull);
+				pvt_simhost_run_until(h.sim, first + 1000000000ull);
 				assert_int_equal(h.logs[0].singleshot, before + 1);
 				/*
 				 * No slew: pvtime hits the first instant; the seed's fix
@@ -159,7 +159,7 @@ static void run_table(enum pvt_timer_algo algo)
 					fail_msg(CASE_FMT "fired at %" PRIu64 ", first instant %" PRIu64,
 						 CASE_ARGS, h.logs[0].last_true_ns, first);
 			} else {
-				pvt_simhost_run_until(&h.sim, h.sim.true_ns + 2 * PREARM_NS);
+				pvt_simhost_run_until(h.sim, h.sim->true_ns + 2 * PREARM_NS);
 				assert_int_equal(h.logs[0].singleshot, before);
 			}
 			break;
@@ -202,32 +202,32 @@ static void vcpu_op_errors(void **state)
 	assert_int_equal(h_init(&h, &cfg), 0);
 	ss.timeout_abs_ns = h_guest_now(&h) + 1000000;
 	/* Singleshot only on the calling vCPU. */
-	assert_int_equal(pvt_xen_vcpu_op(&h.vcpus[0], &h.vcpus[1],
+	assert_int_equal(h_vcpu_op(&h, h.vcpus[0], h.vcpus[1],
 					 PVT_XEN_VCPUOP_set_singleshot_timer, &ss, sizeof(ss)), -EINVAL);
-	assert_int_equal(pvt_xen_vcpu_op(&h.vcpus[0], &h.vcpus[1],
+	assert_int_equal(h_vcpu_op(&h, h.vcpus[0], h.vcpus[1],
 					 PVT_XEN_VCPUOP_stop_singleshot_timer, NULL, 0), -EINVAL);
-	assert_int_equal(pvt_xen_vcpu_op(&h.vcpus[0], NULL,
+	assert_int_equal(h_vcpu_op(&h, h.vcpus[0], NULL,
 					 PVT_XEN_VCPUOP_stop_singleshot_timer, NULL, 0), -ENOENT);
-	assert_int_equal(pvt_xen_vcpu_op(&h.vcpus[0], &h.vcpus[0], 99, NULL, 0), -ENOSYS);
-	assert_int_equal(pvt_xen_vcpu_op(&h.vcpus[0], &h.vcpus[0],
+	assert_int_equal(h_vcpu_op(&h, h.vcpus[0], h.vcpus[0], 99, NULL, 0), -ENOSYS);
+	assert_int_equal(h_vcpu_op(&h, h.vcpus[0], h.vcpus[0],
 					 PVT_XEN_VCPUOP_set_singleshot_timer, &ss, 11), -EFAULT);
 	/* The 32-bit layout (12 bytes) is enough. */
-	assert_int_equal(pvt_xen_vcpu_op(&h.vcpus[0], &h.vcpus[0],
+	assert_int_equal(h_vcpu_op(&h, h.vcpus[0], h.vcpus[0],
 					 PVT_XEN_VCPUOP_set_singleshot_timer, &ss, 12), 0);
-	assert_int_equal(pvt_xen_vcpu_op(&h.vcpus[0], &h.vcpus[0],
+	assert_int_equal(h_vcpu_op(&h, h.vcpus[0], h.vcpus[0],
 					 PVT_XEN_VCPUOP_set_periodic_timer, &per, 4), -EFAULT);
 	for (unsigned i = 0; i < sizeof(periods) / sizeof(periods[0]); i++) {
 		per.period_ns = periods[i].period;
 		/* Periodic may target another vCPU. */
-		if (pvt_xen_vcpu_op(&h.vcpus[0], &h.vcpus[1], PVT_XEN_VCPUOP_set_periodic_timer,
+		if (h_vcpu_op(&h, h.vcpus[0], h.vcpus[1], PVT_XEN_VCPUOP_set_periodic_timer,
 				    &per, sizeof(per)) != periods[i].ret)
 			fail_msg("period %" PRIu64 ": want %d", periods[i].period, periods[i].ret);
 	}
-	pvt_xen_vcpu_snapshot(&h.vcpus[1], NULL, NULL, &period, NULL, NULL);
+	xt_snapshot(h.vcpus[1], NULL, NULL, &period, NULL, NULL);
 	assert_int_equal(period, PVT_XEN_STIME_DELTA_MAX);	/* the last accepted one */
-	assert_int_equal(pvt_xen_vcpu_op(&h.vcpus[0], &h.vcpus[1],
+	assert_int_equal(h_vcpu_op(&h, h.vcpus[0], h.vcpus[1],
 					 PVT_XEN_VCPUOP_stop_periodic_timer, NULL, 0), 0);
-	pvt_xen_vcpu_snapshot(&h.vcpus[1], NULL, NULL, &period, NULL, NULL);
+	xt_snapshot(h.vcpus[1], NULL, NULL, &period, NULL, NULL);
 	assert_int_equal(period, 0);
 	h_destroy(&h);
 }
@@ -244,20 +244,20 @@ static void one_singleshot_timer(void **state)
 	h_cfg_default(&cfg);
 	assert_int_equal(h_init(&h, &cfg), 0);
 	now = h_guest_now(&h);
-	assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[0], now + 1000000), 0);
-	assert_int_equal(pvt_xen_vcpu_op(&h.vcpus[0], &h.vcpus[0],
+	assert_int_equal(h_set_timer_op(&h, h.vcpus[0], now + 1000000), 0);
+	assert_int_equal(h_vcpu_op(&h, h.vcpus[0], h.vcpus[0],
 					 PVT_XEN_VCPUOP_stop_singleshot_timer, NULL, 0), 0);
-	pvt_xen_vcpu_snapshot(&h.vcpus[0], &ss, NULL, NULL, NULL, NULL);
+	xt_snapshot(h.vcpus[0], &ss, NULL, NULL, NULL, NULL);
 	assert_false(ss.armed);
-	assert_int_equal(pvt_xen_set_singleshot(&h.vcpus[0], now + 2000000, 0), 0);
-	assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[0], now + 3000000), 0);
-	pvt_simhost_run_until(&h.sim, h.sim.true_ns + 10000000);
+	assert_int_equal(h_set_singleshot(&h, h.vcpus[0], now + 2000000, 0), 0);
+	assert_int_equal(h_set_timer_op(&h, h.vcpus[0], now + 3000000), 0);
+	pvt_simhost_run_until(h.sim, h.sim->true_ns + 10000000);
 	/* Only the last one fired. */
 	assert_int_equal(h.logs[0].singleshot, 1);
 	assert_true(pvt_guest_clock_ns(&h.clock, h.logs[0].last_tsc) >= now + 3000000);
-	assert_int_equal(pvt_xen_set_singleshot(&h.vcpus[0], h_guest_now(&h) + 1000000, 0), 0);
-	assert_int_equal(pvt_xen_set_timer_op(&h.vcpus[0], 0), 0);
-	pvt_simhost_run_until(&h.sim, h.sim.true_ns + 10000000);
+	assert_int_equal(h_set_singleshot(&h, h.vcpus[0], h_guest_now(&h) + 1000000, 0), 0);
+	assert_int_equal(h_set_timer_op(&h, h.vcpus[0], 0), 0);
+	pvt_simhost_run_until(h.sim, h.sim->true_ns + 10000000);
 	assert_int_equal(h.logs[0].singleshot, 1);
 	h_destroy(&h);
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Wiring libpvtime's Xen timer engine into the VMM: one host clock for the
- * VM, one timerfd per vCPU, expiries delivered into the vCPU page, and the
+ * VM, one timerfd per vCPU served by the vCPU's own thread, expiries taken
+ * from the engine after each call and put into the vCPU page, and the
  * guest's registered clock handed over whenever it changes.
  */
 #include <errno.h>
@@ -28,30 +29,48 @@ static int legacy_now_kvm(void *ctx, uint64_t *guest_ns)
  * guest's own clock: the VMM's share of the lateness, free of the guest's
  * exit and post-wake work. Negative would be an early fire.
  */
-static void record_delivery(struct vmm_vcpu *vcpu, const struct pvt_xen_vcpu *xv)
+static void record_delivery(struct vmm_vcpu *vcpu, uint64_t deadline_ns)
 {
 	struct vmm_vcpu_result *r = &vcpu->res;
 
-	if (r->wake_late && r->n_wake_late < r->cost_cap && xv->clock_valid)
-		r->wake_late[r->n_wake_late++] = (int64_t)(pvt_guest_clock_ns(&xv->clock,
-					vmm__rdtsc()) - xv->singleshot.deadline_ns);
+	if (r->wake_late && r->n_wake_late < r->cost_cap && vcpu->engine_clock_set)
+		r->wake_late[r->n_wake_late++] = (int64_t)(pvt_guest_clock_ns(&vcpu->engine_clock,
+					vmm__rdtsc()) - deadline_ns);
 }
 
-/* Runs with the engine's vCPU lock held: only touches the shared page. */
-static void deliver(void *ctx, struct pvt_xen_vcpu *xv, enum pvt_xen_expiry kind)
+/* What the engine recorded for vcpu, into its page (any thread; atomics only). */
+static void deliver(struct vmm_vcpu *vcpu, const struct pvt_xen_events *ev)
 {
-	struct vmm_vcpu *vcpu = ctx;
 	struct pvt_guest_vcpu *page = vcpu->shared;
 
-	if (kind == PVT_XEN_EXPIRY_SINGLESHOT && vcpu->vm->cfg.measure_costs)
-		record_delivery(vcpu, xv);
-	if (kind == PVT_XEN_EXPIRY_PERIODIC) {
-		__atomic_fetch_add(&page->periodic_fired, 1, __ATOMIC_SEQ_CST);
-		__atomic_fetch_or(&page->pending, PVT_EV_PERIODIC, __ATOMIC_SEQ_CST);
-	} else {
+	if ((ev->fired & PVT_XEN_FIRED_SINGLESHOT) && vcpu->vm->cfg.measure_costs)
+		record_delivery(vcpu, ev->singleshot_deadline_ns);
+	if (ev->fired & PVT_XEN_FIRED_SINGLESHOT) {
 		__atomic_fetch_add(&page->singleshot_fired, 1, __ATOMIC_SEQ_CST);
 		__atomic_fetch_or(&page->pending, PVT_EV_SINGLESHOT, __ATOMIC_SEQ_CST);
 	}
+	if (ev->fired & PVT_XEN_FIRED_PERIODIC) {
+		__atomic_fetch_add(&page->periodic_fired, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_or(&page->pending, PVT_EV_PERIODIC, __ATOMIC_SEQ_CST);
+	}
+}
+
+void vcpu__take_expiries(struct vmm_vcpu *owner)
+{
+	struct pvt_xen_events ev;
+
+	if (pvt_xen_vcpu_take(owner->xen, &ev))
+		deliver(owner, &ev);
+}
+
+int vcpu__serve_timer(struct vmm_vcpu *vcpu)
+{
+	struct pvt_xen_events ev;
+	int ret = pvt_xen_vcpu_service(vcpu->xen, &ev);
+
+	deliver(vcpu, &ev);
+	/* The expiry's re-arm (periodic, two-stage) may have failed. */
+	return vcpu__check_host_timer(vcpu, vcpu, ret < 0 ? ret : 0);
 }
 
 int vmm__engine_init(struct vmm *vm)
@@ -59,10 +78,9 @@ int vmm__engine_init(struct vmm *vm)
 	struct pvt_xen_vm_config xcfg;
 	int ret;
 
-	ret = pvt_hostclock_init_vdso(&vm->hostclock, 0);
+	ret = pvt_hostclock_new_vdso(0, &vm->hostclock);
 	if (ret)
 		return vmm__fail(vm, ret, "host clock pairing: %s", strerror(-ret));
-	vm->hostclock_ready = true;
 	ret = pvt_kvm_clock_init(&vm->legacy_model, vm->tsc_khz, PVT_FRAC_BITS_SVM);
 	if (ret)
 		return vmm__fail(vm, ret, "TSC %u kHz: no clock model", vm->tsc_khz);
@@ -73,7 +91,7 @@ int vmm__engine_init(struct vmm *vm)
 	}
 	pvt_xen_vm_config_default(&xcfg);
 	xcfg.algo = vm->cfg.algo;
-	ret = pvt_xen_vm_init(&vm->xen, &xcfg, &vm->hostclock, &vm->legacy_model);
+	ret = pvt_xen_vm_new(&xcfg, vm->hostclock, &vm->legacy_model, &vm->xen);
 	if (ret)
 		return vmm__fail(vm, ret, "timer engine: %s", strerror(-ret));
 	/*
@@ -81,10 +99,8 @@ int vmm__engine_init(struct vmm *vm)
 	 * KVM_GET_CLOCK; on the VMM's Xen page it is the one-step model of that
 	 * page's reference (legacy_model, set up by the publisher).
 	 */
-	if (vm->cfg.clock_src == PVT_CLK_KVM) {
-		vm->xen.legacy_now = legacy_now_kvm;
-		vm->xen.legacy_now_ctx = vm;
-	}
+	if (vm->cfg.clock_src == PVT_CLK_KVM)
+		pvt_xen_vm_set_legacy_now(vm->xen, legacy_now_kvm, vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		ret = vcpu__engine_init(&vm->vcpus[i]);
 		if (ret)
@@ -107,10 +123,8 @@ static struct pvt_guest_clock guest_clock(const struct vmm_vcpu *vcpu,
 	};
 }
 
-int vcpu__check_host_timer(struct vmm_vcpu *vcpu, struct vmm_vcpu *owner)
+int vcpu__check_host_timer(struct vmm_vcpu *vcpu, struct vmm_vcpu *owner, int err)
 {
-	int err = pvt_xen_vcpu_host_error(&owner->xen);
-
 	if (!err)
 		return 0;
 	return vcpu__fail(vcpu, err,
@@ -122,13 +136,18 @@ int vcpu__check_host_timer(struct vmm_vcpu *vcpu, struct vmm_vcpu *owner)
 static int set_clock(struct vmm_vcpu *vcpu, const struct pvt_pvclock_page *page)
 {
 	struct pvt_guest_clock clock = guest_clock(vcpu, page);
-	int ret = pvt_xen_vcpu_set_guest_clock(&vcpu->xen, &clock);
+	int ret;
 
-	if (ret && vcpu__check_host_timer(vcpu, vcpu))
-		return ret;
-	if (ret)
-		return vcpu__fail(vcpu, ret, "the guest's clock page is unusable (shift %d, mul %u)",
+	if (pvt_guest_clock_check(&clock))
+		return vcpu__fail(vcpu, -EINVAL, "the guest's clock page is unusable (shift %d, mul %u)",
 				  page->tsc_shift, page->tsc_to_system_mul);
+	ret = pvt_xen_vcpu_set_guest_clock(vcpu->xen, &clock);
+	/* Timers the new clock makes due are recorded by the call. */
+	vcpu__take_expiries(vcpu);
+	if (ret)
+		return vcpu__check_host_timer(vcpu, vcpu, ret);
+	vcpu->engine_clock = clock;
+	vcpu->engine_clock_set = true;
 	vcpu->clock_seen = *page;
 	vcpu->clock_set = true;
 	return 0;
@@ -142,14 +161,12 @@ int vcpu__engine_init(struct vmm_vcpu *vcpu)
 	ret = vcpu__get_tsc_offset(vcpu, &vcpu->tsc_offset);
 	if (ret)
 		return vcpu__fail(vcpu, ret, "reading KVM_VCPU_TSC_OFFSET: %s", strerror(-ret));
-	ret = pvt_hosttimer_init_timerfd(&vcpu->timer, vm->hostclock.clockid);
+	ret = pvt_hosttimer_new_timerfd(pvt_hostclock_clockid(vm->hostclock), &vcpu->timer);
 	if (ret)
 		return vcpu__fail(vcpu, ret, "timerfd: %s", strerror(-ret));
-	ret = pvt_xen_vcpu_init(&vcpu->xen, &vm->xen, vcpu->id, &vcpu->timer,
-				deliver, vcpu);
+	ret = pvt_xen_vcpu_new(vm->xen, vcpu->id, vcpu->timer, &vcpu->xen);
 	if (ret)
 		return vcpu__fail(vcpu, ret, "engine vCPU: %s", strerror(-ret));
-	vcpu->xen_ready = true;
 	if (vm->cfg.clock_src == PVT_CLK_XEN) {
 		vcpu->shared->xen_time = vm->xen_page[vcpu->id];
 		return set_clock(vcpu, &vm->xen_page[vcpu->id]);
@@ -211,14 +228,16 @@ int vcpu__sync_guest_clock(struct vmm_vcpu *vcpu)
 
 int vcpu__poll_timer(struct vmm_vcpu *vcpu)
 {
+	struct pvt_xen_vcpu_state st;
 	struct timespec ts;
-	uint64_t now, deadline;
+	uint64_t now;
 
-	if (!pvt_xen_vcpu_host_deadline(&vcpu->xen, &deadline))
-		return vcpu__check_host_timer(vcpu, vcpu);
-	clock_gettime(vcpu->timer.clockid, &ts);
+	pvt_xen_vcpu_get_state(vcpu->xen, &st);
+	if (!st.host_armed)
+		return 0;
+	clock_gettime(pvt_hosttimer_clockid(vcpu->timer), &ts);
 	now = (uint64_t)ts.tv_sec * PVT_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-	if (now >= deadline)
-		pvt_hosttimer_handle(&vcpu->timer);
-	return vcpu__check_host_timer(vcpu, vcpu);
+	if (now >= st.host_deadline_ns)
+		return vcpu__serve_timer(vcpu);
+	return 0;
 }

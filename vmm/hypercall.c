@@ -31,13 +31,11 @@ static int64_t vcpu_op(struct vmm_vcpu *vcpu, uint64_t cmd, uint64_t target_id,
 	uint8_t copy[sizeof(struct pvt_xen_singleshot_arg)];
 	bool singleshot = cmd == PVT_VCPUOP_set_singleshot_timer ||
 			  cmd == PVT_VCPUOP_stop_singleshot_timer;
+	int64_t guest_ret;
 	int ret;
 
-	if (cmd == PVT_VCPUOP_set_singleshot_timer)
-		len = sizeof(struct pvt_xen_singleshot_arg);
-	else if (cmd == PVT_VCPUOP_set_periodic_timer)
-		len = sizeof(struct pvt_xen_periodic_arg);
-	else if (cmd != PVT_VCPUOP_stop_periodic_timer && !singleshot)
+	/* The engine says how much guest memory each timer command reads. */
+	if (cmd > 0x7fffffff || pvt_xen_vcpu_op_arg_size((int)cmd, &len) || len > sizeof(copy))
 		return -PVT_XEN_ENOSYS;
 	if (target_id >= vm->nr_vcpus)
 		return -PVT_XEN_ENOENT;
@@ -52,48 +50,44 @@ static int64_t vcpu_op(struct vmm_vcpu *vcpu, uint64_t cmd, uint64_t target_id,
 		memcpy(copy, src, len);
 		arg = copy;
 	}
-	ret = pvt_xen_vcpu_op(&vcpu->xen, &owner->xen, (int)cmd, arg, len);
+	ret = pvt_xen_vcpu_op(vcpu->xen, owner->xen, (int)cmd, arg, len, &guest_ret);
+	vcpu__take_expiries(owner);
 	/* A host timer that cannot be armed is the VMM's failure: the VM stops. */
-	if (vcpu__check_host_timer(vcpu, owner))
+	if (vcpu__check_host_timer(vcpu, owner, ret))
 		return 0;
-	return ret;
+	return guest_ret;
 }
 
 /* SCHEDOP_block: sleep on this vCPU's own timerfd until an event is pending. */
 static int64_t block(struct vmm_vcpu *vcpu)
 {
-	struct pvt_xen_timer single, periodic;
-	uint64_t period, deadline;
-	bool pending;
+	struct pvt_xen_vcpu_state st;
 	int ret;
 
 	for (;;) {
-		if (__atomic_load_n(&vcpu->shared->pending, __ATOMIC_SEQ_CST)) {
-			pvt_xen_vcpu_take_pending(&vcpu->xen);
+		/* Recorded by another vCPU's call on this one: into the page first. */
+		vcpu__take_expiries(vcpu);
+		if (__atomic_load_n(&vcpu->shared->pending, __ATOMIC_SEQ_CST))
 			return 0;
-		}
-		pvt_xen_vcpu_snapshot(&vcpu->xen, &single, &periodic, &period,
-				      &pending, NULL);
+		pvt_xen_vcpu_get_state(vcpu->xen, &st);
 		/*
 		 * Nothing armed, or armed but never converted to a host timer
 		 * (no guest clock registered yet): no event can ever come.
 		 */
-		if ((!single.armed && !period) ||
-		    !pvt_xen_vcpu_host_deadline(&vcpu->xen, &deadline)) {
-			if (vcpu__check_host_timer(vcpu, vcpu))
-				return 0;	/* the VM stops */
+		if ((!st.singleshot_armed && !st.period_ns) || !st.host_armed)
 			return -PVT_XEN_EDEADLK;
-		}
 		if (__atomic_load_n(&vcpu->vm->stop, __ATOMIC_SEQ_CST))
 			return 0;	/* the run loop stops before re-entering */
-		ret = pvt_hosttimer_wait(&vcpu->timer, BLOCK_SLICE_NS);
+		ret = pvt_hosttimer_wait(vcpu->timer, BLOCK_SLICE_NS);
 		vcpu->wake_tsc = vmm__rdtsc();
-		if (ret < 0 && ret != -ETIMEDOUT && ret != -EINTR && ret != -ECANCELED) {
+		if (ret == -ETIMEDOUT || ret == -EINTR)
+			continue;
+		if (ret < 0) {
 			vcpu__fail(vcpu, ret, "waiting on the host timer: %s", strerror(-ret));
 			return 0;
 		}
-		/* The expiry's re-arm (periodic, two-stage) may have failed. */
-		if (vcpu__check_host_timer(vcpu, vcpu))
+		/* Fired (or a clock step cancelled it): serve it; a failed re-arm stops the VM. */
+		if (vcpu__serve_timer(vcpu))
 			return 0;
 	}
 }
@@ -107,9 +101,13 @@ int64_t vcpu__hypercall_dispatch(struct vmm_vcpu *vcpu, uint64_t nr, uint64_t a0
 	case PVT_XEN_set_timer_op:
 		if (vcpu__sync_guest_clock(vcpu))
 			return 0;	/* the VM stops: res.status says why */
-		ret = pvt_xen_set_timer_op(&vcpu->xen, a0);
-		(void)vcpu__check_host_timer(vcpu, vcpu);
+	{
+		int host = pvt_xen_set_timer_op(vcpu->xen, a0, &ret);
+
+		vcpu__take_expiries(vcpu);
+		(void)vcpu__check_host_timer(vcpu, vcpu, host);
 		break;
+	}
 	case PVT_XEN_vcpu_op:
 		if (vcpu__sync_guest_clock(vcpu))
 			return 0;

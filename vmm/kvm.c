@@ -242,9 +242,10 @@ void vmm_destroy(struct vmm *vm)
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	vm->nr_vcpus = 0;
-	if (vm->hostclock_ready)
-		pvt_hostclock_destroy(&vm->hostclock);
-	vm->hostclock_ready = false;
+	pvt_xen_vm_free(vm->xen);
+	vm->xen = NULL;
+	pvt_hostclock_free(vm->hostclock);
+	vm->hostclock = NULL;
 	if (vm->mem)
 		munmap(vm->mem, vm->mem_size);
 	vm->mem = NULL;

@@ -218,39 +218,72 @@ static void alloc_costs(struct vmm_vcpu *vcpu)
 		r->cost_cap = 0;
 }
 
-/* Waits for all vCPU threads, kicking them when the watchdog expires. */
+/* Stops every started vCPU: out of KVM_RUN (immediate_exit) and out of a blocked poll (SIGUSR1). */
+static void kick_all(struct vmm *vm)
+{
+	__atomic_store_n(&vm->stop, 1, __ATOMIC_SEQ_CST);
+	for (unsigned k = 0; k < vm->nr_vcpus; k++) {
+		if (!vm->vcpus[k].thread_started)
+			continue;
+		vm->vcpus[k].run->immediate_exit = 1;
+		pthread_kill(vm->vcpus[k].thread, SIGUSR1);
+	}
+}
+
+static void add_ns(struct timespec *ts, uint64_t ns)
+{
+	ts->tv_sec += (time_t)(ns / 1000000000);
+	ts->tv_nsec += (long)(ns % 1000000000);
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * Waits for all vCPU threads, kicking them when the watchdog expires or
+ * vm->poll_stop asks (then again every 50 ms: a vCPU may have been between
+ * its stop check and a blocking call when the signal came).
+ */
 static bool join_all(struct vmm *vm)
 {
 	struct timespec deadline;
-	bool kicked = false;
+	bool kicked = false, requested = false;
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += (time_t)(vm->cfg.watchdog_ms / 1000);
-	deadline.tv_nsec += (long)(vm->cfg.watchdog_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	add_ns(&deadline, vm->cfg.watchdog_ms * 1000000);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vmm_vcpu *vcpu = &vm->vcpus[i];
+		int r = -1;
 
 		if (!vcpu->thread_started)
 			continue;
-		int r = -1;
+		while (!kicked && (vm->cfg.watchdog_ms || vm->poll_stop)) {
+			struct timespec until, now;
 
-		if (vm->cfg.watchdog_ms && !kicked)
-			r = pthread_timedjoin_np(vcpu->thread, NULL, &deadline);
-		if (r == ETIMEDOUT) {
-			vmm__fail(vm, -ETIMEDOUT, "watchdog: the guest did not finish within %llu ms",
-				  (unsigned long long)vm->cfg.watchdog_ms);
-			__atomic_store_n(&vm->stop, 1, __ATOMIC_SEQ_CST);
-			for (unsigned k = 0; k < vm->nr_vcpus; k++) {
-				if (!vm->vcpus[k].thread_started)
-					continue;
-				vm->vcpus[k].run->immediate_exit = 1;
-				pthread_kill(vm->vcpus[k].thread, SIGUSR1);
+			clock_gettime(CLOCK_REALTIME, &now);
+			until = now;
+			add_ns(&until, 50000000);
+			if (!vm->poll_stop || (vm->cfg.watchdog_ms && before(&deadline, &until)))
+				until = deadline;
+			r = pthread_timedjoin_np(vcpu->thread, NULL, &until);
+			if (r != ETIMEDOUT)
+				break;
+			clock_gettime(CLOCK_REALTIME, &now);
+			if (vm->cfg.watchdog_ms && !before(&now, &deadline)) {
+				vmm__fail(vm, -ETIMEDOUT, "watchdog: the guest did not finish within %llu ms",
+					  (unsigned long long)vm->cfg.watchdog_ms);
+				kick_all(vm);
+				kicked = true;
+			} else if (vm->poll_stop && (requested || vm->poll_stop(vm->poll_ctx))) {
+				requested = true;
+				kick_all(vm);
 			}
-			kicked = true;
 		}
 		if (r != 0)
 			pthread_join(vcpu->thread, NULL);

@@ -171,11 +171,10 @@ int vcpu__create(struct vmm_vcpu *vcpu)
 
 void vcpu__destroy(struct vmm_vcpu *vcpu)
 {
-	if (vcpu->xen_ready)
-		pvt_xen_vcpu_destroy(&vcpu->xen);
-	vcpu->xen_ready = false;
-	if (vcpu->timer.ops)
-		pvt_hosttimer_destroy(&vcpu->timer);
+	pvt_xen_vcpu_free(vcpu->xen);
+	vcpu->xen = NULL;
+	pvt_hosttimer_free(vcpu->timer);
+	vcpu->timer = NULL;
 	if (vcpu->run)
 		munmap(vcpu->run, vcpu->run_size);
 	vcpu->run = NULL;

@@ -92,9 +92,10 @@ struct vmm_vcpu {
 	bool thread_started;
 	struct pvt_guest_vcpu *shared;	/* the vCPU page in guest memory */
 	uint64_t tsc_offset;		/* KVM_VCPU_TSC_OFFSET as read back */
-	struct pvt_hosttimer timer;	/* this vCPU's own timerfd */
-	struct pvt_xen_vcpu xen;	/* engine state */
-	bool xen_ready;
+	struct pvt_hosttimer *timer;	/* this vCPU's own timerfd */
+	struct pvt_xen_vcpu *xen;	/* engine state */
+	struct pvt_guest_clock engine_clock;	/* the clock last handed to the engine */
+	bool engine_clock_set;
 	uint64_t clock_gpa;		/* registered kvmclock page, 0 = none */
 	struct pvt_pvclock_page clock_seen;	/* last page handed to the engine */
 	bool clock_set;
@@ -120,12 +121,19 @@ struct vmm {
 	uint32_t tsc_khz;		/* KVM_GET_TSC_KHZ */
 	struct vmm_vcpu *vcpus;
 	unsigned nr_vcpus;
-	struct pvt_hostclock hostclock;
-	bool hostclock_ready;
+	struct pvt_hostclock *hostclock;
 	struct pvt_kvm_clock legacy_model;	/* one-step model (Xen clock mode) */
-	struct pvt_xen_vm xen;
+	struct pvt_xen_vm *xen;
 	struct pvt_pvclock_page xen_page[PVT_GUEST_MAX_VCPUS]; /* published (Xen mode) */
 	int stop;			/* atomic: watchdog or a failed vCPU */
+	/*
+	 * Optional, set between vmm_create() and vmm_run(): vmm_run() calls it
+	 * from its own thread every 50 ms while vCPUs run; true stops them as
+	 * the watchdog does, but as a request, not an error (the vCPUs end with
+	 * -ECANCELED, their results are gathered). A CLI's Ctrl-C or --duration.
+	 */
+	bool (*poll_stop)(void *ctx);
+	void *poll_ctx;
 	int error_claimed;		/* atomic: error[] has its first message */
 	char error[VMM_ERROR_LEN];
 };
@@ -200,11 +208,19 @@ int vcpu__sync_guest_clock(struct vmm_vcpu *vcpu);
 /* Delivers expiries that are already due (at an exit, before dispatch). 0 or -errno (VM stopped). */
 int vcpu__poll_timer(struct vmm_vcpu *vcpu);
 /*
- * If the engine could not arm owner's host timer, stops the VM (as vcpu's
- * failure) with a message and returns the -errno; else 0. Host errors are
- * never returned to the guest: they are not Xen's.
+ * The vCPU's own timerfd woke: the engine records what is due and re-arms,
+ * the expiries go into the vCPU page. 0 or -errno (VM stopped).
  */
-int vcpu__check_host_timer(struct vmm_vcpu *vcpu, struct vmm_vcpu *owner);
+int vcpu__serve_timer(struct vmm_vcpu *vcpu);
+/* After an engine call on owner: what it recorded goes into owner's page. */
+void vcpu__take_expiries(struct vmm_vcpu *owner);
+/*
+ * err is the host status of an engine call on owner: if the engine could
+ * not arm owner's host timer, stops the VM (as vcpu's failure) with a
+ * message and returns the -errno; else 0. Host errors are never returned
+ * to the guest: they are not Xen's.
+ */
+int vcpu__check_host_timer(struct vmm_vcpu *vcpu, struct vmm_vcpu *owner, int err);
 
 /* The VMM's own Xen vcpu_time_info pages (PVT_CLK_XEN). */
 int vmm__xenclock_publish(struct vmm *vm);

@@ -8,8 +8,9 @@
  * Arming a timer never pairs: it reads the latest published pairing and
  * rate (lock-free, a seqlock of atomics) and converts a TSC value with one
  * 128-bit multiply. Re-pairing happens in pvt_hostclock_refresh(), called
- * by whoever has time (a stage of a long timer, a background thread, or the
- * arm path itself through pvt_hostclock_maybe_refresh(), which never waits).
+ * by whoever has time: a VMM loop at pvt_hostclock_next_refresh_ns(), a
+ * stage of a long timer, or the arm path itself once the pairing is stale
+ * (a trylock: it never waits).
  *
  * Error bounds (documented per backend, see pvt_hostclock_flags):
  *  - vDSO sandwich: +-(half the narrowest TSC/clock_gettime/TSC window + 1 ns)
@@ -30,7 +31,15 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>	/* clockid_t (POSIX), also in strict C99 mode */
 #include <time.h>
+
+#include "pvtime/export.h"
+
+PVT_BEGIN_DECLS
+
+/* A host clock: backend plus the pairing/rate state shared by all vCPUs (opaque). */
+struct pvt_hostclock;
 
 /* One host TSC value and the timer clock at the same instant. */
 struct pvt_clock_pair {
@@ -48,7 +57,11 @@ struct pvt_rate {
 	uint64_t ns_frac;
 };
 
-/* A backend: how to read the host's TSC and timer clock. */
+/*
+ * A backend: how to read the host's TSC and timer clock. The library calls
+ * these with a vCPU lock held: they are leaf clock reads that must not call
+ * pvt_ functions nor take locks that are held around pvt_ calls.
+ */
 struct pvt_hostclock_ops {
 	const char *name;		/* "vdso", "kvm", "sim" */
 	/* A fresh pairing, narrowest of bounded retries. 0 or -errno. */
@@ -88,49 +101,20 @@ struct pvt_hostclock_ops {
 #define PVT_HOSTCLOCK_F_REALTIME	(1u << 1) /* timer clock is CLOCK_REALTIME */
 #define PVT_HOSTCLOCK_F_EXACT		(1u << 2) /* simulated: no uncertainty */
 
-/* The published state arming reads; written only under refresh_lock. */
-struct pvt_hostclock_snap {
-	uint64_t seq;			/* odd while being written */
-	uint64_t tsc, mono_ns, uncertainty_ns;
-	uint64_t rate_int, rate_frac;
-	uint64_t rate_err_ppb;
-	uint64_t step_gen;		/* backend step count before the pairing */
-};
-
-/* A host clock: backend plus the pairing/rate state shared by all vCPUs. */
-struct pvt_hostclock {
-	const struct pvt_hostclock_ops *ops;
-	void *ctx;			/* backend state */
-	clockid_t clockid;		/* clock of mono_ns and of the host timers */
-	unsigned flags;			/* PVT_HOSTCLOCK_F_* */
-	uint64_t refresh_ns;		/* re-pair when the pairing is older */
-	uint64_t refresh_tsc;		/* refresh_ns in TSC ticks */
-	uint64_t rate_window_ns;	/* rate from pairings 1..2 windows apart */
-	struct pvt_hostclock_snap snap;	/* accessed only with __atomic */
-	int refresh_lock;		/* 0/1 spin-free trylock (atomic) */
-	/* Rate tracker state, under refresh_lock. */
-	struct pvt_clock_pair anchor;	/* older pairing of the rate window */
-	struct pvt_clock_pair anchor_next; /* next anchor, once one window old */
-	bool anchor_next_valid;
-	int64_t freq_ppb;		/* last kernel frequency correction seen */
-	bool freq_valid;
-	uint64_t pairings;		/* refreshes done (statistics) */
-};
-
 /* ---- rate arithmetic (ratetrack.c) ---- */
 
 /* rate x dt_tsc in ns, rounded up (round_up) or down; saturates at UINT64_MAX. */
-uint64_t pvt_rate_apply(const struct pvt_rate *rate, uint64_t dt_tsc,
+PVT_API uint64_t pvt_rate_apply(const struct pvt_rate *rate, uint64_t dt_tsc,
 			bool round_up);
 
 /* dmono_ns / dtsc as a pvt_rate. -EINVAL if dtsc is 0. */
-int pvt_rate_from_delta(uint64_t dmono_ns, uint64_t dtsc, struct pvt_rate *rate);
+PVT_API int pvt_rate_from_delta(uint64_t dmono_ns, uint64_t dtsc, struct pvt_rate *rate);
 
 /* The exact rate of a tsc_khz TSC under a slew in parts per 10^12. -EINVAL on 0 kHz. */
-int pvt_rate_from_khz(uint32_t tsc_khz, int64_t slew_ppt, struct pvt_rate *rate);
+PVT_API int pvt_rate_from_khz(uint32_t tsc_khz, int64_t slew_ppt, struct pvt_rate *rate);
 
 /* Relative difference |a - b| / b in ppb, rounded up (saturating). */
-uint64_t pvt_rate_diff_ppb(const struct pvt_rate *a, const struct pvt_rate *b);
+PVT_API uint64_t pvt_rate_diff_ppb(const struct pvt_rate *a, const struct pvt_rate *b);
 
 /* ---- lifetime ---- */
 
@@ -139,95 +123,69 @@ uint64_t pvt_rate_diff_ppb(const struct pvt_rate *a, const struct pvt_rate *b);
  * pairings calib_ns apart (0 = 2 ms, busy-waits), detects the clocksource.
  * -ENOTSUP off x86-64.
  */
-int pvt_hostclock_init_vdso(struct pvt_hostclock *hc, uint64_t calib_ns);
+PVT_API int pvt_hostclock_new_vdso(uint64_t calib_ns, struct pvt_hostclock **out);
 
 /*
  * The KVM_GET_CLOCK backend on CLOCK_REALTIME, given a VM fd (not owned).
  * -EOPNOTSUPP if the kernel does not return KVM_CLOCK_HOST_TSC and
  * KVM_CLOCK_REALTIME (fall back to vDSO). KVM returns them only while it
  * uses its master clock: the VM needs a vCPU and a KVM_SET_CLOCK (or a run).
- * Owns a step watch: a CLOCK_REALTIME timerfd armed for a date never
- * reached, ABSTIME|CANCEL_ON_SET, whose ECANCELED counts steps (ops->steps).
+ * Owns a step watch (pvt_hostclock_step_fd): a CLOCK_REALTIME timerfd armed
+ * for a date never reached, ABSTIME|CANCEL_ON_SET, whose ECANCELED counts steps.
  */
-int pvt_hostclock_init_kvm(struct pvt_hostclock *hc, int vm_fd,
-			   uint64_t calib_ns);
-
-/* Any backend (ops must have pair, read_tsc, read_mono); pairs once and takes its rate. */
-int pvt_hostclock_init_ops(struct pvt_hostclock *hc,
-			   const struct pvt_hostclock_ops *ops, void *ctx,
-			   clockid_t clockid, unsigned flags,
-			   const struct pvt_rate *initial_rate);
+PVT_API int pvt_hostclock_new_kvm(int vm_fd, uint64_t calib_ns, struct pvt_hostclock **out);
 
 /*
- * Clock steps (CLOCK_REALTIME set) and the pairing. The published pairing
- * records the backend's step count read just before it was taken; it is
- * stale when the count has moved since. The arm path checks that with one
- * atomic load before converting and, for a steppable clock, polls once
- * after arming its host timer: a step before that arm is seen there (and
- * re-armed), a step after it cancels the armed CANCEL_ON_SET timer.
+ * Bring your own backend (ops must have pair, read_tsc, read_mono; ops and
+ * ctx must outlive the clock, whose free calls ops->destroy(ctx)). Pairs
+ * once; takes initial_rate, or the backend's rate when it is NULL.
+ * flags: PVT_HOSTCLOCK_F_*. On failure ctx stays the caller's.
  */
+PVT_API int pvt_hostclock_new_ops(const struct pvt_hostclock_ops *ops, void *ctx,
+				  clockid_t clockid, unsigned flags,
+				  const struct pvt_rate *initial_rate,
+				  struct pvt_hostclock **out);
 
-/* Steps seen by the backend (0 forever for a clock that never steps); see ops->steps. */
-static inline uint64_t pvt_hostclock_steps(struct pvt_hostclock *hc, bool poll)
-{
-	return hc->ops->steps ? hc->ops->steps(hc->ctx, poll) : 0;
-}
+/* Calls the backend's destroy and frees. Free every VM using it first. NULL is fine. */
+PVT_API void pvt_hostclock_free(struct pvt_hostclock *hc);
 
-/* Step count the published pairing was taken at (lock-free). */
-uint64_t pvt_hostclock_pair_gen(const struct pvt_hostclock *hc);
+/* The clock of the pairings and of the host timers (CLOCK_MONOTONIC / CLOCK_REALTIME). */
+PVT_API clockid_t pvt_hostclock_clockid(const struct pvt_hostclock *hc);
 
-/*
- * The pairing and rate to convert with at now_tsc, and the step count they
- * hold for: re-pairs if the published pairing predates a known step (a
- * private pairing if another thread holds the refresh, never waits), else
- * as pvt_hostclock_maybe_refresh(). No syscall unless it re-pairs.
- */
-void pvt_hostclock_sync(struct pvt_hostclock *hc, uint64_t now_tsc,
-			struct pvt_clock_pair *pair, struct pvt_rate *rate,
-			uint64_t *gen);
+/* PVT_HOSTCLOCK_F_* of this clock. */
+PVT_API unsigned pvt_hostclock_flags(const struct pvt_hostclock *hc);
 
-/* Calls the backend's destroy. */
-void pvt_hostclock_destroy(struct pvt_hostclock *hc);
+/* The backend's name ("vdso", "kvm", "sim", ...). */
+PVT_API const char *pvt_hostclock_name(const struct pvt_hostclock *hc);
 
 /* ---- use ---- */
 
 /* One TSC read through the backend. */
-static inline uint64_t pvt_hostclock_read_tsc(struct pvt_hostclock *hc)
-{
-	return hc->ops->read_tsc(hc->ctx);
-}
+PVT_API uint64_t pvt_hostclock_read_tsc(struct pvt_hostclock *hc);
 
 /* One timer-clock read through the backend. */
-static inline uint64_t pvt_hostclock_read_mono(struct pvt_hostclock *hc)
-{
-	return hc->ops->read_mono(hc->ctx);
-}
+PVT_API uint64_t pvt_hostclock_read_mono(struct pvt_hostclock *hc);
 
 /* A fresh pairing straight from the backend (does not publish it). */
-int pvt_hostclock_pair(struct pvt_hostclock *hc, struct pvt_clock_pair *out);
+PVT_API int pvt_hostclock_pair(struct pvt_hostclock *hc, struct pvt_clock_pair *out);
 
 /*
  * The published pairing and rate (consistent snapshot, lock-free).
  * err_ppb may be NULL.
  */
-void pvt_hostclock_current(const struct pvt_hostclock *hc,
-			   struct pvt_clock_pair *pair, struct pvt_rate *rate,
-			   uint64_t *err_ppb);
-
-/* As pvt_hostclock_current(), plus the step count of the pairing (gen may be NULL). */
-void pvt_hostclock_current_gen(const struct pvt_hostclock *hc,
-			       struct pvt_clock_pair *pair, struct pvt_rate *rate,
-			       uint64_t *err_ppb, uint64_t *gen);
+PVT_API void pvt_hostclock_current(const struct pvt_hostclock *hc,
+				   struct pvt_clock_pair *pair, struct pvt_rate *rate,
+				   uint64_t *err_ppb);
 
 /*
  * Timer-clock ns at which the host TSC reaches tsc, never early: rounded
  * up and plus the pairing's uncertainty. Lock-free; no clock read.
  */
-uint64_t pvt_hostclock_tsc_to_mono(const struct pvt_hostclock *hc, uint64_t tsc);
+PVT_API uint64_t pvt_hostclock_tsc_to_mono(const struct pvt_hostclock *hc, uint64_t tsc);
 
 /* As pvt_hostclock_tsc_to_mono() but the best estimate (no uncertainty, round down). */
-uint64_t pvt_hostclock_tsc_to_mono_est(const struct pvt_hostclock *hc,
-				       uint64_t tsc);
+PVT_API uint64_t pvt_hostclock_tsc_to_mono_est(const struct pvt_hostclock *hc,
+					       uint64_t tsc);
 
 /*
  * Re-pairs now and publishes. Without a backend rate, the rate is
@@ -236,19 +194,45 @@ uint64_t pvt_hostclock_tsc_to_mono_est(const struct pvt_hostclock *hc,
  * then the anchor moves on so the rate averages the last 1..2 windows
  * (follows NTP with that lag). -EBUSY if another thread is refreshing.
  */
-int pvt_hostclock_refresh(struct pvt_hostclock *hc);
+PVT_API int pvt_hostclock_refresh(struct pvt_hostclock *hc);
 
-/* Refreshes only if the pairing is older than refresh_ns at now_tsc; never waits. */
-void pvt_hostclock_maybe_refresh(struct pvt_hostclock *hc, uint64_t now_tsc);
+/*
+ * Timer-clock ns at which the published pairing goes stale: a VMM loop that
+ * calls pvt_hostclock_refresh() then keeps re-pairing off the hypercall
+ * path (arming would otherwise re-pair itself, once, when it finds it stale).
+ */
+PVT_API uint64_t pvt_hostclock_next_refresh_ns(const struct pvt_hostclock *hc);
+
+/*
+ * Steps of the timer clock seen so far (0 forever for a clock that never
+ * steps). poll = true also asks the backend once, without blocking.
+ */
+PVT_API uint64_t pvt_hostclock_steps(struct pvt_hostclock *hc, bool poll);
+
+/*
+ * The clock-step watch fd (readable after CLOCK_REALTIME was set; the KVM
+ * backend), or -1 if none. When it polls readable call
+ * pvt_hostclock_handle_step(). The engine also polls it when arming.
+ */
+PVT_API int pvt_hostclock_step_fd(const struct pvt_hostclock *hc);
+
+/*
+ * The step watch polled readable: counts the step and re-pairs. 1 if a step
+ * was seen, 0 if not, or -errno from the re-pairing. vCPUs whose host timers
+ * were armed wake by themselves (cancel-on-set) and re-convert in service.
+ */
+PVT_API int pvt_hostclock_handle_step(struct pvt_hostclock *hc);
 
 /*
  * The kernel's NTP frequency correction of CLOCK_MONOTONIC in ppb, from a
  * read-only adjtimex (modes 0): freq plus the tick length's deviation
  * (chrony slews with both). The PLL's offset slewing (ntpd) is not in it.
  */
-int pvt_hostclock_kernel_freq_ppb(int64_t *ppb);
+PVT_API int pvt_hostclock_kernel_freq_ppb(int64_t *ppb);
 
 /* Reads /sys/.../clocksource0/current_clocksource into buf (NUL-terminated). */
-int pvt_hostclock_clocksource(char *buf, unsigned len);
+PVT_API int pvt_hostclock_clocksource(char *buf, unsigned len);
+
+PVT_END_DECLS
 
 #endif

@@ -13,6 +13,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pvtime/export.h"
+
+PVT_BEGIN_DECLS
+
+/*
+ * The inline conversions need a 64x64 -> 128-bit product, which gcc and
+ * clang provide as unsigned __int128 on 64-bit targets; __extension__ keeps
+ * it quiet under -pedantic in C and C++.
+ */
+#ifndef __SIZEOF_INT128__
+#error "pvtime needs a compiler with unsigned __int128 (gcc or clang, 64-bit)"
+#endif
+
 /* Xen's struct vcpu_time_info, byte for byte (32 bytes). */
 struct pvt_pvclock_page {
 	uint32_t version;		/* odd while the writer updates the page */
@@ -25,14 +38,10 @@ struct pvt_pvclock_page {
 	uint8_t pad[2];
 };
 
-/* The guest/hypervisor ABI: any padding change here would corrupt every read. */
-_Static_assert(sizeof(struct pvt_pvclock_page) == 32, "pvclock page is 32 bytes");
-_Static_assert(offsetof(struct pvt_pvclock_page, version) == 0, "version at 0");
-_Static_assert(offsetof(struct pvt_pvclock_page, tsc_timestamp) == 8, "tsc_timestamp at 8");
-_Static_assert(offsetof(struct pvt_pvclock_page, system_time) == 16, "system_time at 16");
-_Static_assert(offsetof(struct pvt_pvclock_page, tsc_to_system_mul) == 24, "mul at 24");
-_Static_assert(offsetof(struct pvt_pvclock_page, tsc_shift) == 28, "tsc_shift at 28");
-_Static_assert(offsetof(struct pvt_pvclock_page, flags) == 29, "flags at 29");
+/*
+ * The layout is the guest/hypervisor ABI: lib/guestclock.c asserts every
+ * offset at compile time (not here: _Static_assert is not C99 or C++).
+ */
 
 #define PVT_PVCLOCK_TSC_STABLE		(1u << 0)
 #define PVT_PVCLOCK_GUEST_STOPPED	(1u << 1)
@@ -54,11 +63,13 @@ static inline int pvt_shift_valid(int shift)
 /* ((delta shifted by shift) * mul) >> 32; shift must satisfy pvt_shift_valid(). */
 static inline uint64_t pvt_scale_delta(uint64_t delta, uint32_t mul, int8_t shift)
 {
+	__extension__ typedef unsigned __int128 u128;
+
 	if (shift < 0)
 		delta >>= -shift;
 	else
 		delta <<= shift;
-	return (uint64_t)(((unsigned __int128)delta * mul) >> 32);
+	return (uint64_t)(((u128)delta * mul) >> 32);
 }
 
 /* Guest ns that a page gives for a guest TSC value (no version protocol). */
@@ -75,11 +86,11 @@ static inline uint64_t pvt_pvclock_ns(const struct pvt_pvclock_page *page,
  * scaled_hz units. Both must be non-zero (-EINVAL otherwise); -ERANGE if
  * the shift would leave [-63, 63] (KVM would truncate it to s8).
  */
-int pvt_time_scale(uint64_t scaled_hz, uint64_t base_hz,
-		   uint32_t *mul, int8_t *shift);
+PVT_API int pvt_time_scale(uint64_t scaled_hz, uint64_t base_hz,
+			   uint32_t *mul, int8_t *shift);
 
 /* -EINVAL if the page's shift is unusable (a garbage page), else 0. */
-int pvt_pvclock_page_check(const struct pvt_pvclock_page *page);
+PVT_API int pvt_pvclock_page_check(const struct pvt_pvclock_page *page);
 
 /* Reads a TSC for pvt_pvclock_read(); ctx is the caller's. */
 typedef uint64_t (*pvt_read_tsc_fn)(void *ctx);
@@ -90,18 +101,18 @@ typedef uint64_t (*pvt_read_tsc_fn)(void *ctx);
  * PVT_PVCLOCK_READ_RETRIES torn reads, -EINVAL for a garbage shift.
  * On success *ns is the guest time at *tsc.
  */
-int pvt_pvclock_read(const volatile struct pvt_pvclock_page *page,
-		     pvt_read_tsc_fn read_tsc, void *ctx,
-		     struct pvt_pvclock_page *snapshot,
-		     uint64_t *tsc, uint64_t *ns);
+PVT_API int pvt_pvclock_read(const volatile struct pvt_pvclock_page *page,
+			     pvt_read_tsc_fn read_tsc, void *ctx,
+			     struct pvt_pvclock_page *snapshot,
+			     uint64_t *tsc, uint64_t *ns);
 
 /*
  * Smallest TSC delta d (from tsc_timestamp) with scale_delta(d) >= ns_delta.
  * -ERANGE if no 64-bit delta reaches it (e.g. mul == 0); *tsc_delta is then
  * UINT64_MAX.
  */
-int pvt_scale_delta_inverse(uint64_t ns_delta, uint32_t mul, int8_t shift,
-			    uint64_t *tsc_delta);
+PVT_API int pvt_scale_delta_inverse(uint64_t ns_delta, uint32_t mul, int8_t shift,
+				    uint64_t *tsc_delta);
 
 /* ---- TSC scaling: guest_tsc = ((host_tsc * ratio) >> frac_bits) + offset ---- */
 
@@ -124,14 +135,16 @@ static inline uint64_t pvt_tsc_ratio_one(unsigned frac_bits)
  * The raw ratio floor(2^frac_bits * guest_khz / host_khz).
  * -EINVAL for a zero kHz or bad frac_bits, -ERANGE if it exceeds 64 bits.
  */
-int pvt_tsc_ratio(uint32_t host_khz, uint32_t guest_khz, unsigned frac_bits,
-		  uint64_t *ratio);
+PVT_API int pvt_tsc_ratio(uint32_t host_khz, uint32_t guest_khz, unsigned frac_bits,
+			  uint64_t *ratio);
 
 /* (host_tsc * ratio) >> frac_bits, full 128-bit product truncated to 64. */
 static inline uint64_t pvt_tsc_scale(uint64_t host_tsc, uint64_t ratio,
 				     unsigned frac_bits)
 {
-	return (uint64_t)(((unsigned __int128)host_tsc * ratio) >> frac_bits);
+	__extension__ typedef unsigned __int128 u128;
+
+	return (uint64_t)(((u128)host_tsc * ratio) >> frac_bits);
 }
 
 /*
@@ -139,8 +152,10 @@ static inline uint64_t pvt_tsc_scale(uint64_t host_tsc, uint64_t ratio,
  * (h * ratio) >> frac_bits is >= from's scaled value + tsc_delta.
  * -ERANGE (and UINT64_MAX) if no 64-bit host TSC reaches it or ratio is 0.
  */
-int pvt_tsc_scale_inverse(uint64_t from_tsc, uint64_t tsc_delta,
-			  uint64_t ratio, unsigned frac_bits,
-			  uint64_t *host_tsc);
+PVT_API int pvt_tsc_scale_inverse(uint64_t from_tsc, uint64_t tsc_delta,
+				  uint64_t ratio, unsigned frac_bits,
+				  uint64_t *host_tsc);
+
+PVT_END_DECLS
 
 #endif

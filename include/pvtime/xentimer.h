@@ -2,15 +2,39 @@
 /*
  * The Xen timer engine: one state per vCPU serving __HYPERVISOR_set_timer_op
  * and the VCPUOP timer calls, converting guest-clock deadlines to host
- * timers, delivering expiries through a callback (a VMM injects VIRQ_TIMER).
+ * timers, and recording expiries for the VMM to take (it then injects
+ * VIRQ_TIMER).
  *
- * Threads: each vCPU has its own lock; any thread may call any function on
- * any vCPU. The expiry callback runs with that vCPU's lock held (so a stop
- * that returned can never be followed by a stale expiry): it must not call
- * pvt_xen_* on the same vCPU. It is called from the hypercall itself for a
- * deadline already reached (no host round trip), from the host timer path
- * (pvt_xen_vcpu_timer_fired / pvt_hosttimer_handle), and from
- * set_guest_clock / restore.
+ * Threads and locks (the rules for every pvt_ function):
+ *  - Any thread may call any function on any vCPU. Each vCPU has its own
+ *    lock, taken inside each call; a VM and a host clock are shared
+ *    read-mostly (the pairing is published lock-free, re-paired under a
+ *    trylock that never waits).
+ *  - The library calls no user code while holding its locks, with two
+ *    exceptions: the host clock backend's ops and the LEGACY "now" hook
+ *    (pvt_xen_vm_set_legacy_now), and a bring-your-own host timer's arm
+ *    and disarm. These are leaf operations: they must not call pvt_
+ *    functions nor take locks that are held around pvt_ calls.
+ *  - So a VMM may hold its own locks (a big lock) around any pvt_ call.
+ *    Lock order: VMM locks -> engine vCPU lock -> pairing trylock.
+ *
+ * Event loop. Expiries are recorded per vCPU, never called out:
+ *  - a hypercall (or set_guest_clock, restore, import_kvm) whose deadline
+ *    has already passed records the expiry before it returns;
+ *  - when a vCPU's host timer fires (its fd, pvt_hosttimer_fd(), polls
+ *    readable; a simulated timer's notify hook runs; a bring-your-own
+ *    timer's event), the VMM calls pvt_xen_vcpu_service(), which delivers
+ *    what is due, re-arms the rest and takes the recorded expiries;
+ *  - pvt_xen_vcpu_take() returns what was recorded (which timers, their
+ *    guest-ns deadlines, coalesced periodic ticks) and clears it; the
+ *    optional pvt_xen_vcpu_event_fd() is readable while something is
+ *    recorded, for a loop that serves vCPUs it does not run;
+ *  - other fds a loop may serve: the host clock's step watch
+ *    (pvt_hostclock_step_fd) and, instead of a re-pairing on the hypercall
+ *    path, a refresh at pvt_hostclock_next_refresh_ns().
+ * Nothing is delivered early (the guest clock has reached the deadline when
+ * it is recorded), lost or duplicated: a stop that returned means no later
+ * expiry of the stopped timer is recorded.
  *
  * Each vCPU owns one host timer serving both its singleshot and its
  * periodic timer (armed at the earlier of the two).
@@ -26,67 +50,45 @@
  *    timer clock via pairing + tracked rate, rounded later plus the
  *    pairing's uncertainty. Long timers (remaining x slew_bound_ppm >
  *    final_stage_ns, i.e. > 1 ms by default) arm early by that margin and
- *    re-pair/re-convert at each wake (two-stage arming); on
- *    every wake the engine reads the TSC and re-arms if the guest clock has
- *    not reached the deadline: never early.
+ *    re-pair/re-convert at each wake (two-stage arming); on every wake the
+ *    engine reads the TSC and re-arms if the guest clock has not reached
+ *    the deadline: never early.
  * LEGACY and KVM model in-kernel KVM and expect a CLOCK_MONOTONIC host
  * clock; PVTIME also works on the CLOCK_REALTIME (KVM_GET_CLOCK) one, where
  * a step wakes the timer (cancel-on-set) and it re-pairs and re-arms.
  *
- * Each hypercall reads the host TSC once (under the vCPU lock) and reuses
- * that reading for "now", the conversion and the host timer deadline.
+ * Each call reads the host TSC once (under the vCPU lock) and reuses that
+ * reading for "now", the conversion and the host timer deadline.
  *
- * Host timer failures (pvt_hosttimer_arm: a full simulated queue -ENOSPC,
- * a timerfd_settime error) are never silent. A call that changes the timers
- * (set_timer_op, set/stop_singleshot, set/stop_periodic, vcpu_op,
- * set_guest_clock, restore, import_kvm) and cannot arm the host timer for
- * its new state returns that -errno and keeps the previous state: timers,
- * period, phase, clock, port/priority are put back and the host timer is
- * armed for them again (an expiry the call already delivered stays
- * delivered). Host errors are not Xen errors: a VMM must not hand them to
- * the guest (tell them apart with pvt_xen_vcpu_host_error()). Where there
- * is no caller (pvt_xen_vcpu_timer_fired re-arming), the timers stay armed
- * in guest time with no host timer behind them, and the error waits in
- * pvt_xen_vcpu_host_error(); the next call re-tries arming.
+ * Two error channels. Hypercall entry points return the HOST status (0 or
+ * a -errno that is the VMM's business, never the guest's) and write the
+ * guest-visible Xen result to *guest_ret (0 or a negative Xen errno, whose
+ * values are Linux's on x86). A host failure (the host timer cannot be
+ * armed: a full simulated queue -ENOSPC, a timerfd_settime error) leaves
+ * the previous state: timers, period, phase, clock, port/priority are put
+ * back and the host timer is armed for them again (an expiry the call
+ * already recorded stays recorded). service() returns a failure of its
+ * re-arm the same way; the timers then stay armed in guest time with no
+ * host timer behind them until a later call arms one.
  */
 #ifndef PVTIME_XENTIMER_H
 #define PVTIME_XENTIMER_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pvtime/export.h"
 #include "pvtime/guestclock.h"
 #include "pvtime/hostclock.h"
 #include "pvtime/hosttimer.h"
+#include "pvtime/xen_abi.h"
 
-/* Xen ABI numbers (xen/include/public/xen.h, vcpu.h). */
-#define PVT_XEN_HYPERVISOR_set_timer_op		15
-#define PVT_XEN_HYPERVISOR_vcpu_op		24
-#define PVT_XEN_VCPUOP_set_periodic_timer	6
-#define PVT_XEN_VCPUOP_stop_periodic_timer	7
-#define PVT_XEN_VCPUOP_set_singleshot_timer	8
-#define PVT_XEN_VCPUOP_stop_singleshot_timer	9
-#define PVT_XEN_VCPU_SSHOTTMR_future		1u
-#define PVT_XEN_VIRQ_TIMER			0
-#define PVT_XEN_PERIOD_MIN_NS			1000000ull		/* MILLISECS(1) */
-#define PVT_XEN_STIME_DELTA_MAX			((1ull << 62) - 1)
+PVT_BEGIN_DECLS
+
 /* set_timer_op's Linux workaround: deadlines this far off become 100 ms. */
 #define PVT_XEN_WORKAROUND_SHIFT		50
 #define PVT_XEN_WORKAROUND_DELAY_NS		100000000ull
-
-/* Xen's struct vcpu_set_singleshot_timer (x86-64 layout, 16 bytes). */
-struct pvt_xen_singleshot_arg {
-	uint64_t timeout_abs_ns;	/* guest-clock deadline */
-	uint32_t flags;			/* PVT_XEN_VCPU_SSHOTTMR_* */
-	uint32_t pad;
-};
-
-/* Xen's struct vcpu_set_periodic_timer. */
-struct pvt_xen_periodic_arg {
-	uint64_t period_ns;
-};
 
 /* KVM_XEN_VCPU_ATTR_TYPE_TIMER's payload (u.timer): expires_ns in guest ns, 0 = none. */
 struct pvt_xen_kvm_timer_attr {
@@ -101,23 +103,36 @@ enum pvt_timer_algo {
 	PVT_ALGO_PVTIME,
 };
 
-/* Which timer expired. */
-enum pvt_xen_expiry {
-	PVT_XEN_EXPIRY_SINGLESHOT,
-	PVT_XEN_EXPIRY_PERIODIC,
+struct pvt_xen_vm;	/* opaque */
+struct pvt_xen_vcpu;	/* opaque */
+
+/* pvt_xen_events.fired bits. */
+#define PVT_XEN_FIRED_SINGLESHOT	(1u << 0)
+#define PVT_XEN_FIRED_PERIODIC		(1u << 1)
+/* Restored from a blob saved with an expiry pending (which timer is not kept). */
+#define PVT_XEN_FIRED_RESTORED		(1u << 2)
+
+/* What fired since the last take. */
+struct pvt_xen_events {
+	uint32_t fired;			/* PVT_XEN_FIRED_* */
+	uint32_t reserved;
+	uint64_t singleshot_deadline_ns;/* guest ns of the singleshot that fired */
+	uint64_t periodic_deadline_ns;	/* guest ns of the last periodic tick that fired */
+	uint64_t periodic_ticks;	/* ticks folded into this event (>1 when coalesced) */
+	/*
+	 * Set by service() with an advance (pvt_xen_vcpu_set_advance): nothing
+	 * more is due yet but the earliest deadline is this host TSC, within
+	 * the advance window; spin until it, then call service() again. 0 otherwise.
+	 */
+	uint64_t due_tsc;
 };
 
-struct pvt_xen_vcpu;
-
-/* Delivers one expiry (inject VIRQ_TIMER); runs with vcpu's lock held. */
-typedef void (*pvt_xen_expiry_fn)(void *ctx, struct pvt_xen_vcpu *vcpu,
-				  enum pvt_xen_expiry kind);
-
-/* Legacy's guest "now" (e.g. a KVM_GET_CLOCK ioctl); 0 or -errno. */
+/* Legacy's guest "now" (e.g. a KVM_GET_CLOCK ioctl); 0 or -errno. Runs under the vCPU lock. */
 typedef int (*pvt_xen_legacy_now_fn)(void *ctx, uint64_t *guest_ns);
 
-/* Per-VM options. */
+/* Per-VM options. Start from pvt_xen_vm_config_default(), which sets size. */
 struct pvt_xen_vm_config {
+	uint32_t size;			/* sizeof(struct pvt_xen_vm_config) */
 	enum pvt_timer_algo algo;	/* default PVT_ALGO_PVTIME */
 	bool linux_workaround;		/* set_timer_op: >2^50 ns ahead or negative -> 100 ms; default on */
 	bool strict_future;		/* honour VCPU_SSHOTTMR_future with -ETIME; default off */
@@ -126,160 +141,156 @@ struct pvt_xen_vm_config {
 	uint64_t final_stage_ns;	/* arm exactly when remaining x slew_bound <= this; default 1000 */
 };
 
-/* One VM: configuration (read at pvt_xen_vm_init) and the host clock its vCPUs share. */
-struct pvt_xen_vm {
-	struct pvt_xen_vm_config cfg;
-	struct pvt_hostclock *hostclock;	/* not owned */
-	const struct pvt_kvm_clock *kvm;	/* legacy's one-step model; not owned */
-	pvt_xen_legacy_now_fn legacy_now;	/* overrides kvm when set */
-	void *legacy_now_ctx;
-	uint64_t slew_mul;			/* slew_bound_ppm / 10^6 as a 0.64 fraction */
-};
-
-/* Counters for tests and benchmarks (read under the lock via pvt_xen_vcpu_stats). */
+/* Counters for tests and benchmarks (pvt_xen_vcpu_get_stats). */
 struct pvt_xen_vcpu_stats {
-	uint64_t delivered;		/* expiry callbacks */
-	uint64_t immediate;		/* delivered from the hypercall itself */
-	uint64_t host_fires;		/* timer_fired calls */
+	uint64_t delivered;		/* expiries recorded */
+	uint64_t immediate;		/* recorded by the hypercall itself */
+	uint64_t host_fires;		/* services after the host timer fired */
 	uint64_t early_wakes;		/* host fired before the guest deadline (re-armed) */
 	uint64_t stages;		/* early (two-stage) arms */
 	uint64_t coalesced;		/* periodic ticks folded into one event */
 	uint64_t step_rearms;		/* host clock stepped while arming: re-paired, re-armed */
 };
 
-/* A timer's state in guest time. */
-struct pvt_xen_timer {
-	bool armed;
-	uint64_t deadline_ns;		/* guest-clock deadline (next tick for periodic) */
-	uint64_t target_tsc;		/* PVTIME: host TSC at which it is due */
-	uint64_t host_ns;		/* LEGACY/KVM: timer-clock deadline */
-	bool converted;			/* target_tsc/host_ns valid for the current clock */
+/* A consistent view of one vCPU's timers (pvt_xen_vcpu_get_state). */
+struct pvt_xen_vcpu_state {
+	bool singleshot_armed;
+	bool periodic_armed;
+	bool host_armed;		/* the host timer is armed */
+	bool pending;			/* expiries recorded, not yet taken */
+	uint64_t singleshot_deadline_ns;/* guest ns */
+	uint64_t periodic_deadline_ns;	/* next tick, guest ns (0 = not phased yet) */
+	uint64_t period_ns;		/* 0 = periodic off */
+	uint64_t host_deadline_ns;	/* timer-clock ns of the host timer */
 };
 
-/* One vCPU's timers. */
-struct pvt_xen_vcpu {
-	pthread_mutex_t lock;
-	struct pvt_xen_vm *vm;
-	uint32_t id;
-	struct pvt_guest_clock clock;	/* the pvclock this vCPU registered + its TSC scaling */
-	bool clock_valid;		/* false until set_guest_clock */
-	struct pvt_xen_timer singleshot;
-	struct pvt_xen_timer periodic;
-	uint64_t period_ns;		/* 0 = periodic off */
-	bool pending;			/* an expiry delivered, not yet taken */
-	uint32_t port, priority;	/* KVM attr round trip (opaque to the engine) */
-	struct pvt_hosttimer *timer;	/* not owned; on_fire set by init */
-	bool host_armed;
-	uint64_t host_armed_ns;
-	pvt_xen_expiry_fn expiry;
-	void *expiry_ctx;
-	struct pvt_xen_vcpu_stats stats;
-	uint64_t call_tsc;		/* the one TSC read of the current call */
-	bool call_tsc_valid;
-	int host_error;			/* last host timer failure not yet taken, -errno */
-};
+/* ---- VM ---- */
 
 /* Defaults: PVTIME, workaround on, strict off, exact grid, 1000 ppm, 1000 ns. */
-void pvt_xen_vm_config_default(struct pvt_xen_vm_config *cfg);
+PVT_API void pvt_xen_vm_config_default(struct pvt_xen_vm_config *cfg);
 
 /*
- * Sets up a VM. cfg NULL = defaults. kvm (legacy's one-step model) may be
- * NULL; LEGACY then needs vm->legacy_now set, else its timers stay unconverted.
+ * A VM on hostclock (not owned; outlives the VM). cfg NULL = defaults; a
+ * cfg->size the library does not know is -EINVAL. kvm (legacy's one-step
+ * model, not owned, read at each conversion) may be NULL; LEGACY then needs
+ * pvt_xen_vm_set_legacy_now(), else its timers stay unconverted.
  */
-int pvt_xen_vm_init(struct pvt_xen_vm *vm, const struct pvt_xen_vm_config *cfg,
-		    struct pvt_hostclock *hostclock,
-		    const struct pvt_kvm_clock *kvm);
+PVT_API int pvt_xen_vm_new(const struct pvt_xen_vm_config *cfg,
+			   struct pvt_hostclock *hostclock,
+			   const struct pvt_kvm_clock *kvm, struct pvt_xen_vm **out);
 
-/* Sets up a vCPU with its host timer (its on_fire is taken over) and callback. */
-int pvt_xen_vcpu_init(struct pvt_xen_vcpu *vcpu, struct pvt_xen_vm *vm,
-		      uint32_t id, struct pvt_hosttimer *timer,
-		      pvt_xen_expiry_fn expiry, void *expiry_ctx);
+/* Frees the VM (free its vCPUs first). NULL is fine. */
+PVT_API void pvt_xen_vm_free(struct pvt_xen_vm *vm);
+
+/* LEGACY's guest "now" instead of the kvm model (set before creating vCPUs). */
+PVT_API void pvt_xen_vm_set_legacy_now(struct pvt_xen_vm *vm, pvt_xen_legacy_now_fn fn,
+				       void *ctx);
+
+/* ---- vCPU ---- */
 
 /*
- * Disarms and releases the lock (the host timer stays the caller's). Stop
- * serving the host timer's fd first: its on_fire points at this vCPU.
+ * A vCPU with its host timer (not owned; outlives the vCPU; one vCPU per
+ * timer). Serve the timer by calling pvt_xen_vcpu_service() when it fires.
  */
-void pvt_xen_vcpu_destroy(struct pvt_xen_vcpu *vcpu);
+PVT_API int pvt_xen_vcpu_new(struct pvt_xen_vm *vm, uint32_t id,
+			     struct pvt_hosttimer *timer, struct pvt_xen_vcpu **out);
+
+/* Disarms and frees (stop serving its timer first; the timer stays the caller's). NULL is fine. */
+PVT_API void pvt_xen_vcpu_free(struct pvt_xen_vcpu *vcpu);
+
+/* The id given at creation. */
+PVT_API uint32_t pvt_xen_vcpu_id(const struct pvt_xen_vcpu *vcpu);
 
 /*
  * The clock the guest registered for this vCPU (a snapshot of its pvclock
- * page + TSC scaling). Re-converts armed timers; delivers those now due.
+ * page + TSC scaling). Re-converts armed timers; records those now due.
  * -EINVAL for an unusable clock, or a host -errno (state unchanged).
  */
-int pvt_xen_vcpu_set_guest_clock(struct pvt_xen_vcpu *vcpu,
-				 const struct pvt_guest_clock *clock);
+PVT_API int pvt_xen_vcpu_set_guest_clock(struct pvt_xen_vcpu *vcpu,
+					 const struct pvt_guest_clock *clock);
 
 /* The guest clock now (exact, one TSC read). -ENODATA before set_guest_clock. */
-int pvt_xen_vcpu_guest_now(struct pvt_xen_vcpu *vcpu, uint64_t *guest_ns);
+PVT_API int pvt_xen_vcpu_guest_now(struct pvt_xen_vcpu *vcpu, uint64_t *guest_ns);
+
+/* ---- hypercalls: return the host status, write the Xen result to *guest_ret ---- */
+
+/* __HYPERVISOR_set_timer_op(deadline); 0 stops. Guest result always 0. */
+PVT_API int pvt_xen_set_timer_op(struct pvt_xen_vcpu *vcpu, uint64_t deadline_ns,
+				 int64_t *guest_ret);
+
+/* VCPUOP_set_singleshot_timer on the caller itself. Guest: 0 or -ETIME (strict only). */
+PVT_API int pvt_xen_set_singleshot(struct pvt_xen_vcpu *vcpu, uint64_t deadline_ns,
+				   uint32_t flags, int64_t *guest_ret);
+
+/* VCPUOP_stop_singleshot_timer on the caller itself (the periodic timer is re-armed). */
+PVT_API int pvt_xen_stop_singleshot(struct pvt_xen_vcpu *vcpu, int64_t *guest_ret);
+
+/* VCPUOP_set_periodic_timer: first tick at now + period. Guest: 0 or -EINVAL (range). */
+PVT_API int pvt_xen_set_periodic(struct pvt_xen_vcpu *vcpu, uint64_t period_ns,
+				 int64_t *guest_ret);
+
+/* VCPUOP_stop_periodic_timer (the singleshot is re-armed). */
+PVT_API int pvt_xen_stop_periodic(struct pvt_xen_vcpu *vcpu, int64_t *guest_ret);
 
 /*
- * __HYPERVISOR_set_timer_op(deadline) from vcpu's own thread; 0 stops.
- * 0, or a host timer -errno (state unchanged; see the top of this file).
- */
-int pvt_xen_set_timer_op(struct pvt_xen_vcpu *vcpu, uint64_t deadline_ns);
-
-/* VCPUOP_set_singleshot_timer on the caller itself. 0, -ETIME (strict only) or a host -errno. */
-int pvt_xen_set_singleshot(struct pvt_xen_vcpu *vcpu, uint64_t deadline_ns,
-			   uint32_t flags);
-
-/* VCPUOP_stop_singleshot_timer on the caller itself. 0 or a host -errno (periodic re-armed). */
-int pvt_xen_stop_singleshot(struct pvt_xen_vcpu *vcpu);
-
-/* VCPUOP_set_periodic_timer: first tick at now + period. -EINVAL if out of range, or a host -errno. */
-int pvt_xen_set_periodic(struct pvt_xen_vcpu *vcpu, uint64_t period_ns);
-
-/* VCPUOP_stop_periodic_timer. 0 or a host -errno (singleshot re-armed). */
-int pvt_xen_stop_periodic(struct pvt_xen_vcpu *vcpu);
-
-/*
- * __HYPERVISOR_vcpu_op(cmd, target, arg) for the timer commands, with
- * Xen's errors: target NULL -> -ENOENT, singleshot on another vCPU ->
+ * __HYPERVISOR_vcpu_op(cmd, target, arg) for the timer commands. Guest
+ * results as Xen: target NULL -> -ENOENT, singleshot on another vCPU ->
  * -EINVAL, arg shorter than the command's struct -> -EFAULT, other cmds
- * -> -ENOSYS; or the command's host -errno. arg is the argument already
- * copied from guest memory.
+ * -> -ENOSYS. arg is the argument already copied from guest memory
+ * (pvt_xen_vcpu_op_arg_size() says how much).
  */
-int pvt_xen_vcpu_op(struct pvt_xen_vcpu *caller, struct pvt_xen_vcpu *target,
-		    int cmd, const void *arg, size_t arg_len);
+PVT_API int pvt_xen_vcpu_op(struct pvt_xen_vcpu *caller, struct pvt_xen_vcpu *target,
+			    int cmd, const void *arg, size_t arg_len, int64_t *guest_ret);
+
+/* Bytes of guest memory to copy for a VCPUOP timer command (0 for the stops); -ENOSYS otherwise. */
+PVT_API int pvt_xen_vcpu_op_arg_size(int cmd, size_t *len);
+
+/* ---- expiries ---- */
+
+/* Takes (returns and clears) what was recorded. 1 if something fired, 0 if not. */
+PVT_API int pvt_xen_vcpu_take(struct pvt_xen_vcpu *vcpu, struct pvt_xen_events *ev);
 
 /*
- * The host timer expired (or woke spuriously): delivers what is due,
- * re-arms the rest (periodic on its exact grid, missed ticks -> one event).
- * Also the hosttimer's on_fire.
+ * The vCPU's host timer woke (or may have): drains its fd without blocking,
+ * records what is due (periodic on its exact grid, missed ticks coalesced),
+ * re-arms the rest, then takes. 1 or 0 as take, or a host -errno (re-arming
+ * failed; *ev is still filled in).
  */
-void pvt_xen_vcpu_timer_fired(struct pvt_xen_vcpu *vcpu);
+PVT_API int pvt_xen_vcpu_service(struct pvt_xen_vcpu *vcpu, struct pvt_xen_events *ev);
 
 /*
- * The last host timer failure (-errno) since the previous call, 0 if none;
- * clears it. Set by any arming that failed, including timer_fired's.
+ * An eventfd readable while expiries are recorded (written on the none ->
+ * some transition, drained by take), created on the first call. -errno if
+ * it cannot be created. Closed by pvt_xen_vcpu_free().
  */
-int pvt_xen_vcpu_host_error(struct pvt_xen_vcpu *vcpu);
+PVT_API int pvt_xen_vcpu_event_fd(struct pvt_xen_vcpu *vcpu);
 
 /*
- * Whether the host timer is armed and, if so, its timer-clock deadline
- * (read under the lock: another thread may be re-arming it).
+ * PVTIME only (-EINVAL otherwise): arm the host timer advance_ns before the
+ * exact instant; service() woken inside that window returns with due_tsc
+ * set instead of re-arming (the VMM spins to it). 0 turns it off.
  */
-bool pvt_xen_vcpu_host_deadline(struct pvt_xen_vcpu *vcpu, uint64_t *deadline_ns);
+PVT_API int pvt_xen_vcpu_set_advance(struct pvt_xen_vcpu *vcpu, uint64_t advance_ns);
 
-/* Returns and clears the pending flag (the VMM took the event). */
-bool pvt_xen_vcpu_take_pending(struct pvt_xen_vcpu *vcpu);
+/* A consistent copy of the timers' state. */
+PVT_API void pvt_xen_vcpu_get_state(struct pvt_xen_vcpu *vcpu, struct pvt_xen_vcpu_state *st);
 
-/* A consistent copy of the state (tests, VMM introspection). */
-void pvt_xen_vcpu_snapshot(struct pvt_xen_vcpu *vcpu, struct pvt_xen_timer *singleshot,
-			   struct pvt_xen_timer *periodic, uint64_t *period_ns,
-			   bool *pending, struct pvt_xen_vcpu_stats *stats);
+/* Copies min(size, sizeof) bytes of the counters (callers pass sizeof *stats). */
+PVT_API void pvt_xen_vcpu_get_stats(struct pvt_xen_vcpu *vcpu, struct pvt_xen_vcpu_stats *stats,
+				    size_t size);
 
 /* ---- save / restore ---- */
 
 /* KVM's form: port, priority and the singleshot deadline in guest ns (0 = none). */
-void pvt_xen_vcpu_export_kvm(struct pvt_xen_vcpu *vcpu,
-			     struct pvt_xen_kvm_timer_attr *attr);
+PVT_API void pvt_xen_vcpu_export_kvm(struct pvt_xen_vcpu *vcpu,
+				     struct pvt_xen_kvm_timer_attr *attr);
 
 /*
  * Imports KVM's form: expires_ns 0 stops the singleshot timer, else arms
- * it (no Linux workaround; a past deadline fires at once). 0 or a host -errno.
+ * it (no Linux workaround; a past deadline is recorded at once). 0 or a host -errno.
  */
-int pvt_xen_vcpu_import_kvm(struct pvt_xen_vcpu *vcpu,
-			    const struct pvt_xen_kvm_timer_attr *attr);
+PVT_API int pvt_xen_vcpu_import_kvm(struct pvt_xen_vcpu *vcpu,
+				    const struct pvt_xen_kvm_timer_attr *attr);
 
 #define PVT_XEN_BLOB_MAGIC	0x58545650u	/* "PVTX" little-endian */
 #define PVT_XEN_BLOB_VERSION	1u
@@ -290,24 +301,27 @@ int pvt_xen_vcpu_import_kvm(struct pvt_xen_vcpu *vcpu,
  * next periodic tick = the phase, pending, port, priority) as a versioned,
  * checksummed little-endian blob. Returns its size or -ENOSPC.
  */
-int pvt_xen_vcpu_save(struct pvt_xen_vcpu *vcpu, void *buf, size_t len);
+PVT_API int pvt_xen_vcpu_save(struct pvt_xen_vcpu *vcpu, void *buf, size_t len);
 
 /*
  * Restores a blob: validates magic, version, length, checksum, flags and
  * ranges first (-EINVAL / -EBADMSG / -EPROTO, state unchanged). Replaces the
- * current timers; no Linux workaround; a past deadline fires at once. Before
+ * current timers; no Linux workaround; a past deadline is recorded at once;
+ * a saved pending expiry comes back as PVT_XEN_FIRED_RESTORED. Before
  * set_guest_clock the deadlines are kept in guest time and converted (or
- * fired) when the clock arrives. Safe to repeat and while armed.
+ * recorded) when the clock arrives. Safe to repeat and while armed.
  * Errors: -EMSGSIZE (length), -EPROTO (magic/version), -EBADMSG (checksum),
  * -EINVAL (flags, reserved bits or values out of range), a host -errno
  * (state unchanged).
  */
-int pvt_xen_vcpu_restore(struct pvt_xen_vcpu *vcpu, const void *buf, size_t len);
+PVT_API int pvt_xen_vcpu_restore(struct pvt_xen_vcpu *vcpu, const void *buf, size_t len);
 
 /* Name of an algorithm ("legacy", "kvm", "pvtime"). */
-const char *pvt_timer_algo_name(enum pvt_timer_algo algo);
+PVT_API const char *pvt_timer_algo_name(enum pvt_timer_algo algo);
 
 /* Parses an algorithm name. -EINVAL if unknown. */
-int pvt_timer_algo_parse(const char *name, enum pvt_timer_algo *algo);
+PVT_API int pvt_timer_algo_parse(const char *name, enum pvt_timer_algo *algo);
+
+PVT_END_DECLS
 
 #endif
