@@ -395,13 +395,23 @@ static void check_not_lost(const struct ctx *x, const struct pvt_xen_vcpu *v)
 {
 	const struct pvt_simhost *sim = x->f->sim;
 	uint64_t slack = sim->wake_latency_ns + v->vm->cfg.final_stage_ns + 10000, ck_tsc;
+	uint64_t per_floor, gap;
 
 	if (v->vm->cfg.algo != PVT_ALGO_PVTIME || !v->clock_valid || x->wild_slew ||
 	    sim->true_ns < x->pre_true + slack)
 		return;
 	ck_tsc = pvt_simhost_tsc_at(sim, sim->true_ns - slack);
+	/*
+	 * The periodic timer also waits for its host-time floor: a gap
+	 * (period / factor host ns, at most 15 % more in true time while the
+	 * host slews within the bound) after the last delivery.
+	 */
+	per_floor = x->per_seen[v->id] ? x->per_at[v->id][1] : 0;
+	gap = v->period_ns / PVT_XEN_PERIODIC_MAX_RATE_FACTOR;
+	per_floor = per_floor + gap + gap / 6 < per_floor ? UINT64_MAX : per_floor + gap + gap / 6;
 	if ((x->ss_live[v->id] && reached(v, &v->singleshot, x->conv_ss[v->id], ck_tsc)) ||
-	    (x->per_live[v->id] && reached(v, &v->periodic, x->conv_per[v->id], ck_tsc))) {
+	    (x->per_live[v->id] && sim->true_ns - slack >= per_floor &&
+	     reached(v, &v->periodic, x->conv_per[v->id], ck_tsc))) {
 		fprintf(stderr, "lost timer on vCPU %u: ss %d/%" PRIu64 "/%" PRIu64 " per %d/%"
 			PRIu64 "/%" PRIu64 " conv %" PRIu64 "/%" PRIu64 " host %d/%" PRIu64
 			" true %" PRIu64 " mono %" PRIu64 " tsc %" PRIu64 " guest %" PRIu64
