@@ -11,7 +11,8 @@
  *  - a singleshot storm (the guest re-arms at every expiry) costs at most
  *    (1 + stages) wakes per hypercall.
  * And the bound costs a sane guest nothing: with a wake latency of 80 % of
- * the period its ticks stay on the exact grid.
+ * the period its ticks stay on the exact grid. Stages stay logarithmic in
+ * the distance even with a slew bound near 100 %.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -256,6 +257,37 @@ static void sane_clock_keeps_grid(void **state)
 	h_destroy(&h);
 }
 
+/*
+ * A slew bound near 100 % would stage a long timer almost forever (each
+ * stage only 10^-6 closer): a stage at least halves what is left, so a
+ * deadline 10^4 s away costs at most log2(10^13 ns / final stage) stages,
+ * and it still fires at its exact instant.
+ */
+static void stages_halve_the_distance(void **state)
+{
+	struct harness h;
+	struct h_cfg c;
+	struct pvt_xen_vcpu_stats st;
+	uint64_t d, first;
+
+	(void)state;
+	h_cfg_default(&c);
+	c.vm.slew_bound_ppm = 999999;
+	assert_int_equal(h_init(&h, &c), 0);
+	d = h_guest_now(&h) + 10000 * S;
+	first = h_first_true_at(&h, h.sim->true_ns, d);
+	assert_int_equal(h_set_timer_op(&h, h.vcpus[0], d), 0);
+	for (int i = 0; i < 64 && !h.logs[0].singleshot; i++)
+		assert_int_equal(pvt_simhost_step(h.sim, UINT64_MAX), 1);
+	xt_snapshot(h.vcpus[0], NULL, NULL, NULL, NULL, &st);
+	printf("# slew bound 999999 ppm, deadline 10^4 s away: %" PRIu64 " stages, %" PRIu64
+	       " host wake-ups\n", st.stages, st.host_fires);
+	assert_int_equal(h.logs[0].singleshot, 1);
+	assert_int_equal(h.logs[0].last_true_ns, first);
+	assert_true(st.host_fires <= 44);	/* log2(10^13 / 1000) + 1 */
+	h_destroy(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +296,7 @@ int main(void)
 		cmocka_unit_test(singleshot_storm_fast),
 		cmocka_unit_test(singleshot_storm_slow),
 		cmocka_unit_test(sane_clock_keeps_grid),
+		cmocka_unit_test(stages_halve_the_distance),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
