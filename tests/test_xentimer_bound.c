@@ -288,6 +288,59 @@ static void stages_halve_the_distance(void **state)
 	h_destroy(&h);
 }
 
+/* A host that speeds up after every arm: each arm was made for a slower rate. */
+struct speeder {
+	struct harness *h;
+	uint64_t wakes;
+	int64_t slew_ppt;
+};
+
+static void speed_fire(void *ctx)
+{
+	struct speeder *f = ctx;
+
+	f->wakes++;
+	h_notify(&f->h->slots[0]);
+	/* After the re-arm: half-way again towards 1.9 x. */
+	f->slew_ppt += (900000 * PVT_PPT_PER_PPM - f->slew_ppt) / 2;
+	(void)pvt_simhost_set_slew(f->h->sim, f->slew_ppt);
+}
+
+/*
+ * Early wakes make progress: every wake re-pairs, so with a host clock
+ * that speeds up after every arm (far beyond the slew bound, so each host
+ * timer fires before the TSC gets there) each wake still covers a good part
+ * of what is left: a 1 s timer takes a few wakes and is never early.
+ */
+static void early_wakes_make_progress(void **state)
+{
+	struct harness h;
+	struct h_cfg c;
+	struct speeder f = { &h, 0, 0 };
+	struct pvt_xen_vcpu_stats st;
+	uint64_t d, first;
+
+	(void)state;
+	h_cfg_default(&c);
+	assert_int_equal(h_init(&h, &c), 0);
+	assert_int_equal(pvt_simhost_timer_set_notify(h.timers[0], speed_fire, &f), 0);
+	d = h_guest_now(&h) + S;
+	first = h_first_true_at(&h, h.sim->true_ns, d);
+	assert_int_equal(h_set_timer_op(&h, h.vcpus[0], d), 0);
+	f.slew_ppt = 450000 * PVT_PPT_PER_PPM;
+	(void)pvt_simhost_set_slew(h.sim, f.slew_ppt);
+	while (!h.logs[0].singleshot && f.wakes < 100)
+		assert_int_equal(pvt_simhost_step(h.sim, UINT64_MAX), 1);
+	xt_snapshot(h.vcpus[0], NULL, NULL, NULL, NULL, &st);
+	printf("# host clock speeding up after every arm: 1 s timer in %" PRIu64
+	       " wakes (%" PRIu64 " early), %" PRIu64 " ns late\n", f.wakes, st.early_wakes,
+	       h.logs[0].last_true_ns - first);
+	assert_int_equal(h.logs[0].singleshot, 1);
+	assert_true(h.logs[0].last_true_ns >= first);
+	assert_true(f.wakes <= 40);
+	h_destroy(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +350,7 @@ int main(void)
 		cmocka_unit_test(singleshot_storm_slow),
 		cmocka_unit_test(sane_clock_keeps_grid),
 		cmocka_unit_test(stages_halve_the_distance),
+		cmocka_unit_test(early_wakes_make_progress),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
