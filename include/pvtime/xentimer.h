@@ -51,8 +51,9 @@
  * defaults), and the other wakes follow host events (a realtime step, a
  * host timer that fired before the TSC got there): so per vCPU, over T host
  * ns with period P, wakes <= (T x factor / P + 2 + timer hypercalls) x
- * (1 + stages) + host events. Later only: nothing becomes early, and a
- * sane clock served within a period of its ticks keeps its exact grid.
+ * (1 + stages) + host events. Later only: nothing becomes early; a tick
+ * the guest clock jumps to may wait up to one gap; a sane clock served
+ * within a period of its ticks keeps its exact grid.
  *
  * Algorithms (pvt_timer_algo), all on the same code path:
  *  - LEGACY: KVM before the seed's fix. Guest now = one-step
