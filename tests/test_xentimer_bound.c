@@ -341,6 +341,41 @@ static void early_wakes_make_progress(void **state)
 	h_destroy(&h);
 }
 
+/*
+ * The guest clock jumps 1 s forward right after a tick of its 10 ms
+ * periodic timer (KVM_SET_CLOCK): the 100 ticks passed come as one event,
+ * at the floor, one gap (5 ms of host time) after the last tick: not at
+ * once (that would be a second delivery in no host time), not later.
+ */
+static void jump_waits_one_gap(void **state)
+{
+	struct harness h;
+	struct seen s;
+	struct pvt_guest_clock clk;
+	uint64_t t1;
+
+	(void)state;
+	init_scaled(&h, &s, S, 0);
+	assert_int_equal(h_set_periodic(&h, h.vcpus[0], 10 * MS), 0);
+	while (s.events < 1)
+		assert_int_equal(pvt_simhost_step(h.sim, UINT64_MAX), 1);
+	t1 = h.sim->true_ns;
+	pvt_simhost_skip(h.sim, 1000);
+	clk = h.clock;
+	clk.page.system_time += S;
+	h.clock = clk;
+	assert_int_equal(h_set_guest_clock(&h, h.vcpus[0], &clk), 0);
+	assert_int_equal(h.logs[0].periodic, 0);	/* not at once */
+	for (int i = 0; i < 1 + MAX_STAGES && s.events < 2; i++)
+		assert_int_equal(pvt_simhost_step(h.sim, UINT64_MAX), 1);
+	assert_int_equal(s.events, 2);
+	assert_int_equal(s.ticks, 1 + 100);
+	if (h.sim->true_ns < t1 + 5 * MS || h.sim->true_ns > t1 + 5 * MS + 1)
+		fail_msg("delivered %" PRIu64 " ns after the last tick, the gap is 5 ms",
+			 h.sim->true_ns - t1);
+	h_destroy(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +386,7 @@ int main(void)
 		cmocka_unit_test(sane_clock_keeps_grid),
 		cmocka_unit_test(stages_halve_the_distance),
 		cmocka_unit_test(early_wakes_make_progress),
+		cmocka_unit_test(jump_waits_one_gap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
