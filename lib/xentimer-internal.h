@@ -40,8 +40,9 @@ struct pvt_xen_vcpu {
 	struct pvt_xen_timer periodic;
 	uint64_t period_ns;		/* 0 = periodic off */
 	/*
-	 * Host TSC of the last periodic delivery (the host-time floor of the
-	 * next one: period_ns / PVT_XEN_PERIODIC_MAX_RATE_FACTOR later).
+	 * Host TSC the periodic timer's host-time floor counts from: when the
+	 * last delivered tick was due (xentimer.c, periodic_last_tsc); the next
+	 * is not due before period_ns / PVT_XEN_PERIODIC_MAX_RATE_FACTOR later.
 	 */
 	uint64_t per_last_tsc;
 	bool per_last_valid;
