@@ -292,9 +292,10 @@ static void dump_livelock(const struct ctx *x)
 
 /*
  * Lets simulated time pass (or skips it: a preemption). Many wake-ups are
- * legitimate (a guest whose clock runs 10^4 x fast ticks its 1 ms periodic
- * timer every host TSC tick), so steps stop after a budget; what is
- * never legitimate is many wake-ups without time moving: a livelock.
+ * legitimate (2 vCPUs with 1 ms periodic timers wake the host 4000 times a
+ * second under the bound, singleshot storms once per hypercall), so steps
+ * stop after a budget; what is never legitimate is many wake-ups without
+ * time moving: a livelock.
  */
 static void advance(struct ctx *x, struct fz_in *in, bool preempt)
 {
