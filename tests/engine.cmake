@@ -23,3 +23,7 @@ pvt_internal_test(test_xentimer_hostfail test_xentimer_hostfail.c)
 pvt_unit_test(test_engine_biglock test_engine_biglock.c)
 set_tests_properties(test_engine_biglock PROPERTIES LABELS "tsan")
 pvt_internal_test(test_xentimer_api test_xentimer_api.c)
+pvt_internal_test(test_xentimer_bound test_xentimer_bound.c)
+# Fault injection on real timerfds and threads (read errors, EINTR storms, re-registration, teardown); also under TSan.
+pvt_unit_test(test_xentimer_faults test_xentimer_faults.c)
+set_tests_properties(test_xentimer_faults PROPERTIES LABELS "tsan")
