@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "muldiv.h"
+#include "ratetrack-div.h"
 #include "xentimer-internal.h"
 
 static uint64_t sat_add(uint64_t a, int64_t d)
@@ -25,6 +26,73 @@ static uint64_t uadd_sat(uint64_t a, uint64_t b)
 static uint64_t usub_floor(uint64_t a, uint64_t b)
 {
 	return b > a ? 0 : a - b;
+}
+
+/* TSC ticks that take at least ns at rate r (rounded up; saturates). */
+static uint64_t ns_to_tsc_ceil(const struct pvt_rate *r, uint64_t ns)
+{
+	uint64_t d, rem;
+	pvt_u128 q;
+
+	if (r->ns_int >> 32)
+		return ns / r->ns_int + 1;	/* < 1 tick per 4 s: coarse is fine */
+	/* The rate in 32.32, rounded down: more ticks, never fewer. */
+	d = (r->ns_int << 32) | (r->ns_frac >> 32);
+	q = pvt_div128_full((pvt_u128)ns << 32, d ? d : 1, &rem);
+	q += rem != 0;
+	return (q >> 64) ? UINT64_MAX : (uint64_t)q;
+}
+
+/* period_ns / PVT_XEN_PERIODIC_MAX_RATE_FACTOR in host TSC ticks (rounded up). */
+static uint64_t periodic_gap_tsc(struct pvt_xen_vcpu *v)
+{
+	struct pvt_clock_pair p;
+	struct pvt_rate r;
+
+	pvt_hostclock_current(v->vm->hostclock, &p, &r, NULL);
+	return ns_to_tsc_ceil(&r, v->period_ns / PVT_XEN_PERIODIC_MAX_RATE_FACTOR);
+}
+
+/*
+ * The bound on host wake-ups: the periodic timer is not due before one gap
+ * (period_ns / PVT_XEN_PERIODIC_MAX_RATE_FACTOR host ns) after its last
+ * delivery, whatever the guest clock says; the grid ticks passed by then
+ * are coalesced into that delivery. Kept as a host TSC (it never steps):
+ * the earliest TSC at which the periodic timer may be delivered, 0 if none.
+ */
+static uint64_t periodic_floor_tsc(struct pvt_xen_vcpu *v)
+{
+	if (!v->per_last_valid)
+		return 0;
+	return uadd_sat(v->per_last_tsc, periodic_gap_tsc(v));
+}
+
+/*
+ * Where the next floor counts from, for a tick delivered now. PVTIME: the
+ * instant the tick was due (its target, itself at or after the previous
+ * floor), but no more than one gap before now. So a service up to a period
+ * late leaves the grid alone, floors stay a gap apart (any T host ns hold
+ * at most T / gap + 2 deliveries), and a late service cannot buy an
+ * immediate second one. LEGACY and KVM know no due TSC: now.
+ */
+static uint64_t periodic_last_tsc(struct pvt_xen_vcpu *v)
+{
+	struct pvt_xen_timer *t = &v->periodic;
+	uint64_t now = xt_tsc(v), last;
+
+	if (v->vm->cfg.algo != PVT_ALGO_PVTIME || !t->converted || t->target_tsc > now)
+		return now;
+	last = usub_floor(now, periodic_gap_tsc(v));
+	return t->target_tsc > last ? t->target_tsc : last;
+}
+
+/* The same floor on the timer clock (LEGACY, KVM); 0 if none. */
+static uint64_t periodic_floor_ns(struct pvt_xen_vcpu *v)
+{
+	if (!v->per_last_valid)
+		return 0;
+	return uadd_sat(pvt_hostclock_tsc_to_mono(v->vm->hostclock, v->per_last_tsc),
+			v->period_ns / PVT_XEN_PERIODIC_MAX_RATE_FACTOR);
 }
 
 int xt_guest_now(struct pvt_xen_vcpu *v, uint64_t *ns)
@@ -52,7 +120,7 @@ static bool convert_delta(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
 {
 	struct pvt_xen_vm *vm = v->vm;
 	struct pvt_hostclock *hc = vm->hostclock;
-	uint64_t guest_now, host_now;
+	uint64_t guest_now, host_now, floor;
 	int64_t delta;
 
 	if (vm->cfg.algo == PVT_ALGO_KVM) {
@@ -75,14 +143,19 @@ static bool convert_delta(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
 	}
 	delta = (int64_t)(t->deadline_ns - guest_now);
 	t->host_ns = delta <= 0 ? host_now : sat_add(host_now, delta);
+	if (t == &v->periodic) {
+		floor = periodic_floor_ns(v);
+		if (floor > t->host_ns)
+			t->host_ns = floor;
+	}
 	t->converted = true;
-	return delta <= 0;
+	return t->host_ns <= host_now;
 }
 
 /* Converts t for the current clock; true if it is due now. */
 static bool convert(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
 {
-	uint64_t now_tsc;
+	uint64_t now_tsc, floor;
 
 	t->converted = false;
 	/*
@@ -100,6 +173,11 @@ static bool convert(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
 	/* -ERANGE leaves UINT64_MAX: a deadline no TSC reaches never fires. */
 	(void)pvt_guest_clock_host_tsc_at(&v->clock, now_tsc, t->deadline_ns,
 					  &t->target_tsc);
+	if (t == &v->periodic) {
+		floor = periodic_floor_tsc(v);
+		if (floor > t->target_tsc)
+			t->target_tsc = floor;
+	}
 	t->converted = true;
 	return t->target_tsc <= now_tsc;
 }
@@ -152,6 +230,9 @@ static void periodic_fire(struct pvt_xen_vcpu *v, bool immediate)
 	uint64_t now;
 
 	deliver(v, PVT_XEN_FIRED_PERIODIC, v->periodic.deadline_ns, immediate);
+	/* From here the next tick waits for the host-time floor. */
+	v->per_last_tsc = periodic_last_tsc(v);
+	v->per_last_valid = true;
 	for (int i = 0; i < 4; i++) {
 		if (i) {
 			/* Due again at once (a fresh pairing): folded into this event. */
@@ -217,6 +298,13 @@ static uint64_t pvtime_host_ns(struct pvt_xen_vcpu *v, const struct pvt_xen_time
 	 * that much and convert again from a fresh pairing.
 	 */
 	early = (uint64_t)(((pvt_u128)remaining * v->vm->slew_mul) >> 64) + 1;
+	/*
+	 * A stage at least halves what is left, so a deadline R host ns away
+	 * costs at most log2(R / final_stage_ns) stages whatever the slew
+	 * bound (log base 1000 of it with the default 1000 ppm).
+	 */
+	if (early > remaining / 2)
+		early = remaining / 2;
 	if (early > cfg->final_stage_ns && early < remaining) {
 		v->stats.stages++;
 		return final - early;
@@ -225,9 +313,12 @@ static uint64_t pvtime_host_ns(struct pvt_xen_vcpu *v, const struct pvt_xen_time
 }
 
 /*
- * Arms after a step seen in the post-arm poll, at most this often per call:
- * steps faster than that still each cancel the armed CANCEL_ON_SET timer,
- * whose wake-up programs again.
+ * Arms after a step seen in the post-arm poll, at most this many per call.
+ * If the clock stepped again during the last of them, the host timer is
+ * armed at 1 instead (a time every clock has passed): it wakes at once and
+ * service() programs again from a fresh pairing, so no call spins with the
+ * lock held and no deadline is left converted from a stale pairing. Each
+ * such wake needs STEP_REARMS + 1 host steps: bounded by the host's rate.
  */
 #define STEP_REARMS	4
 
@@ -304,10 +395,15 @@ int xt_program(struct pvt_xen_vcpu *v)
 				return ret;
 		}
 		/* An arming kept from before was checked when it was made. */
-		if (!steppable || !armed_now || round >= STEP_REARMS ||
-		    hc_steps(hc, true) == gen)
+		if (!steppable || !armed_now || hc_steps(hc, true) == gen)
 			return 0;
 		v->stats.step_rearms++;
+		if (round + 1 >= STEP_REARMS) {
+			ret = pvt_hosttimer_arm(v->timer, 1);
+			v->host_armed = !ret;
+			v->host_armed_ns = 1;
+			return ret;
+		}
 	}
 }
 
@@ -356,17 +452,19 @@ int pvt_xen_vcpu_service(struct pvt_xen_vcpu *v, struct pvt_xen_events *ev)
 	bool pvtime = v->vm->cfg.algo == PVT_ALGO_PVTIME;
 	uint64_t now_tsc = 0, now_mono = 0, due_tsc = 0;
 	bool delivered = false, fired = true;
-	int ret = 0, r;
+	int ret = 0, read_err = 0, r;
 
 	xt_lock(v);
 	if (v->timer->fd >= 0) {
 		/* -ECANCELED (a realtime step) also wakes: re-convert and re-arm. */
 		r = pvt_hosttimer_drain(v->timer);
-		if (r < 0 && r != -ECANCELED) {
-			xt_take(v, ev);
-			xt_unlock(v);
-			return r;
-		}
+		/*
+		 * A read error says nothing about the deadlines: serve as if it
+		 * fired (what is due is judged by the TSC, never early), re-arm,
+		 * and report the error after that.
+		 */
+		if (r < 0 && r != -ECANCELED)
+			read_err = r;
 		fired = r != 0;
 	}
 	if (fired) {
@@ -404,5 +502,7 @@ int pvt_xen_vcpu_service(struct pvt_xen_vcpu *v, struct pvt_xen_events *ev)
 	r = xt_take(v, ev);
 	ev->due_tsc = due_tsc;
 	xt_unlock(v);
+	if (read_err)
+		return read_err;
 	return ret ? ret : r;
 }

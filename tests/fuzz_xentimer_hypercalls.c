@@ -9,7 +9,12 @@
  * always 0, the guest's Xen result one Xen returns); what is taken after
  * each call and each service never holds a stopped timer nor (PVTIME,
  * valid monotonic clock) an expiry before its guest deadline; time advances are bounded and so are host wake-ups
- * at one instant (no livelock).
+ * at one instant (no livelock); and host wake-ups are bounded in host time
+ * whatever the guest clock does: any three periodic deliveries in a row on
+ * one vCPU (same period) span at least period / (2 x
+ * PVT_XEN_PERIODIC_MAX_RATE_FACTOR) ns of true time while the host slews
+ * within the configured bound (xentimer.h: any T host ns hold at most
+ * T x factor / period + 2 deliveries).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,7 +41,39 @@ struct ctx {
 	uint64_t wakes;			/* host timer wake-ups so far */
 	bool wild_slew;			/* a slew beyond what the engine is told to expect */
 	uint64_t delivered;
+	/* The last two periodic deliveries per vCPU: true ns and period. */
+	uint64_t per_at[FZ_VCPUS][2], per_period[FZ_VCPUS][2];
+	unsigned per_seen[FZ_VCPUS];
 };
+
+/*
+ * The host-time bound: floors a gap (period / factor host ns) apart, each
+ * delivery at most a gap after its floor, so deliveries k and k + 2 are at
+ * least 2 gaps - 1 gap apart; host rates within +-13 % (the widest
+ * non-wild slew) leave more than half a gap of true time. Slack: 3 TSC
+ * ticks of rounding.
+ */
+static void check_bound(struct ctx *x, const struct pvt_xen_vcpu *v)
+{
+	const struct pvt_simhost *sim = x->f->sim;
+	unsigned i = v->id;
+	uint64_t now = sim->true_ns, p = v->period_ns;
+	uint64_t min_ns = p / (2 * PVT_XEN_PERIODIC_MAX_RATE_FACTOR);
+	uint64_t slack = 3 * (1000000 / sim->tsc_khz + 1);
+
+	if (x->per_seen[i] >= 2 && !x->wild_slew && x->per_period[i][0] == p &&
+	    x->per_period[i][1] == p && now - x->per_at[i][0] + slack < min_ns) {
+		fprintf(stderr, "host wake-ups unbounded on vCPU %u: periodic deliveries at %"
+			PRIu64 ", %" PRIu64 ", %" PRIu64 " (period %" PRIu64 ")\n", i,
+			x->per_at[i][0], x->per_at[i][1], now, p);
+		abort();
+	}
+	x->per_at[i][0] = x->per_at[i][1];
+	x->per_period[i][0] = x->per_period[i][1];
+	x->per_at[i][1] = now;
+	x->per_period[i][1] = p;
+	x->per_seen[i]++;
+}
 
 /*
  * Whether v's guest clock moves monotonically (no 64-bit wrap of the scaled
@@ -77,6 +114,7 @@ static void check_expiry(struct ctx *x, struct pvt_xen_vcpu *v, uint32_t kind,
 		if (!x->per_live[v->id])
 			abort();	/* periodic after stop */
 		x->conv_per[v->id] = pvt_simhost_tsc(x->f->sim);	/* the next tick */
+		check_bound(x, v);
 	}
 	/* Never early: only PVTIME promises it (legacy/KVM model the bugs). */
 	if (v->vm->cfg.algo != PVT_ALGO_PVTIME || !v->clock_valid)
@@ -254,9 +292,10 @@ static void dump_livelock(const struct ctx *x)
 
 /*
  * Lets simulated time pass (or skips it: a preemption). Many wake-ups are
- * legitimate (a guest whose clock runs 10^4 x fast ticks its 1 ms periodic
- * timer every host TSC tick), so steps stop after a budget; what is
- * never legitimate is many wake-ups without time moving: a livelock.
+ * legitimate (2 vCPUs with 1 ms periodic timers wake the host 4000 times a
+ * second under the bound, singleshot storms once per hypercall), so steps
+ * stop after a budget; what is never legitimate is many wake-ups without
+ * time moving: a livelock.
  */
 static void advance(struct ctx *x, struct fz_in *in, bool preempt)
 {
@@ -357,13 +396,23 @@ static void check_not_lost(const struct ctx *x, const struct pvt_xen_vcpu *v)
 {
 	const struct pvt_simhost *sim = x->f->sim;
 	uint64_t slack = sim->wake_latency_ns + v->vm->cfg.final_stage_ns + 10000, ck_tsc;
+	uint64_t per_floor, gap;
 
 	if (v->vm->cfg.algo != PVT_ALGO_PVTIME || !v->clock_valid || x->wild_slew ||
 	    sim->true_ns < x->pre_true + slack)
 		return;
 	ck_tsc = pvt_simhost_tsc_at(sim, sim->true_ns - slack);
+	/*
+	 * The periodic timer also waits for its host-time floor: a gap
+	 * (period / factor host ns, at most 15 % more in true time while the
+	 * host slews within the bound) after the last delivery.
+	 */
+	per_floor = x->per_seen[v->id] ? x->per_at[v->id][1] : 0;
+	gap = v->period_ns / PVT_XEN_PERIODIC_MAX_RATE_FACTOR;
+	per_floor = per_floor + gap + gap / 6 < per_floor ? UINT64_MAX : per_floor + gap + gap / 6;
 	if ((x->ss_live[v->id] && reached(v, &v->singleshot, x->conv_ss[v->id], ck_tsc)) ||
-	    (x->per_live[v->id] && reached(v, &v->periodic, x->conv_per[v->id], ck_tsc))) {
+	    (x->per_live[v->id] && sim->true_ns - slack >= per_floor &&
+	     reached(v, &v->periodic, x->conv_per[v->id], ck_tsc))) {
 		fprintf(stderr, "lost timer on vCPU %u: ss %d/%" PRIu64 "/%" PRIu64 " per %d/%"
 			PRIu64 "/%" PRIu64 " conv %" PRIu64 "/%" PRIu64 " host %d/%" PRIu64
 			" true %" PRIu64 " mono %" PRIu64 " tsc %" PRIu64 " guest %" PRIu64

@@ -22,10 +22,13 @@ for a in ("pvtime", "kvm", "legacy"):
 assert d["arm_timerfd_ns"] > d["arm_ns"]["pvtime"], d
 u = d["pairing"]["vdso"]["uncertainty_ns"]
 assert 1 <= u["min"] <= u["p50"] <= u["p99"] <= u["max"], u
+assert d["pairing"]["vdso"]["uncertainty_is_bound"] is False, d["pairing"]["vdso"]
 if d["kvm_get_clock_ns"] is not None:
     assert d["kvm_get_clock_ns"] > 0
 if d["pairing"]["kvm"] is not None:
     assert d["pairing"]["kvm"]["uncertainty_ns"]["max"] == 1, d["pairing"]["kvm"]
+    # A constant the backend states: labelled a bound, not shown as a measurement.
+    assert d["pairing"]["kvm"]["uncertainty_is_bound"] is True, d["pairing"]["kvm"]
 # Delivery: both paths sampled, never early (the engine's promise; the kernel's for timerfd).
 dl = d["delivery"]
 assert dl["samples"] >= 100 and dl["ahead_ns"] > 0, dl
@@ -39,6 +42,10 @@ PY
 "$PVTIME" bench timer --iterations 20000 >"$tmp/out.txt" 2>&1 || fail "bench timer text: exit $?"
 grep -q "^arm, no syscall (pvtime)" "$tmp/out.txt" || fail "text output lacks the arm line"
 grep -q "^pairing: vDSO sandwich" "$tmp/out.txt" || fail "text output lacks the pairing line"
+if grep -q "^pairing: KVM_GET_CLOCK .*ns/call" "$tmp/out.txt"; then
+	grep -q "^pairing: KVM_GET_CLOCK .*a constant bound, not measured" "$tmp/out.txt" ||
+		fail "the KVM_GET_CLOCK uncertainty is not labelled a bound"
+fi
 grep -q "^delivery: timerfd -> service/take (pvtime)" "$tmp/out.txt" || fail "text output lacks the delivery line"
 grep -q "^delivery: bare timerfd wake" "$tmp/out.txt" || fail "text output lacks the bare wake line"
 

@@ -37,6 +37,8 @@
 #include "pvtime/hosttimer.h"
 #include "pvtime/xentimer.h"
 
+#include "test_skip.h"
+
 #define VCPUS		8
 #define OPS		1500
 #define LOG_MAX		(OPS * 4 + 200000)
@@ -346,7 +348,7 @@ static void stress(void **state)
 	(void)state;
 	ret = pvt_hostclock_new_vdso(0, &hc);
 	if (ret == -ENOTSUP)
-		skip();
+		pvt_test_skip("the host clocksource is not the TSC: no vDSO pairing");
 	assert_int_equal(ret, 0);
 	pvt_hostclock_current(hc, &p, &r, NULL);
 	khz = 1000000000000000ull / pvt_rate_apply(&r, 1000000000ull, false);

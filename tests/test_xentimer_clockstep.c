@@ -101,6 +101,7 @@ static void step(void **state, int64_t delta)
 struct arm_hook {
 	struct pvt_simhost *sim;
 	unsigned arms, step_at;		/* step inside arm number step_at (1-based) */
+	unsigned count;			/* ... and the count - 1 arms after it (0: one) */
 	int64_t delta;
 };
 
@@ -108,7 +109,9 @@ static struct arm_hook hook;	/* test-only: the ops have no context pointer */
 
 static int hooked_arm(void *ctx, uint64_t deadline_ns)
 {
-	if (++hook.arms == hook.step_at)
+	++hook.arms;
+	if (hook.step_at && hook.arms >= hook.step_at &&
+	    hook.arms < hook.step_at + (hook.count ? hook.count : 1))
 		pvt_simhost_step_realtime(hook.sim, hook.delta);	/* nothing armed to cancel yet */
 	return h_rt_arm(ctx, deadline_ns);
 }
@@ -180,6 +183,60 @@ static void step_in_arm_refresh_busy(void **state)
 {
 	(void)state;
 	step_in_arm(-3600ll * 1000000000ll, false, true);
+}
+
+/*
+ * More steps inside one call than it re-arms for (STEP_REARMS = 4): the
+ * clock steps inside each of 10 consecutive arms. The call must not give up
+ * with a deadline from a stale pairing (a backward step would make it an
+ * hour late): it arms to wake at once, service() programs again, and the
+ * expiry comes exactly once at its instant.
+ */
+static void many_steps_in_one_arm(int64_t delta, unsigned count)
+{
+	struct rt_vm x;
+	struct pvt_xen_vcpu_stats st;
+	struct pvt_xen_events ev;
+	uint64_t deadline, first;
+
+	rt_vm_init_ops(&x, &hooked_ops);
+	memset(&hook, 0, sizeof(hook));
+	hook.sim = x.h.sim;
+	hook.delta = delta;
+	hook.step_at = 1;
+	hook.count = count;
+	deadline = h_guest_now(&x.h) + 20 * MS;
+	first = h_first_true_at(&x.h, x.h.sim->true_ns, deadline);
+	assert_int_equal(h_set_timer_op(&x.h, x.v, deadline), 0);
+	pvt_simhost_run_until(x.h.sim, first + 100000 * MS);
+	if (x.h.logs[0].singleshot != 1 || x.h.logs[0].last_true_ns < first ||
+	    x.h.logs[0].last_true_ns > first + 2)
+		fail_msg("%u steps of %" PRId64 " inside arms: %" PRIu64 " expiries, last at %"
+			 PRIu64 ", right instant %" PRIu64, count, delta, x.h.logs[0].singleshot,
+			 x.h.logs[0].last_true_ns, first);
+	assert_int_equal(x.h.logs[0].service_err, 0);
+	assert_int_equal(pvt_xen_vcpu_take(x.v, &ev), 0);
+	xt_snapshot(x.v, NULL, NULL, NULL, NULL, &st);
+	/* Steps seen by the post-arm polls (a step in a wake-at-once arm is seen by service). */
+	assert_true(st.step_rearms >= (count < 4 ? count : 4) && st.step_rearms <= count);
+	assert_true(hook.arms > count);
+	rt_vm_destroy(&x);
+}
+
+static void many_steps_in_one_arm_backward(void **state)
+{
+	(void)state;
+	many_steps_in_one_arm(-3600ll * 1000000000ll, 10);
+	many_steps_in_one_arm(-25 * (int64_t)MS, 4);
+	many_steps_in_one_arm(-25 * (int64_t)MS, 5);
+	many_steps_in_one_arm(-7 * (int64_t)MS, 23);
+}
+
+static void many_steps_in_one_arm_forward(void **state)
+{
+	(void)state;
+	many_steps_in_one_arm(3600ll * 1000000000ll, 10);
+	many_steps_in_one_arm(5 * (int64_t)MS, 9);
 }
 
 /* A step known before arming while the refresh is busy: a private pairing, no wait. */
@@ -276,6 +333,8 @@ int main(void)
 		cmocka_unit_test(step_in_rearm_backward),
 		cmocka_unit_test(step_in_arm_refresh_busy),
 		cmocka_unit_test(step_idle_refresh_busy),
+		cmocka_unit_test(many_steps_in_one_arm_backward),
+		cmocka_unit_test(many_steps_in_one_arm_forward),
 		cmocka_unit_test(monotonic_no_step_rounds),
 		cmocka_unit_test(rt_timer_never),
 	};

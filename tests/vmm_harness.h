@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "test_skip.h"
 #include "vmm.h"
 
 /* Exit code that tells CTest the test was skipped. */
@@ -37,6 +38,21 @@ static inline int vmm_test_main(const char *test, const struct CMUnitTest *tests
 	if (skip)
 		return skip;
 	return _cmocka_run_group_tests(test, tests, n, NULL, NULL);
+}
+
+/*
+ * The same with host-dependent cases, each its own CTest test run by name
+ * (pvt_test_main in test_skip.h), which may skip with pvt_test_skip().
+ */
+static inline int vmm_test_main_host(int argc, char **argv, const char *test,
+				     const struct CMUnitTest *tests, size_t n,
+				     const struct CMUnitTest *host_tests, size_t m)
+{
+	int skip = vmm_test_require_kvm(test);
+
+	if (skip)
+		return skip;
+	return pvt_test_main(argc, argv, test, tests, n, host_tests, m);
 }
 
 /* Runs a created VM that must stop: vmm_run() returns err and the VM's error says why. */

@@ -3,7 +3,9 @@
  * The hypercall port (ABI in guest/abi.h): Xen's set_timer_op, vcpu_op
  * timer commands and sched_op yield/block, dispatched to the timer engine.
  * Arguments come from kvm_run's synced registers and the result goes back
- * the same way, so a hypercall costs no ioctl beyond KVM_RUN itself.
+ * the same way, so a hypercall costs no ioctl beyond KVM_RUN itself. The
+ * dispatch itself sees only the register values and guest memory (through
+ * vmm__gpa), so it also runs on a fake vCPU (tests/fuzz_vmm_hypercall.c).
  */
 #include <errno.h>
 #include <sched.h>
@@ -113,6 +115,55 @@ static int64_t block(struct vmm_vcpu *vcpu)
 	}
 }
 
+int64_t vcpu__hypercall_dispatch(struct vmm_vcpu *vcpu, uint64_t nr, uint64_t a0,
+				 uint64_t a1, uint64_t a2)
+{
+	int64_t ret;
+
+	switch (nr) {
+	case PVT_XEN_set_timer_op:
+		if (vcpu__sync_guest_clock(vcpu))
+			return 0;	/* the VM stops: res.status says why */
+	{
+		int host = pvt_xen_set_timer_op(vcpu->xen, a0, &ret);
+
+		vcpu__take_expiries(vcpu);
+		(void)vcpu__check_host_timer(vcpu, vcpu, host);
+		break;
+	}
+	case PVT_XEN_vcpu_op:
+		if (vcpu__sync_guest_clock(vcpu))
+			return 0;
+		ret = vcpu_op(vcpu, a0, a1, a2);
+		break;
+	case PVT_XEN_sched_op:
+		if (a0 == PVT_SCHEDOP_yield)
+			ret = 0;
+		else if (a0 == PVT_SCHEDOP_block)
+			ret = block(vcpu);
+		else
+			ret = -PVT_XEN_ENOSYS;
+		break;
+	case PVT_XEN_hvm_op:
+		ret = vcpu__hvm_op(vcpu, a0, a1);
+		break;
+	case PVT_HC_kvmclock_register:
+		/* What the guest's WRMSR would do, for a guest in user mode. */
+		if (!vmm__gpa(vcpu->vm, a0, sizeof(struct pvt_pvclock_page)))
+			return vcpu__fail(vcpu, -EFAULT,
+					  "guest registered its pvclock page at GPA 0x%llx, outside its %llu MiB of RAM: VM stopped",
+					  (unsigned long long)a0,
+					  (unsigned long long)(vcpu->vm->mem_size >> 20));
+		ret = vcpu__set_msr(vcpu, PVT_MSR_KVM_SYSTEM_TIME_NEW, a0 | 1) ?
+		      -PVT_XEN_EINVAL : 0;
+		break;
+	default:
+		ret = -PVT_XEN_ENOSYS;
+		break;
+	}
+	return ret;
+}
+
 int vcpu__hypercall(struct vmm_vcpu *vcpu)
 {
 	struct kvm_regs *regs = &vcpu->run->s.regs.regs;
@@ -121,50 +172,10 @@ int vcpu__hypercall(struct vmm_vcpu *vcpu)
 	/* Expiries due by now reach the guest before it changes its timers. */
 	if (vcpu__poll_timer(vcpu))
 		return vcpu->res.status;
-	switch (regs->rax) {
-	case PVT_XEN_set_timer_op:
-		if (vcpu__sync_guest_clock(vcpu))
-			return -EFAULT;
-	{
-		int host = pvt_xen_set_timer_op(vcpu->xen, regs->rdi, &ret);
-
-		vcpu__take_expiries(vcpu);
-		(void)vcpu__check_host_timer(vcpu, vcpu, host);
-		break;
-	}
-	case PVT_XEN_vcpu_op:
-		if (vcpu__sync_guest_clock(vcpu))
-			return -EFAULT;
-		ret = vcpu_op(vcpu, regs->rdi, regs->rsi, regs->rdx);
-		break;
-	case PVT_XEN_sched_op:
-		if (regs->rdi == PVT_SCHEDOP_yield)
-			ret = 0;
-		else if (regs->rdi == PVT_SCHEDOP_block)
-			ret = block(vcpu);
-		else
-			ret = -PVT_XEN_ENOSYS;
-		break;
-	case PVT_XEN_hvm_op:
-		ret = vcpu__hvm_op(vcpu, regs->rdi, regs->rsi);
-		break;
-	case PVT_HC_kvmclock_register:
-		/* What the guest's WRMSR would do, for a guest in user mode. */
-		if (!vmm__gpa(vcpu->vm, regs->rdi, sizeof(struct pvt_pvclock_page)))
-			return vcpu__fail(vcpu, -EFAULT,
-					  "guest registered its pvclock page at GPA 0x%llx, outside its %llu MiB of RAM: VM stopped",
-					  (unsigned long long)regs->rdi,
-					  (unsigned long long)(vcpu->vm->mem_size >> 20));
-		ret = vcpu__set_msr(vcpu, PVT_MSR_KVM_SYSTEM_TIME_NEW, regs->rdi | 1) ?
-		      -PVT_XEN_EINVAL : 0;
-		break;
-	default:
-		ret = -PVT_XEN_ENOSYS;
-		break;
-	}
+	ret = vcpu__hypercall_dispatch(vcpu, regs->rax, regs->rdi, regs->rsi, regs->rdx);
 	if (vcpu->res.status)
 		return vcpu->res.status;	/* stopped: the guest gets no result */
 	regs->rax = (uint64_t)ret;
 	vcpu->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
-	return vcpu->res.status;
+	return 0;
 }

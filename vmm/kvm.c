@@ -149,13 +149,6 @@ int vmm__get_clock(struct vmm *vm, struct kvm_clock_data *data)
 	return 0;
 }
 
-void *vmm__gpa(struct vmm *vm, uint64_t gpa, uint64_t len)
-{
-	if (gpa > vm->mem_size || len > vm->mem_size - gpa)
-		return NULL;
-	return vm->mem + gpa;
-}
-
 /* One record per software timer fired, plus slack (mixed fires a little past loops). */
 static uint64_t irq_records(const struct vmm_config *cfg)
 {

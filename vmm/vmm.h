@@ -223,7 +223,12 @@ int vcpu__fail(struct vmm_vcpu *vcpu, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Host pointer for [gpa, gpa + len) or NULL if any byte is outside RAM. */
-void *vmm__gpa(struct vmm *vm, uint64_t gpa, uint64_t len);
+static inline void *vmm__gpa(struct vmm *vm, uint64_t gpa, uint64_t len)
+{
+	if (gpa > vm->mem_size || len > vm->mem_size - gpa)
+		return NULL;
+	return vm->mem + gpa;
+}
 
 /* Builds the identity page tables and GDT in guest memory. */
 void vmm__setup_paging(struct vmm *vm);
@@ -243,6 +248,13 @@ void *vcpu__thread(void *arg);
 
 /* Handles a hypercall exit: result into the synced rax. */
 int vcpu__hypercall(struct vmm_vcpu *vcpu);
+/*
+ * The hypercall itself: Xen's result for hypercall nr with arguments a0..a2
+ * (rdi, rsi, rdx); guest memory only through vmm__gpa. If the VM must stop
+ * instead (res.status set, error says why) the result is meaningless.
+ */
+int64_t vcpu__hypercall_dispatch(struct vmm_vcpu *vcpu, uint64_t nr, uint64_t a0,
+				 uint64_t a1, uint64_t a2);
 /* Handles a ucall exit. Returns 1 when the guest is done, 0 to go on, -errno. */
 int vcpu__ucall(struct vmm_vcpu *vcpu);
 

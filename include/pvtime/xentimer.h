@@ -39,6 +39,22 @@
  * Each vCPU owns one host timer serving both its singleshot and its
  * periodic timer (armed at the earlier of the two).
  *
+ * Host wake-ups are bounded in host time, whatever the guest clock does (a
+ * scribbled page running 10^4 x fast or slow): a periodic tick is not due
+ * before a gap of period_ns / PVT_XEN_PERIODIC_MAX_RATE_FACTOR host ns
+ * (measured on the host TSC) after the previous one was due (PVTIME; at
+ * most a gap before it was delivered), so any T host ns hold at most
+ * T x factor / period + 2 periodic deliveries; the grid ticks passed by
+ * then are coalesced into one (periodic_ticks, stats.coalesced). A
+ * singleshot fires once per arming hypercall. Each deadline costs at most
+ * log2(host ns away / final_stage_ns) early stages (about 6 with the
+ * defaults), and the other wakes follow host events (a realtime step, a
+ * host timer that fired before the TSC got there): so per vCPU, over T host
+ * ns with period P, wakes <= (T x factor / P + 2 + timer hypercalls) x
+ * (1 + stages) + host events. Later only: nothing becomes early; a tick
+ * the guest clock jumps to may wait up to one gap; a sane clock served
+ * within a period of its ticks keeps its exact grid.
+ *
  * Algorithms (pvt_timer_algo), all on the same code path:
  *  - LEGACY: KVM before the seed's fix. Guest now = one-step
  *    pvt_kvm_clock_legacy_ns() at one TSC read; later (the backend's
@@ -70,6 +86,14 @@
  * already recorded stays recorded). service() returns a failure of its
  * re-arm the same way; the timers then stay armed in guest time with no
  * host timer behind them until a later call arms one.
+ *
+ * Teardown while vCPU threads block on their host timers: make each thread
+ * leave first (a stop flag it checks, plus a wake it cannot miss: a
+ * pvt_hosttimer_wait() timeout, or a signal repeated until the thread is
+ * gone, which makes the wait return -EINTR), join it, then free in this
+ * order: pvt_xen_vcpu_free, pvt_hosttimer_free, pvt_xen_vm_free,
+ * pvt_hostclock_free. No thread may be inside a call on, or asleep on the
+ * fd of, a vCPU or timer being freed.
  */
 #ifndef PVTIME_XENTIMER_H
 #define PVTIME_XENTIMER_H
@@ -85,6 +109,12 @@
 #include "pvtime/xen_abi.h"
 
 PVT_BEGIN_DECLS
+
+/*
+ * The periodic timer is delivered at most this many times per period of
+ * host time (ticks beyond that are coalesced): see the top comment.
+ */
+#define PVT_XEN_PERIODIC_MAX_RATE_FACTOR	2
 
 /* set_timer_op's Linux workaround: deadlines this far off become 100 ms. */
 #define PVT_XEN_WORKAROUND_SHIFT		50
@@ -253,8 +283,9 @@ PVT_API int pvt_xen_vcpu_take(struct pvt_xen_vcpu *vcpu, struct pvt_xen_events *
 /*
  * The vCPU's host timer woke (or may have): drains its fd without blocking,
  * records what is due (periodic on its exact grid, missed ticks coalesced),
- * re-arms the rest, then takes. 1 or 0 as take, or a host -errno (re-arming
- * failed; *ev is still filled in).
+ * re-arms the rest, then takes. 1 or 0 as take, or a host -errno: reading
+ * the fd failed (what was due is still served and the timer re-armed) or
+ * re-arming failed; *ev is filled in either way.
  */
 PVT_API int pvt_xen_vcpu_service(struct pvt_xen_vcpu *vcpu, struct pvt_xen_events *ev);
 
