@@ -18,3 +18,8 @@ set_tests_properties(readme_example PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 add_test(NAME docs_libpvtime_man
   COMMAND sh -c "command -v groff >/dev/null || { echo 'groff not installed: skipped'; exit 77; }; w=$(groff -man -ww -z '${CMAKE_SOURCE_DIR}/doc/libpvtime.3' 2>&1); [ -z \"$w\" ] || { echo \"$w\"; exit 1; }; for h in '${CMAKE_SOURCE_DIR}'/include/pvtime/*.h; do b=$(basename $h); [ $b = export.h ] && continue; grep -q \"pvtime/$b\" '${CMAKE_SOURCE_DIR}/doc/libpvtime.3' || { echo \"libpvtime.3 misses $b\"; exit 1; }; done")
 set_tests_properties(docs_libpvtime_man PROPERTIES SKIP_RETURN_CODE 77)
+
+# Every pvt_/PVT_ name in README, docs/ and libpvtime(3) is declared in a public header.
+add_test(NAME docs_api_names
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs_api_names.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(docs_api_names PROPERTIES SKIP_RETURN_CODE 77)
