@@ -23,3 +23,8 @@ set_tests_properties(docs_libpvtime_man PROPERTIES SKIP_RETURN_CODE 77)
 add_test(NAME docs_api_names
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs_api_names.sh ${CMAKE_SOURCE_DIR})
 set_tests_properties(docs_api_names PROPERTIES SKIP_RETURN_CODE 77)
+
+# libpvtime(3)'s SYNOPSIS compiles against the headers and lists every PVT_API function.
+add_test(NAME docs_man_synopsis
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs_man_synopsis.sh ${CMAKE_SOURCE_DIR} ${CMAKE_C_COMPILER})
+set_tests_properties(docs_man_synopsis PROPERTIES SKIP_RETURN_CODE 77)
