@@ -28,3 +28,8 @@ set_tests_properties(docs_api_names PROPERTIES SKIP_RETURN_CODE 77)
 add_test(NAME docs_man_synopsis
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs_man_synopsis.sh ${CMAKE_SOURCE_DIR} ${CMAKE_C_COMPILER})
 set_tests_properties(docs_man_synopsis PROPERTIES SKIP_RETURN_CODE 77)
+
+# Every C snippet of docs/integration.md compiles against the public headers.
+add_test(NAME docs_snippets
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs_snippets.sh ${CMAKE_SOURCE_DIR} ${CMAKE_C_COMPILER})
+set_tests_properties(docs_snippets PROPERTIES SKIP_RETURN_CODE 77)
