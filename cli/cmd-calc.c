@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * pvtime calc: the pvclock and TSC-scaling arithmetic one value at a time,
- * bit-exact with KVM (DESIGN.md sections 2 and 4). Output is key=value
+ * bit-exact with KVM (docs/design.md, "The arithmetic"). Output is key=value
  * lines, or one JSON object with --json.
  */
 #include <errno.h>

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * pvtime tsdrift: how far KVM's legacy one-step host TSC -> ns conversion
- * drifts from the guest's own two-step clock as uptime grows (DESIGN.md
- * sections 1, 2 and the section 4 contract), plus how far the guest clock
+ * drifts from the guest's own two-step clock as uptime grows (docs/design.md,
+ * "The two bugs"; CSV contract in doc/pvtime.1), plus how far the guest clock
  * itself runs from true host time because of KVM's kHz rounding.
  */
 #include <inttypes.h>

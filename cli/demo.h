@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pvtime demo: legacy vs kvm vs pvtime in the simulator, in both regimes of
- * DESIGN.md section 1 and under NTP slew. demo-run.c computes the cells,
- * demo-plot.c writes the plots, cmd-demo.c prints the table.
+ * docs/design.md ("How large the first bug gets") and under NTP slew.
+ * demo-run.c computes the cells, demo-plot.c writes the plots, cmd-demo.c
+ * prints the table.
  */
 #ifndef PVTIME_CLI_DEMO_H
 #define PVTIME_CLI_DEMO_H

@@ -2,7 +2,7 @@
 /*
  * What every timerlat target (host, simulator, real KVM guest) reports: the
  * seed's per-loop line, a text summary with a '#' histogram, the JSON
- * summary of DESIGN.md section 4, and an SVG histogram.
+ * summary documented in doc/pvtime.1, and an SVG histogram.
  *
  * Only lateness (latency - interval) is stored, as an exact value -> count
  * distribution (a billion simulated loops with a few distinct values take a

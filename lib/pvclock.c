@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The pvclock arithmetic. Everything a guest or a hypervisor computes to
- * turn a TSC into nanoseconds lives here or in pvclock.h; see DESIGN.md
- * section 2 for where each formula comes from.
+ * turn a TSC into nanoseconds lives here or in pvclock.h; docs/design.md
+ * ("The arithmetic") says where each formula comes from.
  */
 #include <errno.h>
 

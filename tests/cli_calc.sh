@@ -1,5 +1,5 @@
 #!/bin/bash
-# pvtime calc: pinned vectors (python3 big integers from DESIGN.md section 2), JSON, and bad input.
+# pvtime calc: pinned vectors (python3 big integers from the formulas in docs/design.md), JSON, and bad input.
 set -u
 PVTIME=${1:?usage: cli_calc.sh PVTIME}
 fails=0

@@ -1,5 +1,5 @@
 #!/bin/bash
-# pvtime sim through the command line: the contract of DESIGN.md section 4.
+# pvtime sim through the command line: the contract of doc/pvtime.1.
 set -u
 PVTIME=${1:?usage: cli_sim.sh PVTIME}
 TMP=$(mktemp -d)

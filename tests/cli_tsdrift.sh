@@ -1,5 +1,5 @@
 #!/bin/bash
-# pvtime tsdrift: the pinned CSV contract, DESIGN.md's vectors, the seed's qualitative finding,
+# pvtime tsdrift: the pinned CSV contract, docs/design.md's vectors, the seed's qualitative finding,
 # JSON checked against an independent python3 evaluation, the plot, and bad input.
 set -u
 PVTIME=${1:?usage: cli_tsdrift.sh PVTIME}
@@ -22,7 +22,7 @@ expect_usage() {
 	fi
 }
 
-# CSV contract: exact header, rows k*step <= duration, error -3333 at 10 s (DESIGN.md section 4).
+# CSV contract: exact header, rows k*step <= duration, error -3333 at 10 s (doc/pvtime.1).
 "$PVTIME" tsdrift --host-khz 2596136 --guest-khz 3000000 --frac-bits 48 --step 10 --duration 25 \
 	--format csv >"$tmp/a.csv" || fail "tsdrift csv failed"
 expected="elapsed_s,host_tsc,guest_tsc,kvmclock_ns,onestep_ns,error_ns
@@ -48,7 +48,7 @@ for cfg in "2596136 3000000 48" "2893202 2500000 32" "2596136 1000000 48" "30000
 	awk -F, 'NR > 2 { e = $6 < 0 ? -$6 : $6; if (e <= prev) bad = 1; prev = e } NR == 2 { prev = 0 }
 		END { exit bad }' "$tmp/d.csv" || fail "error does not grow for $cfg: $(tail -3 "$tmp/d.csv")"
 done
-# DESIGN.md: ~29 ms after a day at 3 GHz; the 2893202/2500000/32 vector is -23984 ns at 60 s.
+# docs/design.md: ~29 ms after a day at 3 GHz; the 2893202/2500000/32 vector is -23984 ns at 60 s.
 "$PVTIME" tsdrift --host-khz 2596136 --guest-khz 3000000 --format csv | grep -qx \
 	"86400,224306150400000,259199999999999,86400028796865,86399999998426,-28798439" || fail "1 day vector"
 "$PVTIME" tsdrift --host-khz 2893202 --guest-khz 2500000 --frac-bits 32 --step 60 --duration 60 --format csv |

@@ -11,6 +11,7 @@ trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
 export PKG_CONFIG_PATH=$(dirname "$(find "$prefix" -name pvtime.pc)")
 test -f "$prefix/share/man/man1/pvtime.1" || { echo "FAIL: man page not installed"; exit 1; }
+test -f "$prefix/share/man/man3/libpvtime.3" || { echo "FAIL: libpvtime(3) not installed"; exit 1; }
 cat > "$prefix/consumer.c" <<'C'
 #include <pvtime/guestclock.h>
 #include <stdio.h>

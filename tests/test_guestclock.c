@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The guest-clock model: KVM's scaling decision, the page it builds, the
- * legacy one-step drift vectors (python3 big-integer values from DESIGN.md
- * section 2), and exactness of pvt_guest_clock_host_tsc_at() over random VM
+ * legacy one-step drift vectors (python3 big-integer values from the formulas in
+ * docs/design.md), and exactness of pvt_guest_clock_host_tsc_at() over random VM
  * configurations (ratios, offsets, uptime up to 10 years, re-snapshots),
  * checked against a binary search over a reference clock; on hostile clocks
  * its rule (one for every shift, also across a wrapped shifted delta) is

@@ -2,7 +2,7 @@
 /*
  * Known vectors of the pvclock arithmetic, the page layout, and the version
  * protocol. Vectors were computed with python3 big integers straight from the
- * formulas of DESIGN.md section 2 (not with this library); the first one is
+ * formulas in docs/design.md (not with this library); the first one is
  * KVM's own value for a 2596.136 MHz host.
  */
 #include <errno.h>

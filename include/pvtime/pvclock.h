@@ -5,7 +5,7 @@
  *
  * Freestanding: no libc calls, no 128-bit division helpers, so the same
  * code runs inside a guest. Every function here is pure and bit-exact with
- * Linux/KVM (DESIGN.md section 2). Errors are negative errno values.
+ * Linux/KVM (docs/design.md, "The arithmetic"). Errors are negative errno values.
  */
 #ifndef PVTIME_PVCLOCK_H
 #define PVTIME_PVCLOCK_H
