@@ -78,33 +78,13 @@ void hc_current_gen(const struct pvt_hostclock *hc, struct pvt_clock_pair *pair,
 		*gen = g;
 }
 
-/* mono at tsc from one pairing; late rounds up and adds the uncertainty. */
-static uint64_t convert(const struct pvt_clock_pair *p, const struct pvt_rate *r,
-			uint64_t tsc, bool late)
-{
-	uint64_t d, m;
-
-	if (tsc >= p->tsc) {
-		d = pvt_rate_apply(r, tsc - p->tsc, late);
-		m = p->mono_ns + d;
-		if (m < d)
-			return UINT64_MAX;
-	} else {
-		d = pvt_rate_apply(r, p->tsc - tsc, !late);
-		m = d > p->mono_ns ? 0 : p->mono_ns - d;
-	}
-	if (late)
-		m = m + p->uncertainty_ns < m ? UINT64_MAX : m + p->uncertainty_ns;
-	return m;
-}
-
 uint64_t pvt_hostclock_tsc_to_mono(const struct pvt_hostclock *hc, uint64_t tsc)
 {
 	struct pvt_clock_pair p;
 	struct pvt_rate r;
 
 	pvt_hostclock_current(hc, &p, &r, NULL);
-	return convert(&p, &r, tsc, true);
+	return hc_tsc_to_mono(&p, &r, tsc, true);
 }
 
 uint64_t pvt_hostclock_tsc_to_mono_est(const struct pvt_hostclock *hc,
@@ -114,7 +94,7 @@ uint64_t pvt_hostclock_tsc_to_mono_est(const struct pvt_hostclock *hc,
 	struct pvt_rate r;
 
 	pvt_hostclock_current(hc, &p, &r, NULL);
-	return convert(&p, &r, tsc, false);
+	return hc_tsc_to_mono(&p, &r, tsc, false);
 }
 
 int pvt_hostclock_pair(struct pvt_hostclock *hc, struct pvt_clock_pair *out)
@@ -375,7 +355,7 @@ uint64_t pvt_hostclock_next_refresh_ns(const struct pvt_hostclock *hc)
 {
 	uint64_t m = LOAD(&hc->snap.mono_ns);
 
-	return m + hc->refresh_ns < m ? UINT64_MAX : m + hc->refresh_ns;
+	return hc_add_sat(m, hc->refresh_ns);
 }
 
 int pvt_hostclock_step_fd(const struct pvt_hostclock *hc)

@@ -11,23 +11,6 @@
 #include "ratetrack-div.h"
 #include "xentimer-internal.h"
 
-static uint64_t sat_add(uint64_t a, int64_t d)
-{
-	if (d < 0)
-		return (uint64_t)-d > a ? 0 : a - (uint64_t)-d;
-	return a + (uint64_t)d < a ? UINT64_MAX : a + (uint64_t)d;
-}
-
-static uint64_t uadd_sat(uint64_t a, uint64_t b)
-{
-	return a + b < a ? UINT64_MAX : a + b;
-}
-
-static uint64_t usub_floor(uint64_t a, uint64_t b)
-{
-	return b > a ? 0 : a - b;
-}
-
 /* TSC ticks that take at least ns at rate r (rounded up; saturates). */
 static uint64_t ns_to_tsc_ceil(const struct pvt_rate *r, uint64_t ns)
 {
@@ -64,7 +47,7 @@ static uint64_t periodic_floor_tsc(struct pvt_xen_vcpu *v)
 {
 	if (!v->per_last_valid)
 		return 0;
-	return uadd_sat(v->per_last_tsc, periodic_gap_tsc(v));
+	return hc_add_sat(v->per_last_tsc, periodic_gap_tsc(v));
 }
 
 /*
@@ -82,7 +65,7 @@ static uint64_t periodic_last_tsc(struct pvt_xen_vcpu *v)
 
 	if (v->vm->cfg.algo != PVT_ALGO_PVTIME || !t->converted || t->target_tsc > now)
 		return now;
-	last = usub_floor(now, periodic_gap_tsc(v));
+	last = hc_sub_floor(now, periodic_gap_tsc(v));
 	return t->target_tsc > last ? t->target_tsc : last;
 }
 
@@ -91,7 +74,7 @@ static uint64_t periodic_floor_ns(struct pvt_xen_vcpu *v)
 {
 	if (!v->per_last_valid)
 		return 0;
-	return uadd_sat(pvt_hostclock_tsc_to_mono(v->vm->hostclock, v->per_last_tsc),
+	return hc_add_sat(pvt_hostclock_tsc_to_mono(v->vm->hostclock, v->per_last_tsc),
 			v->period_ns / PVT_XEN_PERIODIC_MAX_RATE_FACTOR);
 }
 
@@ -142,7 +125,7 @@ static bool convert_delta(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
 		host_now = pvt_hostclock_read_mono(hc);
 	}
 	delta = (int64_t)(t->deadline_ns - guest_now);
-	t->host_ns = delta <= 0 ? host_now : sat_add(host_now, delta);
+	t->host_ns = delta <= 0 ? host_now : hc_add_sat(host_now, (uint64_t)delta);
 	if (t == &v->periodic) {
 		floor = periodic_floor_ns(v);
 		if (floor > t->host_ns)
@@ -275,22 +258,14 @@ static uint64_t pvtime_host_ns(struct pvt_xen_vcpu *v, const struct pvt_xen_time
 			       const struct pvt_rate *r, uint64_t now_tsc)
 {
 	const struct pvt_xen_vm_config *cfg = &v->vm->cfg;
-	uint64_t base, final, now_est, remaining, early;
+	uint64_t final, now_est, remaining, early;
 
 	if (t->target_tsc == UINT64_MAX)
 		return UINT64_MAX;
-	/* Never early: rounded up, plus the pairing's uncertainty. */
-	base = uadd_sat(p->mono_ns, p->uncertainty_ns);
-	if (t->target_tsc >= p->tsc)
-		final = uadd_sat(base, pvt_rate_apply(r, t->target_tsc - p->tsc, true));
-	else
-		final = usub_floor(base, pvt_rate_apply(r, p->tsc - t->target_tsc, false));
-	if (now_tsc >= p->tsc)
-		now_est = uadd_sat(p->mono_ns, pvt_rate_apply(r, now_tsc - p->tsc, false));
-	else
-		now_est = usub_floor(p->mono_ns, pvt_rate_apply(r, p->tsc - now_tsc, true));
+	final = hc_tsc_to_mono(p, r, t->target_tsc, true);	/* never early */
+	now_est = hc_tsc_to_mono(p, r, now_tsc, false);
 	if (final <= now_est)
-		return uadd_sat(now_est, 1);	/* not due yet: make progress */
+		return hc_add_sat(now_est, 1);	/* not due yet: make progress */
 	remaining = final - now_est;
 	/*
 	 * The rate may change before the deadline by up to the slew bound:
