@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * The Xen timer engine's core: converting guest-clock deadlines to host
- * timer deadlines per algorithm, programming the vCPU's host timer, and
- * serving its expiry (recording, exact periodic grid, two-stage re-arm).
+ * timer deadlines per algorithm, programming the vCPU's host timer,
+ * serving its expiry (recording, exact periodic grid, two-stage re-arm),
+ * and the frame of every call (save, finish, take). The other xentimer
+ * files call into it; it calls none of them.
  */
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "muldiv.h"
@@ -185,6 +188,21 @@ static void deliver(struct pvt_xen_vcpu *v, uint32_t kind, uint64_t deadline_ns,
 		v->stats.immediate++;
 }
 
+int xt_take(struct pvt_xen_vcpu *v, struct pvt_xen_events *ev)
+{
+	uint64_t n;
+
+	*ev = v->ev;
+	ev->due_tsc = 0;
+	if (!v->ev.fired)
+		return 0;
+	memset(&v->ev, 0, sizeof(v->ev));
+	/* Written once on none -> some: one read empties it. */
+	if (v->event_fd >= 0)
+		(void)!read(v->event_fd, &n, sizeof(n));
+	return 1;
+}
+
 /* Next periodic deadline after one delivered at guest_now. */
 static void periodic_advance(struct pvt_xen_vcpu *v, uint64_t guest_now)
 {
@@ -207,6 +225,14 @@ static void periodic_advance(struct pvt_xen_vcpu *v, uint64_t guest_now)
 	t->deadline_ns = next;
 }
 
+/*
+ * Conversions of the next periodic tick per delivery. One is the rule; a
+ * fresh pairing can make the next tick due at once, and those are folded
+ * into the same event. The bound keeps a clock that claims "due" forever
+ * from spinning with the lock held: the last tick converted stays armed.
+ */
+#define PERIODIC_CONVERT_TRIES	4
+
 /* Delivers a due periodic tick and converts the next one until not due. */
 static void periodic_fire(struct pvt_xen_vcpu *v, bool immediate)
 {
@@ -216,7 +242,7 @@ static void periodic_fire(struct pvt_xen_vcpu *v, bool immediate)
 	/* From here the next tick waits for the host-time floor. */
 	v->per_last_tsc = periodic_last_tsc(v);
 	v->per_last_valid = true;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < PERIODIC_CONVERT_TRIES; i++) {
 		if (i) {
 			/* Due again at once (a fresh pairing): folded into this event. */
 			v->ev.periodic_ticks++;
@@ -380,6 +406,39 @@ int xt_program(struct pvt_xen_vcpu *v)
 			return ret;
 		}
 	}
+}
+
+void xt_save(const struct pvt_xen_vcpu *v, struct xt_saved *s)
+{
+	s->singleshot = v->singleshot;
+	s->periodic = v->periodic;
+	s->period_ns = v->period_ns;
+	s->clock = v->clock;
+	s->clock_valid = v->clock_valid;
+	s->port = v->port;
+	s->priority = v->priority;
+}
+
+int xt_finish(struct pvt_xen_vcpu *v, const struct xt_saved *s, int ret)
+{
+	if (ret) {
+		/*
+		 * The host timer could not be armed for the new state: keep
+		 * the old one, whose conversions are still valid, and arm for
+		 * it again (host_armed is false now, so this really arms). If
+		 * even that fails, the call's error already says so.
+		 */
+		v->singleshot = s->singleshot;
+		v->periodic = s->periodic;
+		v->period_ns = s->period_ns;
+		v->clock = s->clock;
+		v->clock_valid = s->clock_valid;
+		v->port = s->port;
+		v->priority = s->priority;
+		(void)xt_program(v);
+	}
+	xt_unlock(v);
+	return ret;
 }
 
 /* Whether t is due at this wake-up (now_tsc for PVTIME, now_mono otherwise). */
