@@ -95,6 +95,8 @@ int xt_singleshot_arm(struct pvt_xen_vcpu *v, uint64_t deadline_ns, bool immedia
 int xt_settle(struct pvt_xen_vcpu *v, bool immediate);
 /* Programs the host timer at the earliest armed timer (or disarms). 0 or its -errno. */
 int xt_program(struct pvt_xen_vcpu *v);
+/* Makes the event fd (if any) readable: call on the none -> some transition only. */
+void xt_event_signal(struct pvt_xen_vcpu *v);
 /* Moves the recorded expiries to *ev and clears them. 1 if any. */
 int xt_take(struct pvt_xen_vcpu *v, struct pvt_xen_events *ev);
 

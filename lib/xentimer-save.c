@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "xentimer-internal.h"
 
@@ -140,10 +139,7 @@ int pvt_xen_vcpu_restore(struct pvt_xen_vcpu *v, const void *buf, size_t len)
 
 		(void)xt_take(v, &drop);
 	} else if (!v->ev.fired) {
-		uint64_t one = 1;
-
-		if (v->event_fd >= 0)
-			(void)!write(v->event_fd, &one, sizeof(one));
+		xt_event_signal(v);
 		v->ev.fired = PVT_XEN_FIRED_RESTORED;
 	}
 	v->singleshot.armed = flags & F_SINGLESHOT;

@@ -166,7 +166,6 @@ int pvt_xen_vcpu_take(struct pvt_xen_vcpu *v, struct pvt_xen_events *ev)
 
 int pvt_xen_vcpu_event_fd(struct pvt_xen_vcpu *v)
 {
-	uint64_t one = 1;
 	int fd;
 
 	xt_lock(v);
@@ -179,7 +178,7 @@ int pvt_xen_vcpu_event_fd(struct pvt_xen_vcpu *v)
 		}
 		v->event_fd = fd;
 		if (v->ev.fired)
-			(void)!write(fd, &one, sizeof(one));
+			xt_event_signal(v);
 	}
 	fd = v->event_fd;
 	xt_unlock(v);

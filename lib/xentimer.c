@@ -168,14 +168,20 @@ static bool convert(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
 	return t->target_tsc <= now_tsc;
 }
 
+void xt_event_signal(struct pvt_xen_vcpu *v)
+{
+	uint64_t one = 1;
+
+	if (v->event_fd >= 0)
+		(void)!write(v->event_fd, &one, sizeof(one));
+}
+
 /* Records an expiry of kind (PVT_XEN_FIRED_*) whose guest deadline was deadline_ns. */
 static void deliver(struct pvt_xen_vcpu *v, uint32_t kind, uint64_t deadline_ns,
 		    bool immediate)
 {
-	uint64_t one = 1;
-
-	if (!v->ev.fired && v->event_fd >= 0)
-		(void)!write(v->event_fd, &one, sizeof(one));
+	if (!v->ev.fired)
+		xt_event_signal(v);
 	v->ev.fired |= kind;
 	if (kind == PVT_XEN_FIRED_SINGLESHOT) {
 		v->ev.singleshot_deadline_ns = deadline_ns;
