@@ -8,7 +8,9 @@
 #define PVT_EXIT_OK		0
 #define PVT_EXIT_RUNTIME	1
 #define PVT_EXIT_USAGE		2
-#define PVT_VERSION_STRING	"0.1.0"
+#ifndef PVT_VERSION_STRING
+#error "PVT_VERSION_STRING comes from CMakeLists.txt's project(VERSION)"
+#endif
 
 /* Prints "pvtime: <message>" on stderr and returns PVT_EXIT_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -40,6 +40,42 @@ struct pvt_hostclock {
 	uint64_t pairings;		/* refreshes done (statistics) */
 };
 
+/* a + b, saturating at UINT64_MAX. */
+static inline uint64_t hc_add_sat(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+/* a - b, floored at 0. */
+static inline uint64_t hc_sub_floor(uint64_t a, uint64_t b)
+{
+	return b > a ? 0 : a - b;
+}
+
+/*
+ * The one conversion host TSC -> timer-clock ns from a pairing and a rate
+ * (pvt_hostclock_tsc_to_mono*, the engine's arming). late: never early,
+ * i.e. at or after the true clock at tsc: the distance from the pairing
+ * rounded up going forward and down going back, and the pairing's
+ * uncertainty added to mono_ns before the distance is, so the result is
+ * mono_ns + uncertainty_ns +- distance exactly, clamped only at the end
+ * (to 0 and UINT64_MAX). !late: the best estimate, mono_ns +- the distance
+ * rounded down (toward the pairing going forward, away from it going back).
+ */
+static inline uint64_t hc_tsc_to_mono(const struct pvt_clock_pair *p,
+				      const struct pvt_rate *r, uint64_t tsc, bool late)
+{
+	uint64_t unc = late ? p->uncertainty_ns : 0, d;
+
+	if (tsc >= p->tsc)
+		return hc_add_sat(hc_add_sat(p->mono_ns, unc),
+				  pvt_rate_apply(r, tsc - p->tsc, late));
+	d = pvt_rate_apply(r, p->tsc - tsc, !late);
+	if (d <= p->mono_ns)
+		return hc_add_sat(p->mono_ns - d, unc);
+	return hc_sub_floor(unc, d - p->mono_ns);
+}
+
 /* The backend's reads, inline for the library's hot paths. */
 static inline uint64_t hc_read_tsc(struct pvt_hostclock *hc)
 {

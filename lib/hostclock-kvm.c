@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clockread.h"
 #include "hostclock-internal.h"
 
 #if defined(__x86_64__) && __has_include(<linux/kvm.h>)
@@ -33,6 +34,7 @@ struct kvm_ctx {
 };
 
 #define WATCH_SEC	(1ll << 40)	/* about 34 800 years from 1970 */
+#define DEFAULT_CALIB_NS	2000000ull	/* rate from two KVM_GET_CLOCKs 2 ms apart */
 
 static int watch_arm(int fd)
 {
@@ -76,17 +78,13 @@ static void kvm_destroy(void *ctx)
 static uint64_t kvm_read_tsc(void *ctx)
 {
 	(void)ctx;
-	__builtin_ia32_lfence();
-	return __builtin_ia32_rdtsc();
+	return pvt_rdtsc_lfence();
 }
 
 static uint64_t kvm_read_mono(void *ctx)
 {
-	struct timespec ts;
-
 	(void)ctx;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return pvt_clock_ns(CLOCK_REALTIME);
 }
 
 static int kvm_pair(void *ctx, struct pvt_clock_pair *out)
@@ -124,7 +122,7 @@ int pvt_hostclock_new_kvm(int vm_fd, uint64_t calib_ns, struct pvt_hostclock **o
 	int ret;
 
 	if (!calib_ns)
-		calib_ns = 2000000;
+		calib_ns = DEFAULT_CALIB_NS;
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;

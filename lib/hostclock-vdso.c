@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clockread.h"
 #include "hostclock-internal.h"
 
 #define SANDWICH_TRIES		5
@@ -48,19 +49,15 @@ static inline uint64_t tsc_open(void)
 
 static uint64_t mono_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return pvt_clock_ns(CLOCK_MONOTONIC);
 }
 #endif
 
-/* "Now": lfence keeps the read after everything before it (cheaper than rdtscp). */
+/* "Now" (not a sandwich's end). */
 static uint64_t vdso_read_tsc(void *ctx)
 {
 	(void)ctx;
-	__builtin_ia32_lfence();
-	return __builtin_ia32_rdtsc();
+	return pvt_rdtsc_lfence();
 }
 
 static uint64_t vdso_read_mono(void *ctx)

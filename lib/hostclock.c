@@ -18,6 +18,15 @@
 #define DEFAULT_REFRESH_NS	10000000ull	/* 10 ms: 1 ppm rate error -> 10 ns */
 #define NOT_TSC_REFRESH_NS	1000000ull	/* 1 ms when the model is weaker */
 #define DEFAULT_RATE_WINDOW_NS	1000000000ull	/* 1 s between rate pairings */
+#define PPB_ONE			1000000000ull	/* 10^9 ppb = 1 */
+
+/*
+ * A pairing that moved against the TSC by more than 1 / STEP_SLEW_DIV of the
+ * distance since the anchor (chrony's transients reach 8 %), plus
+ * STEP_SLACK_NS for the two pairings' own error, was stepped, not slewed.
+ */
+#define STEP_SLEW_DIV		8
+#define STEP_SLACK_NS		1000
 
 /*
  * Seqlock without fences (sanitizers do not model them): data stores are
@@ -78,33 +87,13 @@ void hc_current_gen(const struct pvt_hostclock *hc, struct pvt_clock_pair *pair,
 		*gen = g;
 }
 
-/* mono at tsc from one pairing; late rounds up and adds the uncertainty. */
-static uint64_t convert(const struct pvt_clock_pair *p, const struct pvt_rate *r,
-			uint64_t tsc, bool late)
-{
-	uint64_t d, m;
-
-	if (tsc >= p->tsc) {
-		d = pvt_rate_apply(r, tsc - p->tsc, late);
-		m = p->mono_ns + d;
-		if (m < d)
-			return UINT64_MAX;
-	} else {
-		d = pvt_rate_apply(r, p->tsc - tsc, !late);
-		m = d > p->mono_ns ? 0 : p->mono_ns - d;
-	}
-	if (late)
-		m = m + p->uncertainty_ns < m ? UINT64_MAX : m + p->uncertainty_ns;
-	return m;
-}
-
 uint64_t pvt_hostclock_tsc_to_mono(const struct pvt_hostclock *hc, uint64_t tsc)
 {
 	struct pvt_clock_pair p;
 	struct pvt_rate r;
 
 	pvt_hostclock_current(hc, &p, &r, NULL);
-	return convert(&p, &r, tsc, true);
+	return hc_tsc_to_mono(&p, &r, tsc, true);
 }
 
 uint64_t pvt_hostclock_tsc_to_mono_est(const struct pvt_hostclock *hc,
@@ -114,7 +103,7 @@ uint64_t pvt_hostclock_tsc_to_mono_est(const struct pvt_hostclock *hc,
 	struct pvt_rate r;
 
 	pvt_hostclock_current(hc, &p, &r, NULL);
-	return convert(&p, &r, tsc, false);
+	return hc_tsc_to_mono(&p, &r, tsc, false);
 }
 
 int pvt_hostclock_pair(struct pvt_hostclock *hc, struct pvt_clock_pair *out)
@@ -144,10 +133,7 @@ static void unlock(struct pvt_hostclock *hc)
 	__atomic_store_n(&hc->refresh_lock, 0, __ATOMIC_RELEASE);
 }
 
-/*
- * True when the clock moved against the TSC by more than any slew could
- * (1/8: chrony's transients reach 8 %): a step, not a rate.
- */
+/* True when the clock moved against the TSC by more than any slew could: a step. */
 static bool stepped(const struct pvt_hostclock *hc, const struct pvt_clock_pair *p,
 		    const struct pvt_rate *rate)
 {
@@ -158,14 +144,14 @@ static bool stepped(const struct pvt_hostclock *hc, const struct pvt_clock_pair 
 	want = pvt_rate_apply(rate, p->tsc - hc->anchor.tsc, false);
 	got = p->mono_ns - hc->anchor.mono_ns;
 	diff = want > got ? want - got : got - want;
-	return diff > want / 8 + 1000;
+	return diff > want / STEP_SLEW_DIV + STEP_SLACK_NS;
 }
 
 /* rate x (10^9 + to) / (10^9 + from): a kernel frequency change, applied at once. */
 static void rescale(struct pvt_rate *rate, int64_t from_ppb, int64_t to_ppb)
 {
 	pvt_u128 r = ((pvt_u128)rate->ns_int << 64) | rate->ns_frac;
-	uint64_t num = (uint64_t)(1000000000ll + to_ppb), den = (uint64_t)(1000000000ll + from_ppb);
+	uint64_t num = (uint64_t)((int64_t)PPB_ONE + to_ppb), den = (uint64_t)((int64_t)PPB_ONE + from_ppb);
 	uint64_t rem;
 
 	if ((int64_t)num <= 0 || (int64_t)den <= 0 || (r >> 96))
@@ -216,7 +202,7 @@ static int refresh_locked(struct pvt_hostclock *hc)
 
 		dmono = pair.mono_ns - hc->anchor.mono_ns;
 		new_err = ((pair.uncertainty_ns + hc->anchor.uncertainty_ns) *
-			   1000000000ull + dmono - 1) / dmono;
+			   PPB_ONE + dmono - 1) / dmono;
 		/* Sharper than what we have, or a full window (follows NTP). */
 		if ((new_err < err_ppb || dmono >= hc->rate_window_ns) &&
 		    !pvt_rate_from_delta(dmono, pair.tsc - hc->anchor.tsc, &new_rate)) {
@@ -375,7 +361,7 @@ uint64_t pvt_hostclock_next_refresh_ns(const struct pvt_hostclock *hc)
 {
 	uint64_t m = LOAD(&hc->snap.mono_ns);
 
-	return m + hc->refresh_ns < m ? UINT64_MAX : m + hc->refresh_ns;
+	return hc_add_sat(m, hc->refresh_ns);
 }
 
 int pvt_hostclock_step_fd(const struct pvt_hostclock *hc)

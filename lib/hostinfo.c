@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pvtime/hostinfo.h"
+#include "clockread.h"
 #include "muldiv.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -66,29 +67,17 @@ int pvt_host_tsc_khz_kvm(uint32_t *khz)
 }
 
 #ifdef HAVE_X86
-static uint64_t rdtsc_fenced(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("lfence; rdtsc; lfence" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-static uint64_t raw_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* The TSC between two RAW reads; the pair's midpoint stands for the TSC read. */
+/*
+ * The TSC between two RAW reads; the pair's midpoint stands for the TSC
+ * read. The second lfence keeps the closing read after the TSC read.
+ */
 static void sample(uint64_t *tsc, uint64_t *ns)
 {
-	uint64_t a = raw_ns();
+	uint64_t a = pvt_clock_ns(CLOCK_MONOTONIC_RAW);
 
-	*tsc = rdtsc_fenced();
-	*ns = a + (raw_ns() - a) / 2;
+	*tsc = pvt_rdtsc_lfence();
+	__builtin_ia32_lfence();
+	*ns = a + (pvt_clock_ns(CLOCK_MONOTONIC_RAW) - a) / 2;
 }
 
 int pvt_host_tsc_khz_calibrate(uint64_t duration_ns, uint32_t *khz)

@@ -59,10 +59,28 @@ struct pvt_xen_vcpu {
 };
 
 /* Takes the vCPU lock and starts a call (one TSC read per call, lazily). */
-void xt_lock(struct pvt_xen_vcpu *v);
-void xt_unlock(struct pvt_xen_vcpu *v);
+static inline void xt_lock(struct pvt_xen_vcpu *v)
+{
+	pthread_mutex_lock(&v->lock);
+	v->call_tsc_valid = false;
+}
+
+static inline void xt_unlock(struct pvt_xen_vcpu *v)
+{
+	v->call_tsc_valid = false;
+	pthread_mutex_unlock(&v->lock);
+}
+
 /* The host TSC of this call: read once, then reused. */
-uint64_t xt_tsc(struct pvt_xen_vcpu *v);
+static inline uint64_t xt_tsc(struct pvt_xen_vcpu *v)
+{
+	if (!v->call_tsc_valid) {
+		v->call_tsc = hc_read_tsc(v->vm->hostclock);
+		v->call_tsc_valid = true;
+	}
+	return v->call_tsc;
+}
+
 /* Guest now for this vCPU's algorithm. -ENODATA without a clock. */
 int xt_guest_now(struct pvt_xen_vcpu *v, uint64_t *ns);
 /*
@@ -77,6 +95,8 @@ int xt_singleshot_arm(struct pvt_xen_vcpu *v, uint64_t deadline_ns, bool immedia
 int xt_settle(struct pvt_xen_vcpu *v, bool immediate);
 /* Programs the host timer at the earliest armed timer (or disarms). 0 or its -errno. */
 int xt_program(struct pvt_xen_vcpu *v);
+/* Makes the event fd (if any) readable: call on the none -> some transition only. */
+void xt_event_signal(struct pvt_xen_vcpu *v);
 /* Moves the recorded expiries to *ev and clears them. 1 if any. */
 int xt_take(struct pvt_xen_vcpu *v, struct pvt_xen_events *ev);
 
@@ -96,6 +116,12 @@ void xt_save(const struct pvt_xen_vcpu *v, struct xt_saved *s);
  * programs the host timer for it again. Unlocks; returns ret.
  */
 int xt_finish(struct pvt_xen_vcpu *v, const struct xt_saved *s, int ret);
+
+/*
+ * Writes the seal of a PVT_XEN_BLOB_SIZE blob (FNV-1a 64 of bytes 0..55,
+ * little-endian at 56): the save path, and tests that forge blobs.
+ */
+void xt_blob_seal(uint8_t *blob);
 
 /* A consistent copy of the internal state (tests). Any pointer may be NULL. */
 void xt_snapshot(struct pvt_xen_vcpu *v, struct pvt_xen_timer *singleshot,

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "xentimer-internal.h"
 
@@ -51,15 +50,21 @@ static uint64_t get64(const uint8_t *p)
 	return v;
 }
 
-static uint64_t fnv1a(const uint8_t *p, size_t n)
+/* FNV-1a 64 of the bytes before the seal. */
+static uint64_t blob_sum(const uint8_t *b)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 
-	while (n--) {
-		h ^= *p++;
+	for (unsigned i = 0; i < SUM_AT; i++) {
+		h ^= b[i];
 		h *= 0x100000001b3ull;
 	}
 	return h;
+}
+
+void xt_blob_seal(uint8_t *blob)
+{
+	put64(blob + SUM_AT, blob_sum(blob));
 }
 
 int pvt_xen_vcpu_save(struct pvt_xen_vcpu *v, void *buf, size_t len)
@@ -87,7 +92,7 @@ int pvt_xen_vcpu_save(struct pvt_xen_vcpu *v, void *buf, size_t len)
 	put32(b + 40, v->port);
 	put32(b + 44, v->priority);
 	xt_unlock(v);
-	put64(b + SUM_AT, fnv1a(b, SUM_AT));
+	xt_blob_seal(b);
 	return PVT_XEN_BLOB_SIZE;
 }
 
@@ -104,7 +109,7 @@ int pvt_xen_vcpu_restore(struct pvt_xen_vcpu *v, const void *buf, size_t len)
 		return -EPROTO;
 	if (get32(b + 8) != PVT_XEN_BLOB_SIZE || len != PVT_XEN_BLOB_SIZE)
 		return -EMSGSIZE;
-	if (get64(b + SUM_AT) != fnv1a(b, SUM_AT))
+	if (get64(b + SUM_AT) != blob_sum(b))
 		return -EBADMSG;
 	flags = get32(b + 12);
 	ss = get64(b + 16);
@@ -134,10 +139,7 @@ int pvt_xen_vcpu_restore(struct pvt_xen_vcpu *v, const void *buf, size_t len)
 
 		(void)xt_take(v, &drop);
 	} else if (!v->ev.fired) {
-		uint64_t one = 1;
-
-		if (v->event_fd >= 0)
-			(void)!write(v->event_fd, &one, sizeof(one));
+		xt_event_signal(v);
 		v->ev.fired = PVT_XEN_FIRED_RESTORED;
 	}
 	v->singleshot.armed = flags & F_SINGLESHOT;

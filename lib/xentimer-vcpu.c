@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * A VM's and a vCPU's life in the engine: configuration, setup, the
- * per-call lock (with its single TSC read), the guest clock the vCPU
- * registered, and read-only views of the state.
+ * A VM's and a vCPU's life in the engine: configuration, setup, the guest
+ * clock the vCPU registered, and read-only views of the state. It calls
+ * into the core (xentimer.c); the core never calls back.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -80,60 +80,6 @@ void pvt_xen_vm_set_legacy_now(struct pvt_xen_vm *vm, pvt_xen_legacy_now_fn fn, 
 	vm->legacy_now_ctx = ctx;
 }
 
-void xt_lock(struct pvt_xen_vcpu *v)
-{
-	pthread_mutex_lock(&v->lock);
-	v->call_tsc_valid = false;
-}
-
-void xt_unlock(struct pvt_xen_vcpu *v)
-{
-	v->call_tsc_valid = false;
-	pthread_mutex_unlock(&v->lock);
-}
-
-uint64_t xt_tsc(struct pvt_xen_vcpu *v)
-{
-	if (!v->call_tsc_valid) {
-		v->call_tsc = hc_read_tsc(v->vm->hostclock);
-		v->call_tsc_valid = true;
-	}
-	return v->call_tsc;
-}
-
-void xt_save(const struct pvt_xen_vcpu *v, struct xt_saved *s)
-{
-	s->singleshot = v->singleshot;
-	s->periodic = v->periodic;
-	s->period_ns = v->period_ns;
-	s->clock = v->clock;
-	s->clock_valid = v->clock_valid;
-	s->port = v->port;
-	s->priority = v->priority;
-}
-
-int xt_finish(struct pvt_xen_vcpu *v, const struct xt_saved *s, int ret)
-{
-	if (ret) {
-		/*
-		 * The host timer could not be armed for the new state: keep
-		 * the old one, whose conversions are still valid, and arm for
-		 * it again (host_armed is false now, so this really arms). If
-		 * even that fails, the call's error already says so.
-		 */
-		v->singleshot = s->singleshot;
-		v->periodic = s->periodic;
-		v->period_ns = s->period_ns;
-		v->clock = s->clock;
-		v->clock_valid = s->clock_valid;
-		v->port = s->port;
-		v->priority = s->priority;
-		(void)xt_program(v);
-	}
-	xt_unlock(v);
-	return ret;
-}
-
 int pvt_xen_vcpu_new(struct pvt_xen_vm *vm, uint32_t id, struct pvt_hosttimer *timer,
 		     struct pvt_xen_vcpu **out)
 {
@@ -208,21 +154,6 @@ int pvt_xen_vcpu_guest_now(struct pvt_xen_vcpu *v, uint64_t *guest_ns)
 	return ret;
 }
 
-int xt_take(struct pvt_xen_vcpu *v, struct pvt_xen_events *ev)
-{
-	uint64_t n;
-
-	*ev = v->ev;
-	ev->due_tsc = 0;
-	if (!v->ev.fired)
-		return 0;
-	memset(&v->ev, 0, sizeof(v->ev));
-	/* Written once on none -> some: one read empties it. */
-	if (v->event_fd >= 0)
-		(void)!read(v->event_fd, &n, sizeof(n));
-	return 1;
-}
-
 int pvt_xen_vcpu_take(struct pvt_xen_vcpu *v, struct pvt_xen_events *ev)
 {
 	int ret;
@@ -235,7 +166,6 @@ int pvt_xen_vcpu_take(struct pvt_xen_vcpu *v, struct pvt_xen_events *ev)
 
 int pvt_xen_vcpu_event_fd(struct pvt_xen_vcpu *v)
 {
-	uint64_t one = 1;
 	int fd;
 
 	xt_lock(v);
@@ -248,7 +178,7 @@ int pvt_xen_vcpu_event_fd(struct pvt_xen_vcpu *v)
 		}
 		v->event_fd = fd;
 		if (v->ev.fired)
-			(void)!write(fd, &one, sizeof(one));
+			xt_event_signal(v);
 	}
 	fd = v->event_fd;
 	xt_unlock(v);

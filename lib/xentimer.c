@@ -1,32 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
  * The Xen timer engine's core: converting guest-clock deadlines to host
- * timer deadlines per algorithm, programming the vCPU's host timer, and
- * serving its expiry (recording, exact periodic grid, two-stage re-arm).
+ * timer deadlines per algorithm, programming the vCPU's host timer,
+ * serving its expiry (recording, exact periodic grid, two-stage re-arm),
+ * and the frame of every call (save, finish, take). The other xentimer
+ * files call into it; it calls none of them.
  */
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "muldiv.h"
 #include "ratetrack-div.h"
 #include "xentimer-internal.h"
-
-static uint64_t sat_add(uint64_t a, int64_t d)
-{
-	if (d < 0)
-		return (uint64_t)-d > a ? 0 : a - (uint64_t)-d;
-	return a + (uint64_t)d < a ? UINT64_MAX : a + (uint64_t)d;
-}
-
-static uint64_t uadd_sat(uint64_t a, uint64_t b)
-{
-	return a + b < a ? UINT64_MAX : a + b;
-}
-
-static uint64_t usub_floor(uint64_t a, uint64_t b)
-{
-	return b > a ? 0 : a - b;
-}
 
 /* TSC ticks that take at least ns at rate r (rounded up; saturates). */
 static uint64_t ns_to_tsc_ceil(const struct pvt_rate *r, uint64_t ns)
@@ -64,7 +50,7 @@ static uint64_t periodic_floor_tsc(struct pvt_xen_vcpu *v)
 {
 	if (!v->per_last_valid)
 		return 0;
-	return uadd_sat(v->per_last_tsc, periodic_gap_tsc(v));
+	return hc_add_sat(v->per_last_tsc, periodic_gap_tsc(v));
 }
 
 /*
@@ -82,7 +68,7 @@ static uint64_t periodic_last_tsc(struct pvt_xen_vcpu *v)
 
 	if (v->vm->cfg.algo != PVT_ALGO_PVTIME || !t->converted || t->target_tsc > now)
 		return now;
-	last = usub_floor(now, periodic_gap_tsc(v));
+	last = hc_sub_floor(now, periodic_gap_tsc(v));
 	return t->target_tsc > last ? t->target_tsc : last;
 }
 
@@ -91,7 +77,7 @@ static uint64_t periodic_floor_ns(struct pvt_xen_vcpu *v)
 {
 	if (!v->per_last_valid)
 		return 0;
-	return uadd_sat(pvt_hostclock_tsc_to_mono(v->vm->hostclock, v->per_last_tsc),
+	return hc_add_sat(pvt_hostclock_tsc_to_mono(v->vm->hostclock, v->per_last_tsc),
 			v->period_ns / PVT_XEN_PERIODIC_MAX_RATE_FACTOR);
 }
 
@@ -142,7 +128,7 @@ static bool convert_delta(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
 		host_now = pvt_hostclock_read_mono(hc);
 	}
 	delta = (int64_t)(t->deadline_ns - guest_now);
-	t->host_ns = delta <= 0 ? host_now : sat_add(host_now, delta);
+	t->host_ns = delta <= 0 ? host_now : hc_add_sat(host_now, (uint64_t)delta);
 	if (t == &v->periodic) {
 		floor = periodic_floor_ns(v);
 		if (floor > t->host_ns)
@@ -182,14 +168,20 @@ static bool convert(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t)
 	return t->target_tsc <= now_tsc;
 }
 
+void xt_event_signal(struct pvt_xen_vcpu *v)
+{
+	uint64_t one = 1;
+
+	if (v->event_fd >= 0)
+		(void)!write(v->event_fd, &one, sizeof(one));
+}
+
 /* Records an expiry of kind (PVT_XEN_FIRED_*) whose guest deadline was deadline_ns. */
 static void deliver(struct pvt_xen_vcpu *v, uint32_t kind, uint64_t deadline_ns,
 		    bool immediate)
 {
-	uint64_t one = 1;
-
-	if (!v->ev.fired && v->event_fd >= 0)
-		(void)!write(v->event_fd, &one, sizeof(one));
+	if (!v->ev.fired)
+		xt_event_signal(v);
 	v->ev.fired |= kind;
 	if (kind == PVT_XEN_FIRED_SINGLESHOT) {
 		v->ev.singleshot_deadline_ns = deadline_ns;
@@ -200,6 +192,21 @@ static void deliver(struct pvt_xen_vcpu *v, uint32_t kind, uint64_t deadline_ns,
 	v->stats.delivered++;
 	if (immediate)
 		v->stats.immediate++;
+}
+
+int xt_take(struct pvt_xen_vcpu *v, struct pvt_xen_events *ev)
+{
+	uint64_t n;
+
+	*ev = v->ev;
+	ev->due_tsc = 0;
+	if (!v->ev.fired)
+		return 0;
+	memset(&v->ev, 0, sizeof(v->ev));
+	/* Written once on none -> some: one read empties it. */
+	if (v->event_fd >= 0)
+		(void)!read(v->event_fd, &n, sizeof(n));
+	return 1;
 }
 
 /* Next periodic deadline after one delivered at guest_now. */
@@ -224,6 +231,14 @@ static void periodic_advance(struct pvt_xen_vcpu *v, uint64_t guest_now)
 	t->deadline_ns = next;
 }
 
+/*
+ * Conversions of the next periodic tick per delivery. One is the rule; a
+ * fresh pairing can make the next tick due at once, and those are folded
+ * into the same event. The bound keeps a clock that claims "due" forever
+ * from spinning with the lock held: the last tick converted stays armed.
+ */
+#define PERIODIC_CONVERT_TRIES	4
+
 /* Delivers a due periodic tick and converts the next one until not due. */
 static void periodic_fire(struct pvt_xen_vcpu *v, bool immediate)
 {
@@ -233,7 +248,7 @@ static void periodic_fire(struct pvt_xen_vcpu *v, bool immediate)
 	/* From here the next tick waits for the host-time floor. */
 	v->per_last_tsc = periodic_last_tsc(v);
 	v->per_last_valid = true;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < PERIODIC_CONVERT_TRIES; i++) {
 		if (i) {
 			/* Due again at once (a fresh pairing): folded into this event. */
 			v->ev.periodic_ticks++;
@@ -275,22 +290,14 @@ static uint64_t pvtime_host_ns(struct pvt_xen_vcpu *v, const struct pvt_xen_time
 			       const struct pvt_rate *r, uint64_t now_tsc)
 {
 	const struct pvt_xen_vm_config *cfg = &v->vm->cfg;
-	uint64_t base, final, now_est, remaining, early;
+	uint64_t final, now_est, remaining, early;
 
 	if (t->target_tsc == UINT64_MAX)
 		return UINT64_MAX;
-	/* Never early: rounded up, plus the pairing's uncertainty. */
-	base = uadd_sat(p->mono_ns, p->uncertainty_ns);
-	if (t->target_tsc >= p->tsc)
-		final = uadd_sat(base, pvt_rate_apply(r, t->target_tsc - p->tsc, true));
-	else
-		final = usub_floor(base, pvt_rate_apply(r, p->tsc - t->target_tsc, false));
-	if (now_tsc >= p->tsc)
-		now_est = uadd_sat(p->mono_ns, pvt_rate_apply(r, now_tsc - p->tsc, false));
-	else
-		now_est = usub_floor(p->mono_ns, pvt_rate_apply(r, p->tsc - now_tsc, true));
+	final = hc_tsc_to_mono(p, r, t->target_tsc, true);	/* never early */
+	now_est = hc_tsc_to_mono(p, r, now_tsc, false);
 	if (final <= now_est)
-		return uadd_sat(now_est, 1);	/* not due yet: make progress */
+		return hc_add_sat(now_est, 1);	/* not due yet: make progress */
 	remaining = final - now_est;
 	/*
 	 * The rate may change before the deadline by up to the slew bound:
@@ -405,6 +412,39 @@ int xt_program(struct pvt_xen_vcpu *v)
 			return ret;
 		}
 	}
+}
+
+void xt_save(const struct pvt_xen_vcpu *v, struct xt_saved *s)
+{
+	s->singleshot = v->singleshot;
+	s->periodic = v->periodic;
+	s->period_ns = v->period_ns;
+	s->clock = v->clock;
+	s->clock_valid = v->clock_valid;
+	s->port = v->port;
+	s->priority = v->priority;
+}
+
+int xt_finish(struct pvt_xen_vcpu *v, const struct xt_saved *s, int ret)
+{
+	if (ret) {
+		/*
+		 * The host timer could not be armed for the new state: keep
+		 * the old one, whose conversions are still valid, and arm for
+		 * it again (host_armed is false now, so this really arms). If
+		 * even that fails, the call's error already says so.
+		 */
+		v->singleshot = s->singleshot;
+		v->periodic = s->periodic;
+		v->period_ns = s->period_ns;
+		v->clock = s->clock;
+		v->clock_valid = s->clock_valid;
+		v->port = s->port;
+		v->priority = s->priority;
+		(void)xt_program(v);
+	}
+	xt_unlock(v);
+	return ret;
 }
 
 /* Whether t is due at this wake-up (now_tsc for PVTIME, now_mono otherwise). */

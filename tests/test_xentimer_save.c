@@ -44,23 +44,26 @@ static void assert_same(const struct state *a, const struct state *b)
 	assert_int_equal(a->pending, b->pending);
 }
 
-/* FNV-1a as the blob format documents it, to forge valid checksums. */
-static void reseal(uint8_t *b)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (int i = 0; i < 56; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
-	}
-	for (int i = 0; i < 8; i++)
-		b[56 + i] = (uint8_t)(h >> (8 * i));
-}
-
 static void put64(uint8_t *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The seal is FNV-1a 64 as the blob format documents it (value from an independent implementation). */
+static void seal_known_answer(void **st)
+{
+	static const uint8_t want[8] = { 0x95, 0x5a, 0xc5, 0x6c, 0xf3, 0xf2, 0xc2, 0x8c };
+	uint8_t b[PVT_XEN_BLOB_SIZE];
+
+	(void)st;
+	for (int i = 0; i < 56; i++)
+		b[i] = (uint8_t)(i * 37 + 11);
+	memset(b + 56, 0xee, 8);
+	xt_blob_seal(b);
+	for (int i = 0; i < 56; i++)
+		assert_int_equal(b[i], (uint8_t)(i * 37 + 11));
+	assert_memory_equal(b + 56, want, sizeof(want));
 }
 
 static void round_trip(void **st)
@@ -153,7 +156,7 @@ static void corrupt_blobs(void **st)
 		memcpy(bad, good, sizeof(good));
 		for (unsigned k = 0; k < forged[i].bytes; k++)
 			bad[forged[i].at + k] = (uint8_t)(forged[i].value >> (8 * k));
-		reseal(bad);
+		xt_blob_seal(bad);	/* forged: a valid checksum */
 		if (h_restore(&h, h.vcpus[0], bad, PVT_XEN_BLOB_SIZE) != forged[i].ret)
 			fail_msg("forged field at %u = %" PRIu64 ": want %d", forged[i].at,
 				 forged[i].value, forged[i].ret);
@@ -161,11 +164,11 @@ static void corrupt_blobs(void **st)
 	/* Inconsistent: a deadline without its armed flag, a period without one. */
 	memcpy(bad, good, sizeof(good));
 	bad[12] &= (uint8_t)~1u;
-	reseal(bad);
+	xt_blob_seal(bad);
 	assert_int_equal(h_restore(&h, h.vcpus[0], bad, PVT_XEN_BLOB_SIZE), -EINVAL);
 	memcpy(bad, good, sizeof(good));
 	bad[12] &= (uint8_t)~2u;
-	reseal(bad);
+	xt_blob_seal(bad);
 	assert_int_equal(h_restore(&h, h.vcpus[0], bad, PVT_XEN_BLOB_SIZE), -EINVAL);
 	/* A checksum that was not updated. */
 	memcpy(bad, good, sizeof(good));
@@ -307,6 +310,7 @@ static void kvm_attr(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(seal_known_answer),
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(corrupt_blobs),
 		cmocka_unit_test(restore_semantics),
