@@ -65,11 +65,17 @@ int vmm_cli_timerlat_report(struct vmm *vm, struct timerlat_report *r);
 /* Totals over vCPUs. */
 struct vmm_totals {
 	uint64_t loops, early_wakeups, exits, hypercalls;
+	uint64_t lost_timers;		/* vCPUs the watchdog found still asleep on a timer */
 	uint64_t page_checks, page_mismatches, sample_checks, sample_mismatches;
 	uint64_t singleshot_fired, periodic_fired;
 	const char *first_mismatch;	/* NULL when none */
 };
 void vmm_cli_totals(const struct vmm *vm, struct vmm_totals *t);
+/*
+ * 1 when vCPU c of a timer scenario still had loops to do when the watchdog
+ * ended the run: it was asleep on a timer that never came (a lost timer).
+ */
+uint64_t vmm_cli_vcpu_lost(const struct vmm *vm, unsigned c);
 
 /* The timer advance over all vCPUs (on = some expiry was served with one). */
 struct vmm_advance_summary {

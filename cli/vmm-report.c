@@ -44,6 +44,14 @@ int vmm_cli_timerlat_report(struct vmm *vm, struct timerlat_report *r)
 	return 0;
 }
 
+uint64_t vmm_cli_vcpu_lost(const struct vmm *vm, unsigned c)
+{
+	enum pvt_guest_scenario scn = vm->cfg.scenario;
+	bool sleeps = scn == PVT_SCN_TIMERLAT || scn == PVT_SCN_BUSY || scn == PVT_SCN_MIXED;
+
+	return vm->watchdog_fired && sleeps && vm->vcpus[c].res.loops_done < vm->cfg.loops;
+}
+
 void vmm_cli_totals(const struct vmm *vm, struct vmm_totals *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -52,6 +60,11 @@ void vmm_cli_totals(const struct vmm *vm, struct vmm_totals *t)
 
 		t->loops += r->loops_done;
 		t->early_wakeups += r->early_wakeups;
+		/*
+		 * A timerlat vCPU that had loops left when the watchdog ended the
+		 * run was asleep on a timer that never came.
+		 */
+		t->lost_timers += vmm_cli_vcpu_lost(vm, c);
 		t->exits += r->exits;
 		t->hypercalls += r->hypercalls;
 		t->page_checks += r->page_checks;

@@ -25,7 +25,8 @@ static int per_vcpu(struct vmm *vm, struct vmm_vs_host *m, const struct vmm_conf
 {
 	m->vcpu = calloc(vm->nr_vcpus, sizeof(*m->vcpu));
 	m->vcpu_early = calloc(vm->nr_vcpus, sizeof(*m->vcpu_early));
-	if (!m->vcpu || !m->vcpu_early)
+	m->vcpu_lost = calloc(vm->nr_vcpus, sizeof(*m->vcpu_lost));
+	if (!m->vcpu || !m->vcpu_early || !m->vcpu_lost)
 		return -ENOMEM;
 	m->nr_vcpus = vm->nr_vcpus;
 	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
@@ -35,6 +36,7 @@ static int per_vcpu(struct vmm *vm, struct vmm_vs_host *m, const struct vmm_conf
 				     cfg->interval_ns, NULL, true);
 		m->vcpu[c].keep_samples = false;
 		m->vcpu_early[c] = res->early_wakeups;
+		m->vcpu_lost[c] = vmm_cli_vcpu_lost(vm, c);
 		for (uint64_t i = 0; i + 1 < res->nr_samples && i / 2 < res->loops_done; i += 2)
 			if (timerlat_report_add(&m->vcpu[c], res->samples[i + 1].ns - res->samples[i].ns))
 				return -ENOMEM;
@@ -65,6 +67,12 @@ int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
 		return ret;
 	m->env_ready = true;
 	ret = vmm_cli_run_ctl(prog, &vm, cfg, duration_ns, !progress, &m->stopped);
+	if (ret && vm.watchdog_fired) {
+		/* The figures so far, and the timers that never came, are the report. */
+		m->watchdog_exit = ret;
+		m->stopped = true;
+		ret = 0;
+	}
 	if (!ret && (vmm_cli_timerlat_report(&vm, &m->guest) || per_vcpu(&vm, m, cfg)))
 		ret = runtime_error("%s: out of memory", prog);
 	vmm_cli_totals(&vm, &m->totals);
@@ -91,7 +99,7 @@ int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
 	/* The baseline does as many loops as a vCPU did (--duration, or stopped). */
 	if (m->stopped && cfg->nr_vcpus)
 		hopts.loops = m->totals.loops / cfg->nr_vcpus;
-	if (!ret && host_too && !runctl_signal() && hopts.loops)
+	if (!ret && host_too && !runctl_signal() && !m->watchdog_exit && hopts.loops)
 		ret = timerlat_host_measure(&hopts, &m->host);
 	timerlat_host_teardown(&m->env);
 	return ret;
@@ -105,8 +113,10 @@ void vmm_vs_host_free(struct vmm_vs_host *m)
 		timerlat_report_free(&m->vcpu[c]);
 	free(m->vcpu);
 	free(m->vcpu_early);
+	free(m->vcpu_lost);
 	m->vcpu = NULL;
 	m->vcpu_early = NULL;
+	m->vcpu_lost = NULL;
 }
 
 int vmm_vs_host_metrics(struct vmm_vs_host *m, const struct vmm_config *cfg,
@@ -127,12 +137,14 @@ int vmm_vs_host_metrics(struct vmm_vs_host *m, const struct vmm_config *cfg,
 	s[n++] = (struct om_timerlat){
 		.target = "vmm", .algo = m->guest.algo, .vcpu = "all", .guest_clock = clock,
 		.r = &m->guest, .early_wakeups = m->totals.early_wakeups,
+		.lost_timers = m->totals.lost_timers,
 	};
 	for (unsigned c = 0; m->nr_vcpus > 1 && c < m->nr_vcpus; c++) {
 		snprintf(ids[c], sizeof(ids[c]), "%u", c);
 		s[n++] = (struct om_timerlat){
 			.target = "vmm", .algo = m->guest.algo, .vcpu = ids[c],
 			.guest_clock = clock, .r = &m->vcpu[c], .early_wakeups = m->vcpu_early[c],
+			.lost_timers = m->vcpu_lost[c],
 		};
 	}
 	if (m->host.loops)
@@ -252,6 +264,8 @@ int timerlat_vmm(int argc, char **argv)
 		runctl_json(&j);
 		timerlat_report_json(&m.guest, &j);
 		json_u64(&j, "early_wakeups", m.totals.early_wakeups);
+		json_u64(&j, "lost_timers", m.totals.lost_timers);
+		json_bool(&j, "watchdog", m.watchdog_exit != 0);
 		json_u64(&j, "oracle_mismatches", m.totals.page_mismatches + m.totals.sample_mismatches);
 		json_string(&j, "guest_clock", cli.cfg.clock_src == PVT_CLK_XEN ? "xen" : "kvm");
 		json_string(&j, "guest_clock_description", vmm_cli_clock_name(&cli.cfg));
@@ -302,6 +316,8 @@ int timerlat_vmm(int argc, char **argv)
 	}
 	if (!ret && (cli.openmetrics || cli.metrics))
 		ret = vmm_vs_host_metrics(&m, &cli.cfg, "timerlat --vmm", cli.openmetrics, cli.metrics);
+	if (m.watchdog_exit)
+		ret = m.watchdog_exit;	/* its message is on stderr already */
 	if (m.totals.early_wakeups || m.totals.page_mismatches || m.totals.sample_mismatches)
 		ret = runtime_error("timerlat --vmm: %llu early wake-ups, %llu oracle mismatches",
 				    (unsigned long long)m.totals.early_wakeups,

@@ -35,9 +35,11 @@ struct vmm_vs_host {
 	struct vmm_advance_summary adv;	/* the timer advance (adv.on: it served expiries) */
 	char adv_name[24];	/* off, adaptive or the fixed ns */
 	bool stopped;		/* a signal or --duration stopped the guest */
+	int watchdog_exit;	/* the watchdog ended the run: the exit status, reported after the figures */
 	unsigned nr_vcpus;
 	struct timerlat_report *vcpu;	/* per vCPU (quiet), for OpenMetrics labels */
 	uint64_t *vcpu_early;		/* early wake-ups per vCPU as the guest counted */
+	uint64_t *vcpu_lost;		/* lost timers per vCPU (vmm_cli_vcpu_lost) */
 };
 
 /*

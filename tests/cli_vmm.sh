@@ -82,7 +82,23 @@ assert d["target"] == "vmm" and d["loops"] == 20
 assert d["host"]["loops"] == 20
 assert "p50" in d["guest_minus_host_lateness_ns"]
 assert d["early_wakeups"] == 0 and d["oracle_mismatches"] == 0
+assert d["lost_timers"] == 0 and d["watchdog"] is False
 assert isinstance(d["cpu_dma_latency_held"], bool)
+PY
+
+# A run the watchdog ends: the loops done so far are reported, and each vCPU still
+# asleep on its timer counts as a lost timer; exit 1 with the watchdog's message.
+"$PVTIME" timerlat --vmm -n 100000 --vcpus 2 --watchdog 200 --json >/tmp/cli_vmm_json.$$ 2>/tmp/cli_vmm.$$
+rc=$?
+[ $rc -eq 1 ] || { cat /tmp/cli_vmm.$$; fail "timerlat --vmm ended by the watchdog exited $rc, expected 1"; }
+grep -q "watchdog" /tmp/cli_vmm.$$ || fail "no watchdog message"
+python3 - /tmp/cli_vmm_json.$$ <<'PY' || fail "timerlat --vmm JSON after the watchdog"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["watchdog"] is True
+assert d["lost_timers"] == 2, d["lost_timers"]
+assert 0 < d["loops"] < 2 * 100000
+assert d["early_wakeups"] == 0
 PY
 
 # bench vmm: handling costs next to a bare exit, lateness vs host.

@@ -309,7 +309,8 @@ static bool join_all(struct vmm *vm)
 	struct timespec deadline;
 	bool kicked = false, requested = false;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
+	/* CLOCK_MONOTONIC: a wall-clock step must neither fire nor hold off the watchdog. */
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	add_ns(&deadline, vm->cfg.watchdog_ms * 1000000);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vmm_vcpu *vcpu = &vm->vcpus[i];
@@ -320,16 +321,17 @@ static bool join_all(struct vmm *vm)
 		while (!kicked && (vm->cfg.watchdog_ms || vm->poll_stop)) {
 			struct timespec until, now;
 
-			clock_gettime(CLOCK_REALTIME, &now);
+			clock_gettime(CLOCK_MONOTONIC, &now);
 			until = now;
 			add_ns(&until, 50000000);
 			if (!vm->poll_stop || (vm->cfg.watchdog_ms && before(&deadline, &until)))
 				until = deadline;
-			r = pthread_timedjoin_np(vcpu->thread, NULL, &until);
+			r = pthread_clockjoin_np(vcpu->thread, NULL, CLOCK_MONOTONIC, &until);
 			if (r != ETIMEDOUT)
 				break;
-			clock_gettime(CLOCK_REALTIME, &now);
+			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (vm->cfg.watchdog_ms && !before(&now, &deadline)) {
+				vm->watchdog_fired = true;
 				vmm__fail(vm, -ETIMEDOUT, "watchdog: the guest did not finish within %llu ms",
 					  (unsigned long long)vm->cfg.watchdog_ms);
 				kick_all(vm);

@@ -186,6 +186,7 @@ struct vmm {
 	pthread_t irq_thread;
 	bool irq_thread_started;
 	int stop;			/* atomic: watchdog or a failed vCPU */
+	bool watchdog_fired;		/* the run ended by the watchdog (set before the joins end) */
 	/*
 	 * Optional, set between vmm_create() and vmm_run(): vmm_run() calls it
 	 * from its own thread every 50 ms while vCPUs run; true stops them as
