@@ -123,8 +123,12 @@ int vcpu__hypercall(struct vmm_vcpu *vcpu)
 		return vcpu->res.status;
 	switch (regs->rax) {
 	case PVT_XEN_set_timer_op:
-		if (vcpu__sync_guest_clock(vcpu))
-			return -EFAULT;
+		if ((ret = vcpu__sync_guest_clock_call(vcpu))) {
+			if (ret < 0)
+				return -EFAULT;
+			ret = -PVT_XEN_EINVAL;	/* its clock page is garbage */
+			break;
+		}
 	{
 		int host = pvt_xen_set_timer_op(vcpu->xen, regs->rdi, &ret);
 
@@ -133,8 +137,12 @@ int vcpu__hypercall(struct vmm_vcpu *vcpu)
 		break;
 	}
 	case PVT_XEN_vcpu_op:
-		if (vcpu__sync_guest_clock(vcpu))
-			return -EFAULT;
+		if ((ret = vcpu__sync_guest_clock_call(vcpu))) {
+			if (ret < 0)
+				return -EFAULT;
+			ret = -PVT_XEN_EINVAL;	/* its clock page is garbage */
+			break;
+		}
 		ret = vcpu_op(vcpu, regs->rdi, regs->rsi, regs->rdx);
 		break;
 	case PVT_XEN_sched_op:
