@@ -382,6 +382,30 @@ static uint64_t repair_clock(struct guest_cpu *g)
 	return ns;
 }
 
+/*
+ * A well-formed page whose clock runs 2^4..2^16 times faster than the TSC,
+ * with a 1 ms periodic timer armed on it: every TSC tick or so another
+ * tick is due. The VMM must neither refuse to run the vCPU nor spin on its
+ * behalf forever (its advance once did). Deterministic every 16th episode.
+ */
+static void fast_clock(struct guest_cpu *g, uint64_t now, uint64_t *rng)
+{
+	volatile struct pvt_pvclock_page *page =
+		(volatile struct pvt_pvclock_page *)(uintptr_t)PVT_GPA_KVMCLOCK(g->id);
+	uint64_t period = 1 * MS;
+
+	page->version = 2;
+	page->tsc_timestamp = guest_rdtsc_ordered();
+	page->system_time = now;
+	page->tsc_to_system_mul = 0xffffffffu;
+	page->tsc_shift = (int8_t)rnd_range(rng, 4, 16);
+	(void)hc_vcpu_op(PVT_VCPUOP_set_periodic_timer, g->id, &period);
+	for (int k = 0; k < 4; k++)
+		(void)hc_sched_op(PVT_SCHEDOP_yield);
+	(void)hc_vcpu_op(PVT_VCPUOP_stop_periodic_timer, g->id, 0);
+	g->vp->hostile_calls += 6;
+}
+
 static void hostile_caller(struct guest_cpu *g)
 {
 	volatile struct pvt_guest_vcpu *vp = g->vp;
@@ -471,6 +495,8 @@ static void hostile_caller(struct guest_cpu *g)
 			(void)hc3(nr, a1, a2, a3);
 			vp->hostile_calls++;
 		}
+		if (ep % 16 == 15 && now)
+			fast_clock(g, now, &rng);
 		/* Nothing it armed may outlive the run unnoticed: stop both now and then. */
 		if (!(ep % 8)) {
 			(void)hc_set_timer_op(0);
