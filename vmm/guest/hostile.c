@@ -512,7 +512,6 @@ void guest_hostile(struct guest_cpu *g)
 {
 	if (g->id == 0)
 		hostile_caller(g);
-	else if (g->id == 1)
+	else
 		hostile_timerlat(g);
-	g->vp->loops_done = 1;
 }
