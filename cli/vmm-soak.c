@@ -266,6 +266,7 @@ static void *slot_thread(void *arg)
 	while (!__atomic_load_n(&s->stop, __ATOMIC_SEQ_CST) && !runctl_signal()) {
 		struct vmm_config cfg = cli->cfg;
 		struct vmm vm;
+		bool requested;
 		int ret;
 
 		cfg.seed = cli->cfg.seed + 1000003ull * sl->idx + sl->vms_created;
@@ -288,11 +289,22 @@ static void *slot_thread(void *arg)
 		vm.poll_stop = slot_poll_stop;
 		vm.poll_ctx = sl;
 		ret = vmm_run(&vm);
-		slot_set(sl, false, false);
+		pthread_mutex_lock(&s->lock);
+		requested = sl->gen_over || __atomic_load_n(&s->stop, __ATOMIC_SEQ_CST) ||
+			    runctl_signal();
+		sl->running = false;
+		pthread_mutex_unlock(&s->lock);
 		for (unsigned i = 0; i < vm.nr_vcpus; i++)
 			add_vcpu(&sl->t, &vm.vcpus[i]);
-		/* Stopped on request, every vCPU reports -ECANCELED; anything else is a failure. */
-		if (ret && ret != -ECANCELED) {
+		/*
+		 * Stopped on our request, every vCPU reports -ECANCELED. The same
+		 * code without a request (a vCPU thread that could not be
+		 * started stops the others) or any other result is a failure.
+		 */
+		if (!requested || (ret && ret != -ECANCELED)) {
+			if (!vm.error[0])
+				snprintf(vm.error, sizeof(vm.error), "its vCPUs ended by themselves (%s)",
+					 ret ? strerror(-ret) : "guest said DONE");
 			snprintf(sl->error, sizeof(sl->error), "VM %u (generation %" PRIu64 ") stopped: %.400s",
 				 sl->idx, sl->vms_created, vm.error);
 			vmm_destroy(&vm);
@@ -387,9 +399,9 @@ int vmm_cli_soak(int argc, char **argv, struct vmm_cli *cli)
 
 		*sl = (struct slot){ .s = &s, .idx = i, .rng = (cli->cfg.seed ^ (i + 1) * 0xd1b54a32d192ed03ull) | 1 };
 		if (pthread_create(&sl->thread, NULL, slot_thread, sl)) {
-			snprintf(sl->error, sizeof(sl->error), "VM %u: no thread", i);
+			snprintf(sl->error, sizeof(sl->error), "VM %u: its thread could not be created", i);
 			sl->dead = true;
-			break;
+			continue;
 		}
 		sl->started = true;
 	}
@@ -482,10 +494,15 @@ int vmm_cli_soak(int argc, char **argv, struct vmm_cli *cli)
 		printf("early wake-ups:       %" PRIu64 "\n", t.early);
 		printf("duplicate expiries:   %" PRIu64 "\n", t.dups);
 		printf("save/restore trips:   %" PRIu64 "\n", t.roundtrips);
-		printf("RSS:                  %" PRIu64 " kB -> %" PRIu64 " kB (%s)\n", rss0, rss1,
-		       !SOAK_RSS_JUDGED ? "not judged: ASan's quarantine" : rss_flat ? "flat" : "GREW");
-		printf("open fds:             %" PRIu64 " -> %" PRIu64 " (%s)\n", fds0, fds1,
-		       fds_flat ? "flat" : "CHANGED");
+		if (!sampled1) {
+			printf("RSS, open fds:        not sampled (not every VM was up at the start and the end)\n");
+		} else {
+			printf("RSS:                  %" PRIu64 " kB -> %" PRIu64 " kB (%s)\n", rss0, rss1,
+			       !SOAK_RSS_JUDGED ? "not judged: ASan's quarantine" :
+			       rss_flat ? "flat" : "GREW");
+			printf("open fds:             %" PRIu64 " -> %" PRIu64 " (%s)\n", fds0, fds1,
+			       fds_flat ? "flat" : "CHANGED");
+		}
 		printf("VM failures:          %u%s%s\n", failures, first_error ? ": " : "",
 		       first_error ? first_error : "");
 	}
