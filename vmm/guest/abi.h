@@ -31,6 +31,9 @@
  * project's hosts: KVM without VMX/SVM) guest CPL 0 is emulated instruction
  * by instruction (~0.4 us each, RDTSC ~3 us) while CPL 3 runs natively.
  *
+ * set_timer_op and vcpu_op return -EINVAL while the caller's own kvmclock
+ * page is garbage (it scribbled on it): the VMM keeps the clock it had.
+ *
  * vcpu_op on a vCPU id that does not exist returns -ENOENT. As in Xen's
  * do_vcpu_op, set/stop_periodic_timer may name any existing vCPU (its ticks
  * go to that vCPU's page and wake it), set/stop_singleshot_timer only the
