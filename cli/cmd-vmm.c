@@ -26,6 +26,10 @@ int cmd_vmm(int argc, char **argv)
 	if (ret)
 		return ret;
 	runctl_install();
+	if (cli.cfg.scenario == PVT_SCN_HOSTILE)
+		return vmm_cli_hostile(argc, argv, &cli);
+	if (cli.cfg.scenario == PVT_SCN_SOAK)
+		return vmm_cli_soak(argc, argv, &cli);
 	ret = vmm_cli_run_ctl("vmm", &vm, &cli.cfg, cli.duration_ns, cli.quiet, &stopped);
 	if (ret) {
 		vmm_destroy(&vm);

@@ -16,7 +16,8 @@ static const char *const algo_names[] = { "legacy", "kvm", "pvtime" };
 static const char *const clock_names[] = { "kvm", "xen" };
 static const char *const api_names[] = { "set_timer_op", "singleshot" };
 static const char *const scenario_names[] = {
-	"timerlat", "clockcheck", "timers", "bad", "nullcall", "cross", "busy", "mixed"
+	"timerlat", "clockcheck", "timers", "bad", "nullcall", "cross", "busy", "mixed",
+	"hostile", "soak"
 };
 static const char *const guest_names[] = { "idle", "busy", "mixed" };
 static const char *const irq_names[] = { "auto", "chip", "user" };
@@ -32,11 +33,11 @@ void vmm_cli_usage(FILE *out, const char *prog)
 		"usage: pvtime %s [--algo legacy|kvm|pvtime] [--vcpus N] [-n LOOPS] [-i NS]\n"
 		"        [--clock kvm|xen] [--advertise-khz K] [--uptime S] [--api set_timer_op|singleshot]\n"
 		"        [--tsc-offset O] [--tsc-offset-step S]\n"
-		"        [--scenario timerlat|clockcheck|timers|bad|nullcall|cross|busy|mixed]\n"
+		"        [--scenario timerlat|clockcheck|timers|bad|nullcall|cross|busy|mixed|hostile|soak]\n"
 		"        [--guest idle|busy|mixed] [--irq auto|chip|user] [--advance off|adaptive|NS]\n"
 		"        [--bad CASE] [--burst N] [--no-check] [--fifo PRIO] [--watchdog MS] [--kernel-mode]\n"
 		"        [--plot FILE.svg] [--quiet] [--json | --format text|json|openmetrics]\n"
-		"        [--metrics FILE] [--duration S (instead of -n)]\n"
+		"        [--metrics FILE] [--duration S (instead of -n)] [--seed N] [--vms N]\n"
 		"A real KVM guest (/dev/kvm) reads its own clock and sleeps on Xen-style timers\n"
 		"served by libpvtime. --clock kvm: its kvmclock page, written by KVM; --clock xen:\n"
 		"a Xen vcpu_time_info the VMM publishes with --advertise-khz (default: TSC kHz - 1)\n"
@@ -53,6 +54,12 @@ void vmm_cli_usage(FILE *out, const char *prog)
 		"Bad cases: unknown-hypercall unknown-vcpuop bad-gpa period-zero block-no-timer\n"
 		"           other-vcpu kvmclock-outside unknown-schedop timer-no-clock\n"
 		"           fault\n"
+		"--scenario hostile (2+ vCPUs, --duration, default 10 s): vCPU 0 issues seeded\n"
+		"random hypercalls and scribbles on its own pages, the others run timerlat and\n"
+		"count early, lost and doubled timers; --seed N (default: a fresh one, printed).\n"
+		"--scenario soak --vms N (1..64, default 2): N VMs in this process, each vCPU a\n"
+		"mix of checked timers, save/restore round trips at random exits, VMs re-created\n"
+		"every few seconds; RSS and open fds sampled at the start and the end.\n"
 		"SIGINT/SIGTERM stop the vCPUs and report the loops done (exit 130/143).\n", prog);
 }
 
@@ -104,6 +111,7 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 		O_ALGO = 256, O_VCPUS, O_CLOCK, O_ADV, O_UPTIME, O_API, O_OFF, O_STEP,
 		O_SCN, O_BAD, O_BURST, O_NOCHECK, O_FIFO, O_WD, O_JSON, O_HELP, O_VMM,
 		O_PLOT, O_KMODE, O_GUEST, O_IRQ, O_DURATION, O_FORMAT, O_METRICS, O_ADVANCE,
+		O_SEED, O_VMS,
 	};
 	static const char *const formats[] = { "text", "json", "openmetrics" };
 	static const struct option longopts[] = {
@@ -135,6 +143,8 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 		{ "duration", required_argument, NULL, O_DURATION },
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "metrics", required_argument, NULL, O_METRICS },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "vms", required_argument, NULL, O_VMS },
 		{ 0 },
 	};
 	bool adv_set = false, uptime_set = false, irq_set = false, loops_set = false, wd_set = false;
@@ -272,6 +282,16 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 			if (vmm_cli_parse_advance(optarg, &cli->cfg))
 				return PVT_EXIT_USAGE;
 			break;
+		case O_SEED:
+			if (arg_u64("--seed", optarg, 1, UINT64_MAX, &cli->cfg.seed))
+				return PVT_EXIT_USAGE;
+			cli->seed_set = true;
+			break;
+		case O_VMS:
+			if (arg_u64_range("--vms", optarg, 1, VMM_SOAK_MAX_VMS, &v))
+				return PVT_EXIT_USAGE;
+			cli->vms = (unsigned)v;
+			break;
 		case 'h':
 		case O_HELP:
 			vmm_cli_usage(stdout, prog);
@@ -299,6 +319,10 @@ int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 	cli->openmetrics = format == OM_FMT_OPENMETRICS;
 	if ((cli->openmetrics || cli->metrics) && cli->cfg.scenario != PVT_SCN_TIMERLAT)
 		return usage_error("%s: OpenMetrics output is for --scenario timerlat", prog);
+	if (cli->cfg.scenario == PVT_SCN_HOSTILE || cli->cfg.scenario == PVT_SCN_SOAK)
+		return vmm_cli_parse_long_run(prog, cli, loops_set);
+	if (cli->seed_set || cli->vms)
+		return usage_error("%s: --seed and --vms are for --scenario hostile|soak", prog);
 	if (cli->duration_ns) {
 		if (loops_set)
 			return usage_error("%s: --duration and -n are alternatives: give one", prog);

@@ -21,7 +21,19 @@ struct vmm_cli {
 	const char *plot;
 	const char *metrics;	/* --metrics FILE */
 	uint64_t duration_ns;	/* --duration: cfg.loops is then an upper bound */
+	bool seed_set;		/* --seed (hostile/soak; else a fresh one) */
+	unsigned vms;		/* --vms (soak) */
 };
+
+/* ---- --scenario hostile and soak (cli/vmm-soak.c) ---- */
+#define VMM_SOAK_MAX_VMS	64
+#define VMM_LONG_RUN_DEFAULT_NS	10000000000ull	/* --duration's default for both */
+
+/* The checks after parsing for hostile/soak (defaults, conflicts). 0 or 2 after a message. */
+int vmm_cli_parse_long_run(const char *prog, struct vmm_cli *cli, bool loops_set);
+/* pvtime vmm --scenario hostile / soak, parsed: run, report, exit status. */
+int vmm_cli_hostile(int argc, char **argv, struct vmm_cli *cli);
+int vmm_cli_soak(int argc, char **argv, struct vmm_cli *cli);
 
 /*
  * Parses the VMM options after argv[0] (prog names the command in errors).

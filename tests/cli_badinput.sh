@@ -276,6 +276,21 @@ for vmm in "vmm" "timerlat --vmm"; do
 	bad "--scenario|OpenMetrics" "$@" -n 1 --scenario clockcheck --format openmetrics
 done
 bad "--format|OpenMetrics" vmm -n 1 --format openmetrics
+# --scenario hostile|soak: --seed (any u64), --vms (soak, 1..64), --duration instead of -n.
+for scn in hostile soak; do
+	num u --seed vmm --scenario $scn
+	dur vmm --scenario $scn
+	bad "--duration" vmm --scenario $scn --duration 86401
+	bad "-n" vmm --scenario $scn -n 5
+	bad "--plot" vmm --scenario $scn --plot x.svg
+	bad "--scenario" timerlat --vmm --scenario $scn
+done
+num uz --vms vmm --scenario soak
+bad "--vms" vmm --scenario soak --vms 65
+bad "--vms" vmm --scenario hostile --vms 2
+bad "--vms" vmm -n 1 --vms 2
+bad "--seed" vmm -n 1 --seed 1
+bad "--vcpus" vmm --scenario hostile --vcpus 1
 bad "--metrics|OpenMetrics" vmm -n 1 --metrics x.prom
 
 # ---- bench ----

@@ -118,11 +118,15 @@ static void late_wake(struct vmm_vcpu *vcpu, const struct pvt_xen_events *ev, ui
 	vcpu__advance_wake(vcpu, adv + (now > dl ? now - dl : 0));
 }
 
+/* Spin-and-serve rounds of one service (one or two when the guest clock is sane). */
+#define VMM_SPIN_ROUNDS_MAX	16
+
 int vcpu__service(struct vmm_vcpu *vcpu, unsigned flags)
 {
 	struct pvt_xen_events ev;
 	uint64_t wake_tsc = vmm__rdtsc(), adv = vcpu__advance_ns(vcpu), spin_ns = 0;
 	bool woke = flags & VMM_SERVE_WOKE, first = true, held = false;
+	unsigned rounds = 0;
 	int ret;
 
 	inflight_begin(vcpu);
@@ -135,6 +139,25 @@ int vcpu__service(struct vmm_vcpu *vcpu, unsigned flags)
 	 * stays up meanwhile: block() sees the host timer off.
 	 */
 	while (ret >= 0 && ev.due_tsc) {
+		/*
+		 * A guest clock that runs thousands of times faster than the
+		 * TSC (a garbage but well-formed page a hostile guest wrote)
+		 * makes the next periodic tick due within the window after
+		 * every spin: this loop would never end, nor notice a stop.
+		 * After a few rounds the expiry goes without the advance: the
+		 * engine arms the host timer exactly and the vCPU runs on.
+		 */
+		if (++rounds > VMM_SPIN_ROUNDS_MAX ||
+		    __atomic_load_n(&vcpu->vm->stop, __ATOMIC_SEQ_CST)) {
+			if (ev.fired)
+				deliver(vcpu, &ev);
+			ret = pvt_xen_vcpu_set_advance(vcpu->xen, 0);
+			if (!ret)
+				ret = pvt_xen_vcpu_service(vcpu->xen, &ev);
+			if (vcpu__advance_apply(vcpu) && ret >= 0)
+				ret = -EIO;
+			break;
+		}
 		if (ev.fired) {
 			test_delay(vcpu);
 			deliver(vcpu, &ev);
@@ -327,6 +350,32 @@ int vcpu__sync_guest_clock(struct vmm_vcpu *vcpu)
 		return ret;
 	if (vcpu->clock_set && same_page(&page, &vcpu->clock_seen))
 		return 0;
+	return set_clock(vcpu, &page);
+}
+
+int vcpu__sync_guest_clock_call(struct vmm_vcpu *vcpu)
+{
+	const volatile struct pvt_pvclock_page *src;
+	struct pvt_pvclock_page page;
+	struct pvt_guest_clock clock;
+	uint64_t tsc, ns;
+
+	if (vcpu->vm->cfg.clock_src != PVT_CLK_KVM || !vcpu->clock_gpa)
+		return 0;
+	src = vmm__gpa(vcpu->vm, vcpu->clock_gpa, sizeof(page));
+	/*
+	 * Only the guest writes its page between KVM's updates, which happen
+	 * on this thread's entries: a page that stays odd or has a garbage
+	 * shift or mul is the guest's own scribble. The call is refused and
+	 * the engine keeps the clock it had; nothing is the VMM's failure.
+	 */
+	if (!src || pvt_pvclock_read(src, no_tsc, NULL, &page, &tsc, &ns))
+		return src ? 1 : vcpu__sync_guest_clock(vcpu);
+	if (vcpu->clock_set && same_page(&page, &vcpu->clock_seen))
+		return 0;
+	clock = guest_clock(vcpu, &page);
+	if (pvt_guest_clock_check(&clock))
+		return 1;
 	return set_clock(vcpu, &page);
 }
 

@@ -122,8 +122,12 @@ int64_t vcpu__hypercall_dispatch(struct vmm_vcpu *vcpu, uint64_t nr, uint64_t a0
 
 	switch (nr) {
 	case PVT_XEN_set_timer_op:
-		if (vcpu__sync_guest_clock(vcpu))
-			return 0;	/* the VM stops: res.status says why */
+		if ((ret = vcpu__sync_guest_clock_call(vcpu))) {
+			if (ret < 0)
+				return 0;	/* the VM stops: res.status says why */
+			ret = -PVT_XEN_EINVAL;	/* its clock page is garbage */
+			break;
+		}
 	{
 		int host = pvt_xen_set_timer_op(vcpu->xen, a0, &ret);
 
@@ -132,8 +136,12 @@ int64_t vcpu__hypercall_dispatch(struct vmm_vcpu *vcpu, uint64_t nr, uint64_t a0
 		break;
 	}
 	case PVT_XEN_vcpu_op:
-		if (vcpu__sync_guest_clock(vcpu))
-			return 0;
+		if ((ret = vcpu__sync_guest_clock_call(vcpu))) {
+			if (ret < 0)
+				return 0;
+			ret = -PVT_XEN_EINVAL;
+			break;
+		}
 		ret = vcpu_op(vcpu, a0, a1, a2);
 		break;
 	case PVT_XEN_sched_op:

@@ -187,6 +187,7 @@ static int load_guest(struct vmm *vm)
 		.irq_mode = (uint32_t)vm->irq_mode,
 		.irq_recs = irq_recs,
 		.irq_recs_per_vcpu = irq_per_vcpu,
+		.seed = vm->cfg.seed,
 	};
 	vm->irq_recs_gpa = irq_recs;
 	vm->irq_recs_per_vcpu = irq_per_vcpu;

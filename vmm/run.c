@@ -146,6 +146,8 @@ static void vcpu_loop(struct vmm_vcpu *vcpu)
 		}
 		vcpu->res.exits++;
 		vcpu->wake_tsc = vcpu->exit_tsc;
+		if (vm->cfg.roundtrip_per_mille && vcpu__soak_exit(vcpu))
+			return;
 		/* KVM_EXIT_INTR may come back without the vCPU having entered. */
 		if (run->exit_reason != KVM_EXIT_INTR && vcpu__confirm_page(vcpu))
 			return;

@@ -76,6 +76,8 @@ struct vmm_config {
 	enum vmm_advance_mode advance_mode;	/* timer advance (PVTIME only; advance.c) */
 	uint64_t advance_ns;		/* VMM_ADV_FIXED's advance */
 	uint64_t test_spin_sleep_us;	/* tests: sleep inside each advance spin (a preemption) */
+	uint64_t seed;			/* hostile/soak: the guest's PRNG (and the VMM's round trips) */
+	uint32_t roundtrip_per_mille;	/* soak: save+restore a vCPU's timers at this share of exits */
 };
 
 /* Per-vCPU results the VMM gathers. */
@@ -118,6 +120,7 @@ struct vmm_vcpu_result {
 	uint64_t upcalls, upcalls_direct, timers_fired, timers_armed;
 	uint64_t nr_irq_recs;		/* guest records, copied to irq_recs */
 	struct pvt_guest_irq_rec *irq_recs;	/* malloc'd copy (owned) */
+	uint64_t roundtrips;		/* soak: timer save/restore round trips (soak.c) */
 };
 
 struct vmm;
@@ -163,6 +166,7 @@ struct vmm_vcpu {
 	int inflight;			/* atomic: threads between an engine take and the raise */
 	uint64_t hold_tsc;		/* atomic: held out of guest mode until raised (advance), 0 = no */
 	struct vmm_advance adv;
+	uint64_t soak_rng;		/* soak.c: when to round-trip (this thread only) */
 	char error[VMM_ERROR_LEN];
 };
 
@@ -266,6 +270,12 @@ int vcpu__engine_init(struct vmm_vcpu *vcpu);
 int vcpu__read_guest_page(struct vmm_vcpu *vcpu, struct pvt_pvclock_page *page);
 /* Hands the guest's current clock page to the engine if it changed. */
 int vcpu__sync_guest_clock(struct vmm_vcpu *vcpu);
+/*
+ * The same before a timer hypercall: 1 when the guest scribbled its page
+ * into garbage (the call gets -EINVAL, the engine keeps its clock), else
+ * 0 or -errno (VM stopped).
+ */
+int vcpu__sync_guest_clock_call(struct vmm_vcpu *vcpu);
 /* Delivers expiries that are already due (at an exit, before dispatch). 0 or -errno (VM stopped). */
 int vcpu__poll_timer(struct vmm_vcpu *vcpu);
 /*
@@ -283,6 +293,13 @@ int vcpu__serve_timer(struct vmm_vcpu *vcpu, bool woke);
 #define VMM_SERVE_WOKE		1u	/* after a host timer wake-up (not a look at an exit) */
 #define VMM_SERVE_REMOTE	2u	/* not the vCPU's own thread (the irq thread): may hold it */
 int vcpu__service(struct vmm_vcpu *vcpu, unsigned flags);
+
+/*
+ * soak.c, at an exit on the vCPU's own thread (cfg.roundtrip_per_mille):
+ * now and then saves the vCPU's timer state and restores it in place, as a
+ * migration would. 0, or -errno with the VM stopped.
+ */
+int vcpu__soak_exit(struct vmm_vcpu *vcpu);
 
 /* ---- timer advance (advance.c) ---- */
 

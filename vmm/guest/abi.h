@@ -31,6 +31,9 @@
  * project's hosts: KVM without VMX/SVM) guest CPL 0 is emulated instruction
  * by instruction (~0.4 us each, RDTSC ~3 us) while CPL 3 runs natively.
  *
+ * set_timer_op and vcpu_op return -EINVAL while the caller's own kvmclock
+ * page is garbage (it scribbled on it): the VMM keeps the clock it had.
+ *
  * vcpu_op on a vCPU id that does not exist returns -ENOENT. As in Xen's
  * do_vcpu_op, set/stop_periodic_timer may name any existing vCPU (its ticks
  * go to that vCPU's page and wake it), set/stop_singleshot_timer only the
@@ -125,6 +128,8 @@ enum pvt_guest_scenario {
 	PVT_SCN_CROSS,		/* vCPU 0 programs vCPU 1's periodic timer (2+ vCPUs) */
 	PVT_SCN_BUSY,		/* one software timer; the vCPU computes, only the upcall says it fired */
 	PVT_SCN_MIXED,		/* several software timers per vCPU, computing and blocking */
+	PVT_SCN_HOSTILE,	/* vCPU 0: seeded random hypercalls; vCPU 1: timerlat (hostile.c) */
+	PVT_SCN_SOAK,		/* every vCPU: seeded mixed timers, each expiry checked (hostile.c) */
 };
 
 /* How the VMM delivers the upcall vector (config.irq_mode). */
@@ -177,6 +182,7 @@ struct pvt_guest_config {
 	uint32_t irq_mode;		/* enum pvt_guest_irq_mode */
 	uint64_t irq_recs;		/* GPA of the per-vCPU pvt_guest_irq_rec arrays */
 	uint64_t irq_recs_per_vcpu;	/* capacity of each */
+	uint64_t seed;			/* hostile/soak: the guest's PRNG seed */
 };
 
 /*
@@ -226,6 +232,12 @@ struct pvt_guest_vcpu {
 	uint64_t nr_irq_recs;		/* irq records written */
 	uint64_t timers_fired;		/* software timers fired */
 	uint64_t timers_armed;		/* software timer arms */
+	/* hostile/soak (hostile.c), written by the guest */
+	uint64_t hostile_calls;		/* random hypercalls issued */
+	uint64_t timers_checked;	/* expiries checked against what was armed */
+	uint64_t lost_timers;		/* an armed timer not delivered by deadline + 1 s */
+	uint64_t duplicate_expiries;	/* an expiry with nothing armed, or a second one */
+	uint64_t wait_deadline_ns;	/* the deadline a block waits for (0: none): lost if it never comes */
 };
 
 /* Where the upcall entry stub finds the mask (checked by the guest at build time). */

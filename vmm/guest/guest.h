@@ -93,5 +93,8 @@ void guest_timers(struct guest_cpu *g);
 void guest_bad(struct guest_cpu *g);
 void guest_nullcall(struct guest_cpu *g);
 void guest_cross(struct guest_cpu *g);
+/* hostile.c: run until the VMM stops them */
+void guest_hostile(struct guest_cpu *g);
+void guest_soak(struct guest_cpu *g);
 
 #endif

@@ -99,6 +99,12 @@ static void guest_user_main(struct guest_cpu *g)
 	case PVT_SCN_MIXED:
 		guest_mixed(g);
 		break;
+	case PVT_SCN_HOSTILE:
+		guest_hostile(g);
+		break;
+	case PVT_SCN_SOAK:
+		guest_soak(g);
+		break;
 	default:
 		ucall(PVT_UCALL_ABORT, __LINE__, g->cfg->scenario, 0);
 	}
