@@ -447,9 +447,17 @@ int xt_finish(struct pvt_xen_vcpu *v, const struct xt_saved *s, int ret)
 	return ret;
 }
 
-/* Whether t is due at this wake-up (now_tsc for PVTIME, now_mono otherwise). */
-static bool due(const struct pvt_xen_vcpu *v, const struct pvt_xen_timer *t,
-		uint64_t now_tsc, uint64_t now_mono)
+/*
+ * Whether t is due at this wake-up (now_tsc for PVTIME, now_mono otherwise).
+ * PVTIME: target_tsc is where the guest clock reached the deadline as seen
+ * from the conversion; it still has at now_tsc only if the clock did not go
+ * back below the deadline in between. A sawtooth clock (a shifted delta or
+ * a scaled TSC that wraps) does, and a late wake can find it there: so the
+ * guest clock at now_tsc decides (the inverse's signed rule, exactly), and
+ * a timer it has not reached is converted again from now, to wait for it.
+ */
+static bool due(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t, uint64_t now_tsc,
+		uint64_t now_mono)
 {
 	if (!t->armed)
 		return false;
@@ -457,9 +465,13 @@ static bool due(const struct pvt_xen_vcpu *v, const struct pvt_xen_timer *t,
 		return true;
 	if (!t->converted)
 		return false;
-	if (v->vm->cfg.algo == PVT_ALGO_PVTIME)
-		return now_tsc >= t->target_tsc;
-	return now_mono >= t->host_ns;
+	if (v->vm->cfg.algo != PVT_ALGO_PVTIME)
+		return now_mono >= t->host_ns;
+	if (now_tsc < t->target_tsc)
+		return false;
+	if ((int64_t)(t->deadline_ns - pvt_guest_clock_ns(&v->clock, now_tsc)) <= 0)
+		return true;
+	return convert(v, t);
 }
 
 /*
