@@ -20,6 +20,13 @@
  * instant: recording the expiry then is early. The wake must check the
  * guest clock itself, not the host TSC the deadline was found at when
  * armed, and wait for the clock to reach the deadline again.
+ *
+ * LEGACY and KVM keep the periodic timer's host-time floor on the timer
+ * clock and compare it with a fresh reading of that clock. Deriving it from
+ * the host TSC through the published pairing (which these algorithms never
+ * refresh) put it in the past by what the host clock slewed since that
+ * pairing: a restore with a passed tick then delivered at once, every time,
+ * at one instant (unbounded host wake-ups).
  */
 #include <inttypes.h>
 #include <setjmp.h>
@@ -207,6 +214,51 @@ static void periodic_wrapped_back_before_service(void **state)
 	wrapped_back_before_service(true);
 }
 
+static void put64le(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* KVM: a 10 ms tick, then restores that bring back a passed tick, 4 s into a new 1 % slew. */
+static void kvm_floor_after_slew(void **state)
+{
+	struct harness h;
+	struct h_cfg c;
+	struct h_log *l = &h.logs[0];
+	uint8_t blob[PVT_XEN_BLOB_SIZE];
+	uint64_t at, gap = 10 * MS / PVT_XEN_PERIODIC_MAX_RATE_FACTOR;
+
+	(void)state;
+	h_cfg_default(&c);
+	c.vm.algo = PVT_ALGO_KVM;
+	assert_int_equal(h_init(&h, &c), 0);
+	/* After the pairing: the timer clock runs 1 % faster than it says. */
+	assert_int_equal(pvt_simhost_set_slew(h.sim, 10000 * PVT_PPT_PER_PPM), 0);
+	pvt_simhost_run_until(h.sim, h.sim->true_ns + 4000 * MS);
+	assert_int_equal(h_set_periodic(&h, h.vcpus[0], 10 * MS), 0);
+	pvt_simhost_run_until(h.sim, h.sim->true_ns + 11 * MS);
+	assert_int_equal(l->periodic, 1);
+	at = l->last_true_ns;
+	/* Right after that tick: the guest's saved timer with its next tick 1 ms ago. */
+	pvt_simhost_run_until(h.sim, at);
+	assert_int_equal(pvt_xen_vcpu_save(h.vcpus[0], blob, sizeof(blob)), PVT_XEN_BLOB_SIZE);
+	for (int i = 0; i < 3; i++) {
+		put64le(blob + 32, h_guest_now(&h) - MS);
+		xt_blob_seal(blob);
+		assert_int_equal(h_restore(&h, h.vcpus[0], blob, sizeof(blob)), 0);
+		if (l->periodic != 1)
+			fail_msg("restore %d: %" PRIu64 " periodic deliveries by %" PRIu64
+				 " ns after the tick, floor %" PRIu64 " ns", i, l->periodic,
+				 h.sim->true_ns - at, gap);
+	}
+	/* The passed tick comes one gap (of the 1 % fast timer clock) after the last one. */
+	pvt_simhost_run_until(h.sim, at + gap);
+	assert_int_equal(l->periodic, 2);
+	assert_true(l->last_true_ns >= at + gap * 99 / 100);
+	h_destroy(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +267,7 @@ int main(void)
 		cmocka_unit_test(realtime_forward_while_idle),
 		cmocka_unit_test(singleshot_wrapped_back_before_service),
 		cmocka_unit_test(periodic_wrapped_back_before_service),
+		cmocka_unit_test(kvm_floor_after_slew),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
