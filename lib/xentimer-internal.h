@@ -40,11 +40,14 @@ struct pvt_xen_vcpu {
 	struct pvt_xen_timer periodic;
 	uint64_t period_ns;		/* 0 = periodic off */
 	/*
-	 * Host TSC the periodic timer's host-time floor counts from: when the
-	 * last delivered tick was due (xentimer.c, periodic_last_tsc); the next
-	 * is not due before period_ns / PVT_XEN_PERIODIC_MAX_RATE_FACTOR later.
+	 * Where the periodic timer's host-time floor counts from; the next
+	 * tick is not due before period_ns / PVT_XEN_PERIODIC_MAX_RATE_FACTOR
+	 * later. PVTIME: the host TSC when the last delivered tick was due
+	 * (xentimer.c, periodic_last_tsc). LEGACY/KVM, which compare on the
+	 * timer clock: that clock when it was delivered (per_last_ns).
 	 */
 	uint64_t per_last_tsc;
+	uint64_t per_last_ns;
 	bool per_last_valid;
 	struct pvt_xen_events ev;	/* recorded, not yet taken (due_tsc unused) */
 	int event_fd;			/* -1 until pvt_xen_vcpu_event_fd() */

@@ -54,31 +54,36 @@ static uint64_t periodic_floor_tsc(struct pvt_xen_vcpu *v)
 }
 
 /*
- * Where the next floor counts from, for a tick delivered now. PVTIME: the
+ * Where the next floor counts from, for a tick delivered now (PVTIME): the
  * instant the tick was due (its target, itself at or after the previous
  * floor), but no more than one gap before now. So a service up to a period
  * late leaves the grid alone, floors stay a gap apart (any T host ns hold
  * at most T / gap + 2 deliveries), and a late service cannot buy an
- * immediate second one. LEGACY and KVM know no due TSC: now.
+ * immediate second one.
  */
 static uint64_t periodic_last_tsc(struct pvt_xen_vcpu *v)
 {
 	struct pvt_xen_timer *t = &v->periodic;
 	uint64_t now = xt_tsc(v), last;
 
-	if (v->vm->cfg.algo != PVT_ALGO_PVTIME || !t->converted || t->target_tsc > now)
+	if (!t->converted || t->target_tsc > now)
 		return now;
 	last = hc_sub_floor(now, periodic_gap_tsc(v));
 	return t->target_tsc > last ? t->target_tsc : last;
 }
 
-/* The same floor on the timer clock (LEGACY, KVM); 0 if none. */
+/*
+ * The same floor on the timer clock (LEGACY, KVM); 0 if none. These know
+ * no due TSC: it counts from the delivery, read on the clock it is compared
+ * with (a fresh reading). Not from the TSC through the published pairing,
+ * which they never refresh: off by all the host clock slewed since, it put
+ * the floor in the past and let ticks through back to back.
+ */
 static uint64_t periodic_floor_ns(struct pvt_xen_vcpu *v)
 {
 	if (!v->per_last_valid)
 		return 0;
-	return hc_add_sat(pvt_hostclock_tsc_to_mono(v->vm->hostclock, v->per_last_tsc),
-			v->period_ns / PVT_XEN_PERIODIC_MAX_RATE_FACTOR);
+	return hc_add_sat(v->per_last_ns, v->period_ns / PVT_XEN_PERIODIC_MAX_RATE_FACTOR);
 }
 
 int xt_guest_now(struct pvt_xen_vcpu *v, uint64_t *ns)
@@ -246,7 +251,10 @@ static void periodic_fire(struct pvt_xen_vcpu *v, bool immediate)
 
 	deliver(v, PVT_XEN_FIRED_PERIODIC, v->periodic.deadline_ns, immediate);
 	/* From here the next tick waits for the host-time floor. */
-	v->per_last_tsc = periodic_last_tsc(v);
+	if (v->vm->cfg.algo == PVT_ALGO_PVTIME)
+		v->per_last_tsc = periodic_last_tsc(v);
+	else
+		v->per_last_ns = pvt_hostclock_read_mono(v->vm->hostclock);
 	v->per_last_valid = true;
 	for (int i = 0; i < PERIODIC_CONVERT_TRIES; i++) {
 		if (i) {
@@ -447,9 +455,17 @@ int xt_finish(struct pvt_xen_vcpu *v, const struct xt_saved *s, int ret)
 	return ret;
 }
 
-/* Whether t is due at this wake-up (now_tsc for PVTIME, now_mono otherwise). */
-static bool due(const struct pvt_xen_vcpu *v, const struct pvt_xen_timer *t,
-		uint64_t now_tsc, uint64_t now_mono)
+/*
+ * Whether t is due at this wake-up (now_tsc for PVTIME, now_mono otherwise).
+ * PVTIME: target_tsc is where the guest clock reached the deadline as seen
+ * from the conversion; it still has at now_tsc only if the clock did not go
+ * back below the deadline in between. A sawtooth clock (a shifted delta or
+ * a scaled TSC that wraps) does, and a late wake can find it there: so the
+ * guest clock at now_tsc decides (the inverse's signed rule, exactly), and
+ * a timer it has not reached is converted again from now, to wait for it.
+ */
+static bool due(struct pvt_xen_vcpu *v, struct pvt_xen_timer *t, uint64_t now_tsc,
+		uint64_t now_mono)
 {
 	if (!t->armed)
 		return false;
@@ -457,9 +473,13 @@ static bool due(const struct pvt_xen_vcpu *v, const struct pvt_xen_timer *t,
 		return true;
 	if (!t->converted)
 		return false;
-	if (v->vm->cfg.algo == PVT_ALGO_PVTIME)
-		return now_tsc >= t->target_tsc;
-	return now_mono >= t->host_ns;
+	if (v->vm->cfg.algo != PVT_ALGO_PVTIME)
+		return now_mono >= t->host_ns;
+	if (now_tsc < t->target_tsc)
+		return false;
+	if ((int64_t)(t->deadline_ns - pvt_guest_clock_ns(&v->clock, now_tsc)) <= 0)
+		return true;
+	return convert(v, t);
 }
 
 /*
