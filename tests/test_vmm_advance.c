@@ -32,17 +32,6 @@ static void config(struct vmm_config *cfg, enum pvt_guest_scenario scn, unsigned
 	cfg->advance_ns = adv_ns;
 }
 
-static bool have_irqchip(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	int r = fd < 0 ? 0 : ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP);
-
-	if (fd >= 0)
-		close(fd);
-	if (r <= 0)
-		print_message("SKIP: this KVM has no in-kernel irqchip (KVM_CAP_IRQCHIP)\n");
-	return r > 0;
-}
 
 /* Never early anywhere; the advance was used; what it was armed with is in range. */
 static void assert_never_early(const struct vmm *vm, enum vmm_advance_mode mode, uint64_t adv_ns)
@@ -105,7 +94,7 @@ static void run(enum pvt_guest_scenario scn, unsigned vcpus, enum vmm_advance_mo
 	struct vmm_config cfg;
 	struct vmm vm;
 
-	if (pref == VMM_IRQ_CHIP && !have_irqchip())
+	if (pref == VMM_IRQ_CHIP && !vmm_test_have_irqchip())
 		return;
 	config(&cfg, scn, vcpus, mode, adv_ns);
 	cfg.irq_pref = pref;

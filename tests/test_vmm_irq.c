@@ -28,18 +28,6 @@ static void irq_config(struct vmm_config *cfg, enum pvt_guest_scenario scn, unsi
 	cfg->irq_pref = pref;
 }
 
-/* The in-kernel irqchip cases skip (with why) where KVM has none. */
-static bool have_irqchip(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	int r = fd < 0 ? 0 : ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP);
-
-	if (fd >= 0)
-		close(fd);
-	if (r <= 0)
-		print_message("SKIP: this KVM has no in-kernel irqchip (KVM_CAP_IRQCHIP)\n");
-	return r > 0;
-}
 
 static void assert_timers_fired(const struct vmm *vm, enum pvt_guest_scenario scn)
 {
@@ -102,14 +90,14 @@ static void run(enum pvt_guest_scenario scn, unsigned vcpus, enum vmm_irq_pref p
 static void test_busy_chip_1(void **state)
 {
 	(void)state;
-	if (have_irqchip())
+	if (vmm_test_have_irqchip())
 		run(PVT_SCN_BUSY, 1, VMM_IRQ_CHIP, PVT_IRQ_CHIP);
 }
 
 static void test_busy_chip_2(void **state)
 {
 	(void)state;
-	if (have_irqchip())
+	if (vmm_test_have_irqchip())
 		run(PVT_SCN_BUSY, 2, VMM_IRQ_CHIP, PVT_IRQ_CHIP);
 }
 
@@ -128,7 +116,7 @@ static void test_busy_user_2(void **state)
 static void test_mixed_chip(void **state)
 {
 	(void)state;
-	if (have_irqchip())
+	if (vmm_test_have_irqchip())
 		run(PVT_SCN_MIXED, 2, VMM_IRQ_CHIP, PVT_IRQ_CHIP);
 }
 
@@ -148,7 +136,7 @@ static void run_short(enum pvt_guest_scenario scn, enum vmm_irq_pref pref, int m
 	struct vmm_config cfg;
 	struct vmm vm;
 
-	if (pref == VMM_IRQ_CHIP && !have_irqchip())
+	if (pref == VMM_IRQ_CHIP && !vmm_test_have_irqchip())
 		return;
 	irq_config(&cfg, scn, 2, pref);
 	cfg.interval_ns = 25000;	/* about one exit: a mix of interrupts and unmasks */
@@ -207,7 +195,7 @@ static void run_window(enum vmm_irq_pref pref, int mode)
 	struct vmm_config cfg;
 	struct vmm vm;
 
-	if (pref == VMM_IRQ_CHIP && !have_irqchip())
+	if (pref == VMM_IRQ_CHIP && !vmm_test_have_irqchip())
 		return;
 	irq_config(&cfg, PVT_SCN_BUSY, 1, pref);
 	cfg.kernel_mode = true;		/* emulated: slow, so few loops */
@@ -288,7 +276,7 @@ static void run_block_race(enum vmm_irq_pref pref, int mode)
 	struct vmm vm;
 	uint64_t blocks = 0;
 
-	if (pref == VMM_IRQ_CHIP && !have_irqchip())
+	if (pref == VMM_IRQ_CHIP && !vmm_test_have_irqchip())
 		return;
 	irq_config(&cfg, PVT_SCN_MIXED, 1, pref);
 	cfg.loops = 2 * LOOPS;

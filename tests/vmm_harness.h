@@ -4,11 +4,14 @@
 #define PVT_TESTS_VMM_HARNESS_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -19,6 +22,19 @@
 #define VMM_TEST_SKIP	77
 
 /* 0 when /dev/kvm is usable, else prints why and returns VMM_TEST_SKIP. */
+/* Whether KVM has an in-kernel irqchip; says SKIP and why when it has none. */
+static inline bool vmm_test_have_irqchip(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int r = fd < 0 ? 0 : ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP);
+
+	if (fd >= 0)
+		close(fd);
+	if (r <= 0)
+		print_message("SKIP: this KVM has no in-kernel irqchip (KVM_CAP_IRQCHIP)\n");
+	return r > 0;
+}
+
 static inline int vmm_test_require_kvm(const char *test)
 {
 	char msg[256];
