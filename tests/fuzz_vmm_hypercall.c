@@ -314,6 +314,38 @@ static bool in_ram(const struct fake *f, uint64_t gpa, uint64_t len)
 	return gpa <= f->vm.mem_size && len <= f->vm.mem_size - gpa;
 }
 
+static uint64_t zero_tsc(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+/*
+ * The guest scribbled its registered kvmclock page into garbage (stays odd,
+ * a shift out of range, an unusable clock): its timer hypercalls are refused
+ * with -EINVAL and the VMM keeps the clock it had (vmm/engine.c). A page
+ * outside RAM is not this case: that stops the VM.
+ */
+static bool clock_garbage(const struct fake *f, const struct vmm_vcpu *v)
+{
+	const volatile struct pvt_pvclock_page *src;
+	struct pvt_pvclock_page page;
+	struct pvt_guest_clock clock;
+	uint64_t tsc, ns;
+
+	if (f->vm.cfg.clock_src != PVT_CLK_KVM || !v->clock_gpa ||
+	    !in_ram(f, v->clock_gpa, sizeof(page)))
+		return false;
+	src = (const volatile struct pvt_pvclock_page *)(f->vm.mem + v->clock_gpa);
+	if (pvt_pvclock_read(src, zero_tsc, NULL, &page, &tsc, &ns))
+		return true;
+	clock.tsc.ratio = pvt_tsc_ratio_one(PVT_FRAC_BITS_SVM);
+	clock.tsc.offset = v->tsc_offset;
+	clock.tsc.frac_bits = PVT_FRAC_BITS_SVM;
+	clock.page = page;
+	return pvt_guest_clock_check(&clock) != 0;
+}
+
 static bool is_xen_ret(int64_t r)
 {
 	return r == 0 || r == -PVT_XEN_ENOENT || r == -PVT_XEN_EFAULT || r == -PVT_XEN_EINVAL ||
@@ -332,13 +364,14 @@ static bool op_hypercall(struct fake *f, struct vmm_vcpu *v, struct fz_in *in)
 	uint64_t now = 0, len = 0, period = 0;
 	uint8_t arg[sizeof(struct pvt_xen_singleshot_arg)];
 	int64_t ret, want = INT64_MIN;	/* INT64_MIN: any Xen result */
+	bool garbage = clock_garbage(f, v);
 
 	(void)pvt_xen_vcpu_guest_now(v->xen, &now);
 	memset(arg, 0, sizeof(arg));
 	switch (nr) {
 	case PVT_XEN_set_timer_op:
 		a0 = (sel & 8) ? fz_u64(in) : now + fz_take(in, 4);
-		want = 0;	/* Xen has no bad argument here */
+		want = garbage ? -PVT_XEN_EINVAL : 0;	/* Xen has no bad argument here */
 		break;
 	case PVT_XEN_vcpu_op:
 		a0 = (sel & 0x40) ? fz_u64(in) : 6 + fz_u8(in) % 5;	/* 10: unknown */
@@ -373,6 +406,8 @@ static bool op_hypercall(struct fake *f, struct vmm_vcpu *v, struct fz_in *in)
 		else if (a0 == PVT_VCPUOP_set_periodic_timer &&
 			 (period < PVT_XEN_PERIOD_MIN_NS || period > PVT_XEN_STIME_DELTA_MAX))
 			want = -PVT_XEN_EINVAL;
+		if (garbage)
+			want = -PVT_XEN_EINVAL;	/* checked before the arguments */
 		break;
 	case PVT_XEN_sched_op:
 		a0 = (sel & 8) ? fz_u64(in) : fz_u8(in) % 3;
