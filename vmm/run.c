@@ -216,9 +216,8 @@ static void gather(struct vmm_vcpu *vcpu)
 	}
 }
 
-void *vcpu__thread(void *arg)
+static void vcpu_thread(struct vmm_vcpu *vcpu)
 {
-	struct vmm_vcpu *vcpu = arg;
 	struct vmm *vm = vcpu->vm;
 	int ret;
 
@@ -228,7 +227,7 @@ void *vcpu__thread(void *arg)
 		if (ret) {
 			vcpu__fail(vcpu, ret, "SCHED_FIFO %d: %s", vm->cfg.fifo_priority,
 				   strerror(-ret));
-			return NULL;
+			return;
 		}
 	}
 	tls_run = vcpu->run;
@@ -237,7 +236,38 @@ void *vcpu__thread(void *arg)
 	__atomic_store_n(&vcpu->tid, 0, __ATOMIC_SEQ_CST);
 	tls_run = NULL;
 	vcpu__page_unsettled(vcpu);
+}
+
+void *vcpu__thread(void *arg)
+{
+	struct vmm_vcpu *vcpu = arg;
+	struct vmm *vm = vcpu->vm;
+
+	vcpu_thread(vcpu);
+	/* The watchdog's wait (join_all) ends here; pthread_join then only reaps. */
+	pthread_mutex_lock(&vm->exit_lock);
+	vcpu->exited = true;
+	pthread_cond_broadcast(&vm->exit_cond);
+	pthread_mutex_unlock(&vm->exit_lock);
 	return NULL;
+}
+
+/*
+ * Waits until vcpu's thread has finished its work or the CLOCK_MONOTONIC
+ * instant until passed (a condvar on that clock, not pthread_clockjoin_np:
+ * ThreadSanitizer does not know that call, and loses track of the threads).
+ */
+static bool wait_exited(struct vmm *vm, struct vmm_vcpu *vcpu, const struct timespec *until)
+{
+	bool exited;
+
+	pthread_mutex_lock(&vm->exit_lock);
+	while (!vcpu->exited && pthread_cond_timedwait(&vm->exit_cond, &vm->exit_lock, until) !=
+						ETIMEDOUT)
+		;
+	exited = vcpu->exited;
+	pthread_mutex_unlock(&vm->exit_lock);
+	return exited;
 }
 
 static void kick(int sig)
@@ -318,8 +348,6 @@ static bool join_all(struct vmm *vm)
 	add_ns(&deadline, vm->cfg.watchdog_ms * 1000000);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vmm_vcpu *vcpu = &vm->vcpus[i];
-		int r = -1;
-
 		if (!vcpu->thread_started)
 			continue;
 		while (!kicked && (vm->cfg.watchdog_ms || vm->poll_stop)) {
@@ -330,8 +358,7 @@ static bool join_all(struct vmm *vm)
 			add_ns(&until, 50000000);
 			if (!vm->poll_stop || (vm->cfg.watchdog_ms && before(&deadline, &until)))
 				until = deadline;
-			r = pthread_clockjoin_np(vcpu->thread, NULL, CLOCK_MONOTONIC, &until);
-			if (r != ETIMEDOUT)
+			if (wait_exited(vm, vcpu, &until))
 				break;
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (vm->cfg.watchdog_ms && !before(&now, &deadline)) {
@@ -345,11 +372,33 @@ static bool join_all(struct vmm *vm)
 				kick_all(vm);
 			}
 		}
-		if (r != 0)
-			pthread_join(vcpu->thread, NULL);
+		pthread_join(vcpu->thread, NULL);
 		vcpu->thread_started = false;
 	}
 	return kicked;
+}
+
+/* The vCPU threads' exit signal, on CLOCK_MONOTONIC (a wall-clock step moves no wait). */
+static int exit_sync_init(struct vmm *vm)
+{
+	pthread_condattr_t attr;
+	int r;
+
+	r = pthread_condattr_init(&attr);
+	if (r)
+		return -r;
+	r = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (!r)
+		r = pthread_cond_init(&vm->exit_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	if (r)
+		return -r;
+	r = pthread_mutex_init(&vm->exit_lock, NULL);
+	if (r) {
+		pthread_cond_destroy(&vm->exit_cond);
+		return -r;
+	}
+	return 0;
 }
 
 int vmm_run(struct vmm *vm)
@@ -366,9 +415,15 @@ int vmm_run(struct vmm *vm)
 	ret = vmm__irq_start(vm);
 	if (ret)
 		return ret;
+	ret = exit_sync_init(vm);
+	if (ret) {
+		vmm__irq_stop(vm);
+		return vmm__fail(vm, ret, "the vCPUs' exit condvar: %s", strerror(-ret));
+	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vmm_vcpu *vcpu = &vm->vcpus[i];
 
+		vcpu->exited = false;
 		ret = pthread_create(&vcpu->thread, NULL, vcpu__thread, vcpu);
 		if (ret) {
 			vmm__fail(vm, -ret, "pthread_create: %s", strerror(ret));
@@ -379,6 +434,8 @@ int vmm_run(struct vmm *vm)
 	}
 	/* A watchdog stop is the run's result, whatever each vCPU saw. */
 	ret = join_all(vm) ? -ETIMEDOUT : 0;
+	pthread_cond_destroy(&vm->exit_cond);
+	pthread_mutex_destroy(&vm->exit_lock);
 	vmm__irq_stop(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		int status = vm->vcpus[i].res.status;

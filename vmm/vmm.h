@@ -168,6 +168,7 @@ struct vmm_vcpu {
 	size_t run_size;
 	pthread_t thread;
 	bool thread_started;
+	bool exited;			/* its work is done (under vm->exit_lock) */
 	struct pvt_guest_vcpu *shared;	/* the vCPU page in guest memory */
 	uint64_t tsc_offset;		/* KVM_VCPU_TSC_OFFSET as read back */
 	struct pvt_hosttimer *timer;	/* this vCPU's own timerfd */
@@ -212,6 +213,8 @@ struct vmm {
 	int epoll_fd, irq_stop_fd;	/* the irq thread's timerfd set and its stop eventfd */
 	pthread_t irq_thread;
 	bool irq_thread_started;
+	pthread_mutex_t exit_lock;	/* vmm_run(): the vCPU threads' exited flags */
+	pthread_cond_t exit_cond;	/* CLOCK_MONOTONIC: the watchdog's wait */
 	int stop;			/* atomic: watchdog or a failed vCPU */
 	bool watchdog_fired;		/* the run ended by the watchdog (set before the joins end) */
 	/*
