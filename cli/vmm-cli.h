@@ -110,11 +110,11 @@ void vmm_cli_json(struct json *j, const struct vmm *vm);
 
 /*
  * Handling cost samples in ns (exit to resume, sleep excluded) into an
- * initialised-here stats: kind 0 timer hypercalls, 1 block (wake to
- * resume), 2 bare null-port exits, 3 how late each singleshot expiry was
- * delivered on the guest's clock (signed). -ENOMEM.
+ * initialised-here stats: VMM_COST_TIMER timer hypercalls, _BLOCK (wake to
+ * resume), _NULL bare null-port exits, _DELIVERY how late each singleshot
+ * expiry was delivered on the guest's clock (signed). -ENOMEM, -EINVAL.
  */
-int vmm_cli_cost(const struct vmm *vm, int kind, struct stats *s);
+int vmm_cli_cost(const struct vmm *vm, enum vmm_cost_kind kind, struct stats *s);
 
 /* ---- upcalls (busy/mixed; vmm-irq.c) ---- */
 struct vmm_irq_totals {

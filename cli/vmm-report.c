@@ -283,22 +283,22 @@ int vmm_cli_advance_summary(const struct vmm *vm, struct vmm_advance_summary *s)
 	return ret;
 }
 
-int vmm_cli_cost(const struct vmm *vm, int kind, struct stats *s)
+int vmm_cli_cost(const struct vmm *vm, enum vmm_cost_kind kind, struct stats *s)
 {
 	stats_init(s);
+	if ((unsigned)kind > VMM_COST_DELIVERY)
+		return -EINVAL;
 	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
-		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
-		const uint64_t *a = kind == 0 ? r->cost_timer : kind == 1 ? r->cost_block : r->cost_null;
-		uint64_t n = kind == 0 ? r->n_cost_timer : kind == 1 ? r->n_cost_block : r->n_cost_null;
+		const struct vmm_costs *k = &vm->vcpus[c].res.cost;
 
-		if (kind == 3) {
-			for (uint64_t i = 0; i < r->n_wake_late; i++)
-				if (stats_add(s, r->wake_late[i]))
+		if (kind == VMM_COST_DELIVERY) {
+			for (uint64_t i = 0; i < k->n_wake_late; i++)
+				if (stats_add(s, k->wake_late[i]))
 					return -ENOMEM;
 			continue;
 		}
-		for (uint64_t i = 0; i < n; i++)
-			if (stats_add(s, (int64_t)vmm_cli_tsc_to_ns(vm, a[i])))
+		for (uint64_t i = 0; i < k->n[kind]; i++)
+			if (stats_add(s, (int64_t)vmm_cli_tsc_to_ns(vm, k->ticks[kind][i])))
 				return -ENOMEM;
 	}
 	return 0;

@@ -45,10 +45,12 @@ if(CMAKE_C_COMPILER_ID STREQUAL "Clang")
   # vmm/engine.c on the whole library; the VMM's two timerfd calls (creating
   # and waiting) are linked to the fuzzer's simulated ones instead.
   # vmm/irq.c (the raise, the wait) and vmm/advance.c come along: with no
-  # upcall vector and no advance they only touch the vCPU page.
+  # upcall vector and no advance they only touch the vCPU page. vmm/fail.c
+  # is the real failure reporting.
   add_executable(fuzz_vmm_hypercall fuzz_vmm_hypercall.c ${CMAKE_SOURCE_DIR}/vmm/hypercall.c
     ${CMAKE_SOURCE_DIR}/vmm/engine.c ${CMAKE_SOURCE_DIR}/vmm/irq.c
-    ${CMAKE_SOURCE_DIR}/vmm/advance.c ${PVT_FUZZ_LIB_SOURCES})
+    ${CMAKE_SOURCE_DIR}/vmm/advance.c ${CMAKE_SOURCE_DIR}/vmm/fail.c
+    ${PVT_FUZZ_LIB_SOURCES})
   target_include_directories(fuzz_vmm_hypercall PRIVATE ${CMAKE_SOURCE_DIR}/vmm)
   target_link_options(fuzz_vmm_hypercall PRIVATE
     -Wl,--wrap=pvt_hosttimer_new_timerfd -Wl,--wrap=pvt_hosttimer_wait)

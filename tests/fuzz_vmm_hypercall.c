@@ -17,12 +17,11 @@
  * call, a VM stop that says why. Nothing else is ever returned.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm.h"
+#include "vmm-internal.h"
 #include "pvtime/simhost.h"
 
 #include "fuzz_xentimer_vm.h"	/* the input cursor */
@@ -42,34 +41,6 @@ static int g_wait_err;			/* the host timer wait fails with this (0: works) */
 static uint64_t g_msr[MAX_VCPUS];	/* last MSR_KVM_SYSTEM_TIME_NEW written */
 static struct vmm *g_stop_vm;		/* what the "watchdog" stops */
 static bool g_watchdog;			/* it did (a stop without a message) */
-
-int vmm__fail(struct vmm *vm, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!__atomic_exchange_n(&vm->error_claimed, 1, __ATOMIC_SEQ_CST)) {
-		va_start(ap, fmt);
-		vsnprintf(vm->error, sizeof(vm->error), fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
-int vcpu__fail(struct vmm_vcpu *vcpu, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!vcpu->error[0]) {
-		va_start(ap, fmt);
-		vsnprintf(vcpu->error, sizeof(vcpu->error), fmt, ap);
-		va_end(ap);
-	}
-	if (!vcpu->res.status)
-		vcpu->res.status = err;
-	vmm__fail(vcpu->vm, err, "vCPU %u: %s", vcpu->id, vcpu->error);
-	__atomic_store_n(&vcpu->vm->stop, 1, __ATOMIC_SEQ_CST);
-	return err;
-}
 
 int vcpu__get_tsc_offset(struct vmm_vcpu *vcpu, uint64_t *offset)
 {

@@ -43,9 +43,9 @@ static void assert_never_early(const struct vmm *vm, enum vmm_advance_mode mode,
 		uint64_t spin_max = 0;
 		int64_t late_min = INT64_MAX;
 
-		for (uint64_t i = 0; i < r->n_wake_late; i++)
-			if (r->wake_late[i] < late_min)
-				late_min = r->wake_late[i];
+		for (uint64_t i = 0; i < r->cost.n_wake_late; i++)
+			if (r->cost.wake_late[i] < late_min)
+				late_min = r->cost.wake_late[i];
 		for (uint64_t i = 0; i < r->n_spin; i++)
 			if (r->spin_ns[i] > spin_max)
 				spin_max = r->spin_ns[i];
@@ -60,9 +60,9 @@ static void assert_never_early(const struct vmm *vm, enum vmm_advance_mode mode,
 		assert_int_equal(r->early_wakeups, 0);
 		assert_true(r->loops_done >= vm->cfg.loops);
 		/* The VMM's own check: each delivery at or after its deadline on the guest clock. */
-		assert_true(r->n_wake_late > 0);
-		for (uint64_t i = 0; i < r->n_wake_late; i++)
-			assert_true(r->wake_late[i] >= 0);
+		assert_true(r->cost.n_wake_late > 0);
+		for (uint64_t i = 0; i < r->cost.n_wake_late; i++)
+			assert_true(r->cost.wake_late[i] >= 0);
 		for (uint64_t i = 0; i < r->nr_irq_recs; i++)
 			assert_true(r->irq_recs[i].late_ns >= 0);
 		if (mode == VMM_ADV_OFF) {

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "vmm.h"
+#include "vmm-internal.h"
 
 static const struct pvt_pvclock_page base = {
 	.version = 2, .tsc_timestamp = 14159334346925ull, .system_time = 5580587,

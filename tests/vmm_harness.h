@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "test_skip.h"
-#include "vmm.h"
+#include "vmm-internal.h"
 
 /* Exit code that tells CTest the test was skipped. */
 #define VMM_TEST_SKIP	77

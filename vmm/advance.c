@@ -28,7 +28,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "vmm.h"
+#include "vmm-internal.h"
 
 #define ADV_START_NS	1000ull
 #define ADV_CAP_NS	30000ull
@@ -145,7 +145,7 @@ void vcpu__advance_record(struct vmm_vcpu *vcpu, uint64_t spin_ns, uint64_t adva
 		return;
 	i = __atomic_load_n(&r->n_spin, __ATOMIC_RELAXED);
 	do {
-		if (i >= r->cost_cap)
+		if (i >= r->cost.cap)
 			return;
 	} while (!__atomic_compare_exchange_n(&r->n_spin, &i, i + 1, false,
 					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "vmm.h"
+#include "vmm-internal.h"
 
 uint64_t vmm__oracle_ns(const struct pvt_pvclock_page *page, uint64_t tsc)
 {
@@ -113,13 +113,13 @@ int vcpu__check_page(struct vmm_vcpu *vcpu)
 	 * clock after it wrote this page (which it rewrites at the vCPU's next
 	 * entry) and before KVM_GET_CLOCK. The first suspect stands until then.
 	 */
-	if (vmm__page_verdict(&page, &model, NULL) != VMM_PAGE_OK && !vcpu->page_suspect) {
-		vcpu->page_suspect = true;
-		vcpu->suspect_page = page;
-		vcpu->suspect_model = model;
+	if (vmm__page_verdict(&page, &model, NULL) != VMM_PAGE_OK && !vcpu->oracle.page_suspect) {
+		vcpu->oracle.page_suspect = true;
+		vcpu->oracle.suspect_page = page;
+		vcpu->oracle.suspect_model = model;
 	}
-	vcpu->model_page = model;
-	vcpu->model_valid = true;
+	vcpu->oracle.model_page = model;
+	vcpu->oracle.model_valid = true;
 	return 0;
 }
 
@@ -136,7 +136,7 @@ enum vmm_page_verdict vmm__page_verdict(const struct pvt_pvclock_page *seen,
 
 static void page_mismatch(struct vmm_vcpu *vcpu, const char *why)
 {
-	const struct pvt_pvclock_page *page = &vcpu->suspect_page, *model = &vcpu->suspect_model;
+	const struct pvt_pvclock_page *page = &vcpu->oracle.suspect_page, *model = &vcpu->oracle.suspect_model;
 
 	vcpu->res.page_mismatches++;
 	mismatch(vcpu,
@@ -153,16 +153,16 @@ static void page_mismatch(struct vmm_vcpu *vcpu, const char *why)
 int vcpu__confirm_page(struct vmm_vcpu *vcpu)
 {
 	struct pvt_pvclock_page now;
-	const struct pvt_pvclock_page *old = &vcpu->suspect_page;
+	const struct pvt_pvclock_page *old = &vcpu->oracle.suspect_page;
 	int ret;
 
-	if (!vcpu->page_suspect)
+	if (!vcpu->oracle.page_suspect)
 		return 0;
 	ret = vcpu__read_guest_page(vcpu, &now);
 	if (ret)
 		return ret;
-	vcpu->page_suspect = false;
-	switch (vmm__page_verdict(old, &vcpu->suspect_model, &now)) {
+	vcpu->oracle.page_suspect = false;
+	switch (vmm__page_verdict(old, &vcpu->oracle.suspect_model, &now)) {
 	case VMM_PAGE_VOID:
 		vcpu->res.resnapshots++;
 		if (!vcpu->res.resnapshot[0])
@@ -171,7 +171,7 @@ int vcpu__confirm_page(struct vmm_vcpu *vcpu)
 				 "KVM rewrote it at the next entry as {tsc_timestamp %llu system_time %llu}",
 				 (unsigned long long)old->tsc_timestamp,
 				 (unsigned long long)old->system_time,
-				 (unsigned long long)vcpu->suspect_model.system_time,
+				 (unsigned long long)vcpu->oracle.suspect_model.system_time,
 				 (unsigned long long)now.tsc_timestamp,
 				 (unsigned long long)now.system_time);
 		/* The rewritten page gets its own check (it may be suspect in turn). */
@@ -186,9 +186,9 @@ int vcpu__confirm_page(struct vmm_vcpu *vcpu)
 
 void vcpu__page_unsettled(struct vmm_vcpu *vcpu)
 {
-	if (!vcpu->page_suspect)
+	if (!vcpu->oracle.page_suspect)
 		return;
-	vcpu->page_suspect = false;
+	vcpu->oracle.page_suspect = false;
 	page_mismatch(vcpu, " (unconfirmed: the vCPU never ran again)");
 }
 
@@ -201,7 +201,7 @@ static int refresh_model(struct vmm_vcpu *vcpu)
 		return 0;
 	if (vcpu__read_guest_page(vcpu, &page))
 		return -EFAULT;
-	if (vcpu->model_valid && pages_equal(&page, &vcpu->model_page))
+	if (vcpu->oracle.model_valid && pages_equal(&page, &vcpu->oracle.model_page))
 		return 0;
 	return vcpu__check_page(vcpu);
 }
@@ -211,22 +211,22 @@ int vcpu__check_samples(struct vmm_vcpu *vcpu)
 	struct vmm *vm = vcpu->vm;
 	const struct pvt_guest_config *cfg = vmm__gpa(vm, PVT_GPA_CONFIG, sizeof(*cfg));
 	uint64_t n = __atomic_load_n(&vcpu->shared->nr_samples, __ATOMIC_ACQUIRE);
-	uint64_t lo = (vcpu->bracket_tsc ? vcpu->bracket_tsc : vcpu->entry_tsc) + vcpu->tsc_offset;
+	uint64_t lo = (vcpu->oracle.bracket_tsc ? vcpu->oracle.bracket_tsc : vcpu->entry_tsc) + vcpu->tsc_offset;
 	uint64_t hi = vcpu->exit_tsc + vcpu->tsc_offset;
 	const struct pvt_guest_sample *s;
 	bool refreshed = false;
 
 	if (n > cfg->samples_per_vcpu)
 		n = cfg->samples_per_vcpu;
-	if (n <= vcpu->samples_checked)
+	if (n <= vcpu->oracle.samples_checked)
 		return 0;
 	s = vmm__gpa(vm, PVT_GPA_SAMPLES + vcpu->id * cfg->samples_per_vcpu * sizeof(*s),
 		     n * sizeof(*s));
 	if (!s)
 		return vcpu__fail(vcpu, -EFAULT, "sample array outside RAM");
-	if (!vcpu->model_valid && refresh_model(vcpu))
+	if (!vcpu->oracle.model_valid && refresh_model(vcpu))
 		return -EFAULT;
-	for (uint64_t i = vcpu->samples_checked; i < n; i++) {
+	for (uint64_t i = vcpu->oracle.samples_checked; i < n; i++) {
 		uint64_t expect;
 
 		vcpu->res.sample_checks++;
@@ -237,13 +237,13 @@ int vcpu__check_samples(struct vmm_vcpu *vcpu)
 				 (unsigned long long)lo, (unsigned long long)hi);
 			continue;
 		}
-		expect = vmm__oracle_ns(&vcpu->model_page, s[i].tsc);
+		expect = vmm__oracle_ns(&vcpu->oracle.model_page, s[i].tsc);
 		if (expect != s[i].ns && !refreshed) {
 			/* KVM may have rewritten the page since it was validated. */
 			refreshed = true;
 			if (refresh_model(vcpu))
 				return -EFAULT;
-			expect = vmm__oracle_ns(&vcpu->model_page, s[i].tsc);
+			expect = vmm__oracle_ns(&vcpu->oracle.model_page, s[i].tsc);
 		}
 		if (expect != s[i].ns) {
 			vcpu->res.sample_mismatches++;
@@ -252,6 +252,6 @@ int vcpu__check_samples(struct vmm_vcpu *vcpu)
 				 (unsigned long long)s[i].ns, (unsigned long long)expect);
 		}
 	}
-	vcpu->samples_checked = n;
+	vcpu->oracle.samples_checked = n;
 	return 0;
 }

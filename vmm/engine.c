@@ -10,7 +10,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
-#include "vmm.h"
+#include "vmm-internal.h"
 
 /* Legacy's guest "now": KVM's own one-step get_kvmclock_ns() via KVM_GET_CLOCK. */
 static int legacy_now_kvm(void *ctx, uint64_t *guest_ns)
@@ -31,20 +31,20 @@ static int legacy_now_kvm(void *ctx, uint64_t *guest_ns)
  */
 static void record_delivery(struct vmm_vcpu *vcpu, uint64_t deadline_ns)
 {
-	struct vmm_vcpu_result *r = &vcpu->res;
+	struct vmm_costs *c = &vcpu->res.cost;
 	uint64_t now, i;
 
 	/* The engine's own exact guest clock (under its lock: any thread may deliver). */
-	if (!r->wake_late || pvt_xen_vcpu_guest_now(vcpu->xen, &now))
+	if (!c->wake_late || pvt_xen_vcpu_guest_now(vcpu->xen, &now))
 		return;
 	/* The irq thread and the vCPU's thread may both deliver: claim a slot. */
-	i = __atomic_load_n(&r->n_wake_late, __ATOMIC_RELAXED);
+	i = __atomic_load_n(&c->n_wake_late, __ATOMIC_RELAXED);
 	do {
-		if (i >= r->cost_cap)
+		if (i >= c->cap)
 			return;
-	} while (!__atomic_compare_exchange_n(&r->n_wake_late, &i, i + 1, false,
+	} while (!__atomic_compare_exchange_n(&c->n_wake_late, &i, i + 1, false,
 					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-	r->wake_late[i] = (int64_t)(now - deadline_ns);
+	c->wake_late[i] = (int64_t)(now - deadline_ns);
 }
 
 /*

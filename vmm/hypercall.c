@@ -11,7 +11,7 @@
 #include <sched.h>
 #include <string.h>
 
-#include "vmm.h"
+#include "vmm-internal.h"
 
 /* Slices of a block's sleep, so a stopping VM is noticed promptly. */
 #define BLOCK_SLICE_NS	100000000ull

@@ -33,7 +33,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "vmm.h"
+#include "vmm-internal.h"
 
 #define APIC_MSI_ADDR	0xfee00000u
 

@@ -2,7 +2,6 @@
 /* The VM: /dev/kvm, capabilities, guest RAM, KVM_GET_CLOCK, create/destroy. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +9,20 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vmm.h"
+#include "vmm-internal.h"
+
+#define VMM_MIB			(1ull << 20)
+#define VMM_DEFAULT_MEM		(64 * VMM_MIB)
+#define VMM_MEM_ALIGN		(2 * VMM_MIB)	/* one large page of the identity map */
+#define VMM_MAX_MEM		(1024 * VMM_MIB)	/* the identity map covers 1 GiB */
+#define VMM_MAX_LOOPS		(1ull << 32)	/* the sample area must fit guest RAM */
+#define VMM_MAX_BURST		(1ull << 20)
 
 void vmm_config_default(struct vmm_config *cfg)
 {
 	*cfg = (struct vmm_config){
 		.nr_vcpus = 2,
-		.mem_size = 64ull << 20,
+		.mem_size = VMM_DEFAULT_MEM,
 		.scenario = PVT_SCN_TIMERLAT,
 		.clock_src = PVT_CLK_KVM,
 		.timer_api = PVT_API_SET_TIMER_OP,
@@ -28,19 +34,6 @@ void vmm_config_default(struct vmm_config *cfg)
 		.measure_costs = true,
 		.watchdog_ms = 50000,
 	};
-}
-
-int vmm__fail(struct vmm *vm, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	/* vCPU threads may fail at once: the first one claims the message. */
-	if (!__atomic_exchange_n(&vm->error_claimed, 1, __ATOMIC_SEQ_CST)) {
-		va_start(ap, fmt);
-		vsnprintf(vm->error, sizeof(vm->error), fmt, ap);
-		va_end(ap);
-	}
-	return err;
 }
 
 static int kvm_cap(int kvm_fd, long cap)
@@ -218,14 +211,14 @@ int vmm_create(struct vmm *vm, const struct vmm_config *cfg)
 	vm->cfg = *cfg;
 	if (!cfg->nr_vcpus || cfg->nr_vcpus > PVT_GUEST_MAX_VCPUS)
 		return vmm__fail(vm, -EINVAL, "vcpus must be 1..%d", PVT_GUEST_MAX_VCPUS);
-	if (cfg->loops > (1ull << 32) || cfg->burst > (1ull << 20))
+	if (cfg->loops > VMM_MAX_LOOPS || cfg->burst > VMM_MAX_BURST)
 		return vmm__fail(vm, -EINVAL, "too many loops for guest memory");
 	vm->mem_size = cfg->mem_size;
 	if (vm->mem_size < needed_mem(cfg))
-		vm->mem_size = (needed_mem(cfg) + (2ull << 20) - 1) & ~((2ull << 20) - 1);
-	if (vm->mem_size > (1ull << 30))
+		vm->mem_size = (needed_mem(cfg) + VMM_MEM_ALIGN - 1) & ~(VMM_MEM_ALIGN - 1);
+	if (vm->mem_size > VMM_MAX_MEM)
 		return vmm__fail(vm, -E2BIG, "guest would need %llu MiB (> 1 GiB identity map)",
-				 (unsigned long long)(vm->mem_size >> 20));
+				 (unsigned long long)(vm->mem_size / VMM_MIB));
 	vm->cfg.mem_size = vm->mem_size;
 
 	ret = vmm__kvm_open(vm);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "vmm.h"
+#include "vmm-internal.h"
 
 #define PTE_P		(1ull << 0)
 #define PTE_RW		(1ull << 1)

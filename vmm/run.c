@@ -13,12 +13,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm.h"
+#include "vmm-internal.h"
+
+/* Per kind and vCPU: a long run keeps its first million cost samples. */
+#define VMM_COST_MAX_SAMPLES	(1ull << 20)
 
 /* Extra entries after DONE to settle a suspect oracle (a) check. */
 #define VMM_SETTLE_RUNS	4
 
-enum cost_kind { COST_NONE, COST_TIMER, COST_BLOCK, COST_NULL };
+/* The last exit's enum vmm_cost_kind, or none to record. */
+enum { COST_NONE = -1 };
 
 /*
  * The calling vCPU thread's kvm_run, for the kick's signal handler
@@ -31,32 +35,28 @@ static bool stopping(struct vmm *vm)
 	return __atomic_load_n(&vm->stop, __ATOMIC_SEQ_CST);
 }
 
-static void record_cost(struct vmm_vcpu *vcpu, enum cost_kind kind, uint64_t ticks)
+static void record_cost(struct vmm_vcpu *vcpu, enum vmm_cost_kind kind, uint64_t ticks)
 {
-	struct vmm_vcpu_result *r = &vcpu->res;
-	uint64_t **arr = kind == COST_TIMER ? &r->cost_timer :
-			 kind == COST_BLOCK ? &r->cost_block : &r->cost_null;
-	uint64_t *n = kind == COST_TIMER ? &r->n_cost_timer :
-		      kind == COST_BLOCK ? &r->n_cost_block : &r->n_cost_null;
+	struct vmm_costs *c = &vcpu->res.cost;
 
-	if (*arr && *n < r->cost_cap)
-		(*arr)[(*n)++] = ticks;
+	if (c->ticks[kind] && c->n[kind] < c->cap)
+		c->ticks[kind][c->n[kind]++] = ticks;
 }
 
 /* What kind of exit this was, for the handling-cost figures. */
-static enum cost_kind hypercall_kind(const struct kvm_run *run)
+static int hypercall_kind(const struct kvm_run *run)
 {
 	uint64_t nr = run->s.regs.regs.rax, a1 = run->s.regs.regs.rdi;
 
 	if (nr == PVT_XEN_set_timer_op || nr == PVT_XEN_vcpu_op)
-		return COST_TIMER;
+		return VMM_COST_TIMER;
 	if (nr == PVT_XEN_sched_op && a1 == PVT_SCHEDOP_block)
-		return COST_BLOCK;
+		return VMM_COST_BLOCK;
 	return COST_NONE;
 }
 
 /* One exit; 1 when the guest is done, 0 to go on, -errno to stop. */
-static int handle_exit(struct vmm_vcpu *vcpu, enum cost_kind *kind)
+static int handle_exit(struct vmm_vcpu *vcpu, int *kind)
 {
 	struct kvm_run *run = vcpu->run;
 	uint64_t port;
@@ -68,7 +68,7 @@ static int handle_exit(struct vmm_vcpu *vcpu, enum cost_kind *kind)
 		if (run->io.direction != KVM_EXIT_IO_OUT)
 			break;
 		if (port == PVT_NULL_PORT) {
-			*kind = COST_NULL;
+			*kind = VMM_COST_NULL;
 			return 0;
 		}
 		if (port == PVT_HC_PORT) {
@@ -113,7 +113,7 @@ static void vcpu_loop(struct vmm_vcpu *vcpu)
 {
 	struct vmm *vm = vcpu->vm;
 	struct kvm_run *run = vcpu->run;
-	enum cost_kind kind = COST_NONE;
+	int kind = COST_NONE;
 	unsigned settle_runs = 0;
 	int ret;
 
@@ -128,11 +128,11 @@ static void vcpu_loop(struct vmm_vcpu *vcpu)
 		if (vcpu->res.status)
 			return;
 		vcpu->entry_tsc = vmm__rdtsc();
-		if (!vcpu->bracket_tsc)
-			vcpu->bracket_tsc = vcpu->entry_tsc;
+		if (!vcpu->oracle.bracket_tsc)
+			vcpu->oracle.bracket_tsc = vcpu->entry_tsc;
 		if (kind != COST_NONE && vm->cfg.measure_costs)
 			record_cost(vcpu, kind, vcpu->entry_tsc -
-				    (kind == COST_BLOCK ? vcpu->wake_tsc : vcpu->exit_tsc));
+				    (kind == VMM_COST_BLOCK ? vcpu->wake_tsc : vcpu->exit_tsc));
 		ret = ioctl(vcpu->fd, KVM_RUN, 0);
 		vcpu->exit_tsc = vmm__rdtsc();
 		vcpu__irq_after_exit(vcpu);
@@ -155,14 +155,14 @@ static void vcpu_loop(struct vmm_vcpu *vcpu)
 			return;
 		/* Port I/O is synchronous: no sample can straddle it. */
 		if (run->exit_reason == KVM_EXIT_IO)
-			vcpu->bracket_tsc = 0;
+			vcpu->oracle.bracket_tsc = 0;
 		ret = handle_exit(vcpu, &kind);
 		/*
 		 * A suspect page check is settled by one more entry: the guest
 		 * repeats DONE. A page KVM rewrites at every entry stays unsettled
 		 * and counts as a mismatch (vcpu__page_unsettled).
 		 */
-		if (ret > 0 && vcpu->page_suspect && settle_runs++ < VMM_SETTLE_RUNS)
+		if (ret > 0 && vcpu->oracle.page_suspect && settle_runs++ < VMM_SETTLE_RUNS)
 			continue;
 		if (ret > 0)
 			return;
@@ -216,9 +216,8 @@ static void gather(struct vmm_vcpu *vcpu)
 	}
 }
 
-void *vcpu__thread(void *arg)
+static void vcpu_thread(struct vmm_vcpu *vcpu)
 {
-	struct vmm_vcpu *vcpu = arg;
 	struct vmm *vm = vcpu->vm;
 	int ret;
 
@@ -228,7 +227,7 @@ void *vcpu__thread(void *arg)
 		if (ret) {
 			vcpu__fail(vcpu, ret, "SCHED_FIFO %d: %s", vm->cfg.fifo_priority,
 				   strerror(-ret));
-			return NULL;
+			return;
 		}
 	}
 	tls_run = vcpu->run;
@@ -237,7 +236,38 @@ void *vcpu__thread(void *arg)
 	__atomic_store_n(&vcpu->tid, 0, __ATOMIC_SEQ_CST);
 	tls_run = NULL;
 	vcpu__page_unsettled(vcpu);
+}
+
+void *vcpu__thread(void *arg)
+{
+	struct vmm_vcpu *vcpu = arg;
+	struct vmm *vm = vcpu->vm;
+
+	vcpu_thread(vcpu);
+	/* The watchdog's wait (join_all) ends here; pthread_join then only reaps. */
+	pthread_mutex_lock(&vm->exit_lock);
+	vcpu->exited = true;
+	pthread_cond_broadcast(&vm->exit_cond);
+	pthread_mutex_unlock(&vm->exit_lock);
 	return NULL;
+}
+
+/*
+ * Waits until vcpu's thread has finished its work or the CLOCK_MONOTONIC
+ * instant until passed (a condvar on that clock, not pthread_clockjoin_np:
+ * ThreadSanitizer does not know that call, and loses track of the threads).
+ */
+static bool wait_exited(struct vmm *vm, struct vmm_vcpu *vcpu, const struct timespec *until)
+{
+	bool exited;
+
+	pthread_mutex_lock(&vm->exit_lock);
+	while (!vcpu->exited && pthread_cond_timedwait(&vm->exit_cond, &vm->exit_lock, until) !=
+						ETIMEDOUT)
+		;
+	exited = vcpu->exited;
+	pthread_mutex_unlock(&vm->exit_lock);
+	return exited;
 }
 
 static void kick(int sig)
@@ -258,20 +288,22 @@ static void kick(int sig)
 static void alloc_costs(struct vmm_vcpu *vcpu)
 {
 	/* Enough for every exit of a normal run; long runs keep the first million. */
-	uint64_t cap = vcpu->vm->cfg.loops * 2 + 64 < (1ull << 20) ?
-		       vcpu->vm->cfg.loops * 2 + 64 : (1ull << 20);
+	uint64_t cap = vcpu->vm->cfg.loops * 2 + 64 < VMM_COST_MAX_SAMPLES ?
+		       vcpu->vm->cfg.loops * 2 + 64 : VMM_COST_MAX_SAMPLES;
 	struct vmm_vcpu_result *r = &vcpu->res;
 
-	r->cost_cap = cap;
-	r->cost_timer = calloc(cap, sizeof(uint64_t));
-	r->cost_block = calloc(cap, sizeof(uint64_t));
-	r->cost_null = calloc(cap, sizeof(uint64_t));
-	r->wake_late = calloc(cap, sizeof(int64_t));
+	bool ok = true;
+
+	r->cost.cap = cap;
+	for (unsigned k = 0; k < VMM_COST_EXIT_KINDS; k++) {
+		r->cost.ticks[k] = calloc(cap, sizeof(uint64_t));
+		ok = ok && r->cost.ticks[k];
+	}
+	r->cost.wake_late = calloc(cap, sizeof(int64_t));
 	r->spin_ns = calloc(cap, sizeof(uint64_t));
 	r->advance_ns = calloc(cap, sizeof(uint64_t));
-	if (!r->cost_timer || !r->cost_block || !r->cost_null || !r->wake_late || !r->spin_ns ||
-	    !r->advance_ns)
-		r->cost_cap = 0;
+	if (!ok || !r->cost.wake_late || !r->spin_ns || !r->advance_ns)
+		r->cost.cap = 0;
 }
 
 /* Stops every started vCPU: out of KVM_RUN (immediate_exit) and out of a blocked poll (SIGUSR1). */
@@ -311,31 +343,24 @@ static bool join_all(struct vmm *vm)
 	struct timespec deadline;
 	bool kicked = false, requested = false;
 
-	/*
-	 * CLOCK_REALTIME, as pthread_timedjoin_np wants. (pthread_clockjoin_np
-	 * would take CLOCK_MONOTONIC, but ThreadSanitizer does not see it as a
-	 * join and reports every result the vCPU threads left as a race.)
-	 */
-	clock_gettime(CLOCK_REALTIME, &deadline);
+	/* CLOCK_MONOTONIC: a wall-clock step must neither fire nor hold off the watchdog. */
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	add_ns(&deadline, vm->cfg.watchdog_ms * 1000000);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vmm_vcpu *vcpu = &vm->vcpus[i];
-		int r = -1;
-
 		if (!vcpu->thread_started)
 			continue;
 		while (!kicked && (vm->cfg.watchdog_ms || vm->poll_stop)) {
 			struct timespec until, now;
 
-			clock_gettime(CLOCK_REALTIME, &now);
+			clock_gettime(CLOCK_MONOTONIC, &now);
 			until = now;
 			add_ns(&until, 50000000);
 			if (!vm->poll_stop || (vm->cfg.watchdog_ms && before(&deadline, &until)))
 				until = deadline;
-			r = pthread_timedjoin_np(vcpu->thread, NULL, &until);
-			if (r != ETIMEDOUT)
+			if (wait_exited(vm, vcpu, &until))
 				break;
-			clock_gettime(CLOCK_REALTIME, &now);
+			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (vm->cfg.watchdog_ms && !before(&now, &deadline)) {
 				vm->watchdog_fired = true;
 				vmm__fail(vm, -ETIMEDOUT, "watchdog: the guest did not finish within %llu ms",
@@ -347,11 +372,33 @@ static bool join_all(struct vmm *vm)
 				kick_all(vm);
 			}
 		}
-		if (r != 0)
-			pthread_join(vcpu->thread, NULL);
+		pthread_join(vcpu->thread, NULL);
 		vcpu->thread_started = false;
 	}
 	return kicked;
+}
+
+/* The vCPU threads' exit signal, on CLOCK_MONOTONIC (a wall-clock step moves no wait). */
+static int exit_sync_init(struct vmm *vm)
+{
+	pthread_condattr_t attr;
+	int r;
+
+	r = pthread_condattr_init(&attr);
+	if (r)
+		return -r;
+	r = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (!r)
+		r = pthread_cond_init(&vm->exit_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	if (r)
+		return -r;
+	r = pthread_mutex_init(&vm->exit_lock, NULL);
+	if (r) {
+		pthread_cond_destroy(&vm->exit_cond);
+		return -r;
+	}
+	return 0;
 }
 
 int vmm_run(struct vmm *vm)
@@ -368,9 +415,15 @@ int vmm_run(struct vmm *vm)
 	ret = vmm__irq_start(vm);
 	if (ret)
 		return ret;
+	ret = exit_sync_init(vm);
+	if (ret) {
+		vmm__irq_stop(vm);
+		return vmm__fail(vm, ret, "the vCPUs' exit condvar: %s", strerror(-ret));
+	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vmm_vcpu *vcpu = &vm->vcpus[i];
 
+		vcpu->exited = false;
 		ret = pthread_create(&vcpu->thread, NULL, vcpu__thread, vcpu);
 		if (ret) {
 			vmm__fail(vm, -ret, "pthread_create: %s", strerror(ret));
@@ -381,6 +434,8 @@ int vmm_run(struct vmm *vm)
 	}
 	/* A watchdog stop is the run's result, whatever each vCPU saw. */
 	ret = join_all(vm) ? -ETIMEDOUT : 0;
+	pthread_cond_destroy(&vm->exit_cond);
+	pthread_mutex_destroy(&vm->exit_lock);
 	vmm__irq_stop(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		int status = vm->vcpus[i].res.status;

@@ -18,7 +18,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm.h"
+#include "vmm-internal.h"
 
 static uint64_t next_rng(struct vmm_vcpu *vcpu)
 {

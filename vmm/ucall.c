@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm.h"
+#include "vmm-internal.h"
 
 /* The guest's file name for an ABORT, or "?" if the pointer is bad. */
 static const char *guest_string(struct vmm *vm, uint64_t gpa, char *buf, size_t len)

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* A vCPU: creation (CPUID, long mode, TSC offset), its thread and exit loop. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,23 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vmm.h"
-
-int vcpu__fail(struct vmm_vcpu *vcpu, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!vcpu->error[0]) {
-		va_start(ap, fmt);
-		vsnprintf(vcpu->error, sizeof(vcpu->error), fmt, ap);
-		va_end(ap);
-	}
-	if (!vcpu->res.status)
-		vcpu->res.status = err;
-	vmm__fail(vcpu->vm, err, "vCPU %u: %s", vcpu->id, vcpu->error);
-	__atomic_store_n(&vcpu->vm->stop, 1, __ATOMIC_SEQ_CST);
-	return err;
-}
+#include "vmm-internal.h"
 
 /* The guest gets what KVM supports: long mode needs CPUID.LM to be set. */
 static int set_cpuid(struct vmm_vcpu *vcpu)
@@ -183,10 +166,9 @@ void vcpu__destroy(struct vmm_vcpu *vcpu)
 		close(vcpu->fd);
 	vcpu->fd = -1;
 	free(vcpu->res.samples);
-	free(vcpu->res.cost_timer);
-	free(vcpu->res.cost_block);
-	free(vcpu->res.cost_null);
-	free(vcpu->res.wake_late);
+	for (unsigned k = 0; k < VMM_COST_EXIT_KINDS; k++)
+		free(vcpu->res.cost.ticks[k]);
+	free(vcpu->res.cost.wake_late);
 	free(vcpu->res.spin_ns);
 	free(vcpu->res.advance_ns);
 	free(vcpu->res.irq_recs);

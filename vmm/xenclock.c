@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm.h"
+#include "vmm-internal.h"
 
 int vmm__xenclock_publish(struct vmm *vm)
 {
@@ -51,8 +51,8 @@ int vmm__xenclock_publish(struct vmm *vm)
 			.tsc_shift = shift,
 			.flags = PVT_PVCLOCK_TSC_STABLE,
 		};
-		vm->vcpus[i].model_page = vm->xen_page[i];
-		vm->vcpus[i].model_valid = true;
+		vm->vcpus[i].oracle.model_page = vm->xen_page[i];
+		vm->vcpus[i].oracle.model_valid = true;
 	}
 	return 0;
 }
