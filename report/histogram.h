@@ -5,8 +5,8 @@
  * handful of entries (a real measurement's distinct values cost 16 bytes
  * each). Exact min/mean/max and nearest-rank percentiles.
  */
-#ifndef PVTIME_CLI_HISTOGRAM_H
-#define PVTIME_CLI_HISTOGRAM_H
+#ifndef PVTIME_REPORT_HISTOGRAM_H
+#define PVTIME_REPORT_HISTOGRAM_H
 
 #include <stdbool.h>
 #include <stddef.h>
