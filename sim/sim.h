@@ -6,8 +6,8 @@
  * loop. Nothing here converts clocks itself: the guest reads its clock with
  * pvt_guest_clock_ns(), the engine does the rest.
  */
-#ifndef PVTIME_CLI_SIM_H
-#define PVTIME_CLI_SIM_H
+#ifndef PVTIME_SIM_SIM_H
+#define PVTIME_SIM_SIM_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -55,7 +55,8 @@ void sim_config_default(struct sim_config *cfg);
 /*
  * Rejects what cannot be simulated: 0 kHz, interval 0, an uptime or run
  * whose host TSC, guest TSC or ns would overflow 64 bits. Returns 0, or
- * prints a one-line error naming the argument and returns PVT_EXIT_USAGE.
+ * prints a one-line error naming the argument and returns 2 (the CLI's
+ * usage exit status, PVT_EXIT_USAGE).
  */
 int sim_config_check(const struct sim_config *cfg);
 
