@@ -56,7 +56,7 @@ static void print_section(FILE *out, unsigned idx, const struct demo_section *s)
 		else
 			snprintf(label, sizeof(label), "uptime %s", up);
 		fprintf(out, "   %-27s", label);
-		for (int a = 0; a < SIM_ALGO_COUNT; a++)
+		for (int a = 0; a < SIM_ALGOS; a++)
 			print_cell(out, &row->cell[a], s->interval_ns);
 		fputc('\n', out);
 	}
@@ -123,8 +123,8 @@ static int print_json(int argc, char **argv, const struct demo *d, char paths[][
 			json_object_begin(&j, NULL);
 			json_u64(&j, "uptime_s", row->uptime_s);
 			json_double(&j, "ntp_ppm", (double)row->ntp_ppt / 1e6);
-			for (int a = 0; a < SIM_ALGO_COUNT; a++) {
-				json_object_begin(&j, sim_algo_names[a]);
+			for (int a = 0; a < SIM_ALGOS; a++) {
+				json_object_begin(&j, pvt_timer_algo_name(a));
 				json_double(&j, "mean_lateness_ns", row->cell[a].mean_ns);
 				json_double(&j, "percent", row->cell[a].mean_ns * 100.0 /
 					    (double)s->interval_ns);

@@ -33,7 +33,7 @@ static void print_header(FILE *out, const struct sim_config *cfg, const struct s
 
 	format_ppm(ppm, sizeof(ppm), cfg->ntp_ppt);
 	fprintf(out, "# pvtime sim: algo=%s hypercall=%s vcpus=%u seed=%" PRIu64 "\n",
-		sim_algo_names[cfg->algo], sim_hypercall_names[cfg->hypercall],
+		pvt_timer_algo_name(cfg->algo), sim_hypercall_names[cfg->hypercall],
 		cfg->vcpus, cfg->seed);
 	fprintf(out, "# host %" PRIu32 " kHz, guest %" PRIu32 " kHz, frac %u: ratio %" PRIu64
 		" (%s), pvclock advertises %" PRIu64 " kHz\n", cfg->host_khz, cfg->guest_khz,
@@ -100,7 +100,7 @@ static bool poll_run(void *ctx, uint64_t loops_done)
 static int write_metrics(const struct sim_cli *cli, struct timerlat_report *r)
 {
 	struct om_timerlat series = {
-		.target = "sim", .algo = sim_algo_names[cli->cfg.algo], .vcpu = "all",
+		.target = "sim", .algo = pvt_timer_algo_name(cli->cfg.algo), .vcpu = "all",
 		.guest_clock = "kvm", .r = r, .early_wakeups = om_count_early(r),
 	};
 	struct om om;
@@ -141,7 +141,7 @@ int cmd_sim(int argc, char **argv)
 	text = !cli.json && !cli.openmetrics;
 
 	runctl_install();
-	timerlat_report_init(&r, sim_algo_names[cli.cfg.algo], cli.cfg.interval_ns, stdout,
+	timerlat_report_init(&r, pvt_timer_algo_name(cli.cfg.algo), cli.cfg.interval_ns, stdout,
 			     cli.quiet || !text);
 	r.keep_samples = false;
 	if (text)
@@ -162,7 +162,7 @@ int cmd_sim(int argc, char **argv)
 		int err;
 
 		snprintf(title, sizeof(title), "pvtime sim (%s, uptime %" PRIu64 " s): lateness",
-			 sim_algo_names[cli.cfg.algo], cli.cfg.uptime_s);
+			 pvt_timer_algo_name(cli.cfg.algo), cli.cfg.uptime_s);
 		err = timerlat_report_plot(&r, cli.plot, title);
 		if (err) {
 			ret = runtime_error("--plot %s: %s", cli.plot, strerror(-err));

@@ -79,9 +79,8 @@ static int parse_one(struct sim_cli *cli, int opt, const char *arg, unsigned *se
 
 	switch (opt) {
 	case OPT_ALGO:
-		if ((c = arg_choice("--algo", arg, sim_algo_names, SIM_ALGO_COUNT)) < 0)
-			return PVT_EXIT_USAGE;
-		cfg->algo = (enum sim_algo)c;
+		if (pvt_timer_algo_parse(arg, &cfg->algo))
+			return usage_error("--algo: '%s' is not one of legacy|kvm|pvtime", arg);
 		*seen |= 1;
 		return 0;
 	case OPT_HOST_KHZ:

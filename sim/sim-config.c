@@ -24,7 +24,6 @@ static int config_error(const char *fmt, ...)
 	return SIM_EXIT_USAGE;
 }
 
-const char *const sim_algo_names[SIM_ALGO_COUNT] = { "legacy", "kvm", "pvtime" };
 const char *const sim_hypercall_names[SIM_HC_COUNT] = { "set_timer_op", "singleshot" };
 
 /* Slack per loop beyond the interval: set_timer_op's 100 ms workaround, legacy's drift. */
@@ -33,7 +32,7 @@ const char *const sim_hypercall_names[SIM_HC_COUNT] = { "set_timer_op", "singles
 void sim_config_default(struct sim_config *cfg)
 {
 	*cfg = (struct sim_config){
-		.algo = SIM_ALGO_PVTIME,
+		.algo = PVT_ALGO_PVTIME,
 		.hypercall = SIM_HC_SET_TIMER_OP,
 		.frac_bits = PVT_FRAC_BITS_VMX,
 		.loops = 1000,

@@ -12,12 +12,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pvtime/xentimer.h"
 #include "timerlat-report.h"
 
-enum sim_algo { SIM_ALGO_LEGACY, SIM_ALGO_KVM, SIM_ALGO_PVTIME, SIM_ALGO_COUNT };
+/*
+ * The algorithms are the engine's own (enum pvt_timer_algo, named by
+ * pvt_timer_algo_name()); every one of them, in order, is
+ * PVT_ALGO_LEGACY .. SIM_ALGO_LAST.
+ */
+#define SIM_ALGO_LAST		PVT_ALGO_PVTIME
+#define SIM_ALGOS		(SIM_ALGO_LAST + 1)
+
 enum sim_hypercall { SIM_HC_SET_TIMER_OP, SIM_HC_SINGLESHOT, SIM_HC_COUNT };
 
-extern const char *const sim_algo_names[SIM_ALGO_COUNT];
 extern const char *const sim_hypercall_names[SIM_HC_COUNT];
 
 #define SIM_MAX_VCPUS		4096u
@@ -25,7 +32,7 @@ extern const char *const sim_hypercall_names[SIM_HC_COUNT];
 #define SIM_MAX_PPM		100000		/* |--ntp-ppm| <= 10 % */
 
 struct sim_config {
-	enum sim_algo algo;
+	enum pvt_timer_algo algo;
 	enum sim_hypercall hypercall;
 	uint32_t host_khz, guest_khz;
 	unsigned frac_bits;		/* 48 (VMX) or 32 (SVM) */
