@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "args.h"
+#include "cmdline.h"
 #include "commands.h"
 #include "json.h"
 #include "runctl.h"
@@ -120,7 +121,7 @@ int bench_sim(int argc, char **argv)
 		struct json j;
 
 		json_begin(&j, stdout);
-		json_header(&j, argc, argv);
+		cmdline_json_header(&j);
 		json_string(&j, "bench", "sim");
 		runctl_json(&j);
 		json_u64(&j, "loops", cfg.loops);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "cmdline.h"
 #include "commands.h"
 #include "demo.h"
 #include "demo-vmm.h"
@@ -88,7 +89,7 @@ static void print_table(FILE *out, const struct demo *d)
 }
 
 /* Returns demo_vmm_section()'s code, or 1 (unavailable) when kvm_loops is 0. */
-static int print_json(int argc, char **argv, const struct demo *d, char paths[][512],
+static int print_json(const struct demo *d, char paths[][512],
 		      unsigned plots, uint64_t kvm_loops, enum pvt_guest_scenario scn,
 		      enum vmm_irq_pref irq, const struct vmm_config *adv)
 {
@@ -96,7 +97,7 @@ static int print_json(int argc, char **argv, const struct demo *d, char paths[][
 	int ret;
 
 	json_begin(&j, stdout);
-	json_header(&j, argc, argv);
+	cmdline_json_header(&j);
 	json_u64(&j, "host_khz", d->host_khz);
 	json_string(&j, "host_khz_source", d->host_khz_source);
 	json_u64(&j, "loops", d->loops);
@@ -282,7 +283,7 @@ int cmd_demo(int argc, char **argv)
 					     strerror(-ret));
 	}
 	if (json) {
-		kvm_ret = print_json(argc, argv, &d, paths, plots, kvm_loops, scn, irq, &adv);
+		kvm_ret = print_json(&d, paths, plots, kvm_loops, scn, irq, &adv);
 	} else if (runctl_signal()) {
 		printf("\nplots not written: interrupted\n");
 		runctl_text(stdout, d.cells_done * d.loops);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "cmdline.h"
 #include "commands.h"
 #include "json.h"
 #include "openmetrics.h"
@@ -47,7 +48,7 @@ static void print_header(FILE *out, const struct sim_config *cfg, const struct s
 		ppm, cfg->resnapshot_s);
 }
 
-static void print_json(int argc, char **argv, const struct sim_config *cfg,
+static void print_json(const struct sim_config *cfg,
 		       const struct sim_model *m, const struct sim_result *res,
 		       struct timerlat_report *r)
 {
@@ -56,7 +57,7 @@ static void print_json(int argc, char **argv, const struct sim_config *cfg,
 
 	format_ppm(ppm, sizeof(ppm), cfg->ntp_ppt);
 	json_begin(&j, stdout);
-	json_header(&j, argc, argv);
+	cmdline_json_header(&j);
 	json_string(&j, "target", "sim");
 	runctl_json(&j);
 	timerlat_report_json(r, &j);
@@ -170,7 +171,7 @@ int cmd_sim(int argc, char **argv)
 		}
 	}
 	if (cli.json) {
-		print_json(argc, argv, &cli.cfg, &model, &res, &r);
+		print_json(&cli.cfg, &model, &res, &r);
 	} else if (text) {
 		runctl_text(stdout, r.loops);
 		timerlat_report_summary(&r, stdout);
