@@ -59,6 +59,14 @@ static void distribution_matches_samples(void **state)
 		assert_int_equal(vhist_percentile(&r.dist, pct[i][0], pct[i][1]),
 				 stats_percentile(&r.lateness, pct[i][0], pct[i][1]));
 	timerlat_report_free(&r);
+
+	/* The shared rank rule: ceil, clamped to 1..n, exact for huge n. */
+	assert_int_equal(dist_nearest_rank(1000, 999, 1000), 999);
+	assert_int_equal(dist_nearest_rank(1001, 999, 1000), 1000);
+	assert_int_equal(dist_nearest_rank(10, 1, 1000000), 1);
+	assert_int_equal(dist_nearest_rank(10, 0, 100), 1);
+	assert_int_equal(dist_nearest_rank(10, 3, 2), 10);
+	assert_true(dist_nearest_rank(UINT64_MAX, 50, 100) == UINT64_MAX / 2 + 1);
 }
 
 /*
