@@ -9,7 +9,7 @@
 #include "json.h"
 #include "openmetrics.h"
 #include "runctl.h"
-#include "sim.h"
+#include "sim-args.h"
 
 /* ppt as a decimal ppm string ("-12.5"), exact. */
 static void format_ppm(char *buf, size_t len, int64_t ppt)

@@ -7,7 +7,7 @@
 #include "args.h"
 #include "openmetrics.h"
 #include "pvtime/guestclock.h"
-#include "sim.h"
+#include "sim-args.h"
 
 /* Signed ns values must stay below 2^63: deadlines are compared as signed. */
 #define NS_LIMIT	((uint64_t)INT64_MAX)

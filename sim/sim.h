@@ -96,13 +96,4 @@ struct sim_model {
 /* Computes the model; 0 or -errno for a configuration sim_config_check() rejects. */
 int sim_model(const struct sim_config *cfg, struct sim_model *m);
 
-/* Parses `pvtime sim` options (argv[0] is "sim"). 0, an exit code, or -1 after --help. */
-struct sim_cli {
-	struct sim_config cfg;
-	bool quiet, json, openmetrics;
-	const char *plot;
-	const char *metrics;	/* --metrics FILE */
-};
-int sim_parse(int argc, char **argv, struct sim_cli *cli);
-
 #endif
