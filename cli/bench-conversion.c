@@ -17,6 +17,7 @@
 #include "pvtime/guestclock.h"
 
 #include "args.h"
+#include "cmdline.h"
 #include "commands.h"
 #include "json.h"
 #include "runctl.h"
@@ -263,7 +264,7 @@ int bench_conversion(int argc, char **argv)
 
 		cpu_model(cpu, sizeof(cpu));
 		json_begin(&j, stdout);
-		json_header(&j, argc + 2, argv - 2);	/* program and "bench" precede argv */
+		cmdline_json_header(&j);
 		json_string(&j, "bench", "conversion");
 		runctl_json(&j);
 		json_object_begin(&j, "machine");

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "args.h"
+#include "cmdline.h"
 #include "commands.h"
 #include "json.h"
 #include "runctl.h"
@@ -19,7 +20,7 @@
 #define BENCH_SIM_TARGET_EPS	5000000.0	/* the target */
 
 struct bench_row {
-	enum sim_algo algo;
+	enum pvt_timer_algo algo;
 	uint64_t events;
 	double wall_s, cpu_s;
 };
@@ -66,7 +67,7 @@ int bench_sim(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct bench_row rows[SIM_ALGO_COUNT];
+	struct bench_row rows[SIM_ALGOS];
 	struct sim_config cfg;
 	bool json = false;
 	int opt, done = 0;
@@ -105,13 +106,13 @@ int bench_sim(int argc, char **argv)
 
 	runctl_install();
 	cfg.poll = stop_requested;
-	for (int a = 0; a < SIM_ALGO_COUNT && !runctl_signal(); a++) {
+	for (int a = 0; a < SIM_ALGOS && !runctl_signal(); a++) {
 		int ret;
 
-		cfg.algo = (enum sim_algo)a;
+		cfg.algo = (enum pvt_timer_algo)a;
 		ret = measure(&cfg, &rows[a]);
 		if (ret)
-			return runtime_error("bench sim: %s failed: %s", sim_algo_names[a],
+			return runtime_error("bench sim: %s failed: %s", pvt_timer_algo_name(a),
 					     strerror(-ret));
 		done = a + 1;
 	}
@@ -120,7 +121,7 @@ int bench_sim(int argc, char **argv)
 		struct json j;
 
 		json_begin(&j, stdout);
-		json_header(&j, argc, argv);
+		cmdline_json_header(&j);
 		json_string(&j, "bench", "sim");
 		runctl_json(&j);
 		json_u64(&j, "loops", cfg.loops);
@@ -128,7 +129,7 @@ int bench_sim(int argc, char **argv)
 		json_array_begin(&j, "results");
 		for (int a = 0; a < done; a++) {
 			json_object_begin(&j, NULL);
-			json_string(&j, "algo", sim_algo_names[a]);
+			json_string(&j, "algo", pvt_timer_algo_name(a));
 			json_u64(&j, "events", rows[a].events);
 			json_double(&j, "wall_s", rows[a].wall_s);
 			json_double(&j, "cpu_s", rows[a].cpu_s);
@@ -150,7 +151,7 @@ int bench_sim(int argc, char **argv)
 	       "events/s", "events/cpu_s", "ns/event");
 	for (int a = 0; a < done; a++)
 		printf("%-8s %12" PRIu64 " %10.3f %10.3f %14.0f %14.0f %10.1f\n",
-		       sim_algo_names[a], rows[a].events, rows[a].wall_s, rows[a].cpu_s,
+		       pvt_timer_algo_name(a), rows[a].events, rows[a].wall_s, rows[a].cpu_s,
 		       per_s(rows[a].events, rows[a].wall_s),
 		       per_s(rows[a].events, rows[a].cpu_s),
 		       rows[a].events ? rows[a].cpu_s * 1e9 / (double)rows[a].events : 0);

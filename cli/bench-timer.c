@@ -32,6 +32,7 @@
 #include "pvtime/xentimer.h"
 
 #include "args.h"
+#include "cmdline.h"
 #include "commands.h"
 #include "json.h"
 #include "runctl.h"
@@ -427,7 +428,7 @@ int bench_timer(int argc, char **argv)
 		struct json j;
 
 		json_begin(&j, stdout);
-		json_header(&j, argc + 2, argv - 2);
+		cmdline_json_header(&j);
 		json_string(&j, "bench", "timer");
 		runctl_json(&j);
 		json_string(&j, "clocksource", cs);

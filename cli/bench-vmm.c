@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "cmdline.h"
 #include "commands.h"
 #include "openmetrics.h"
 #include "runctl.h"
@@ -457,7 +458,7 @@ static void print_text(const struct bench_vmm *b)
 	}
 }
 
-static void print_json(int argc, char **argv, const struct bench_vmm *b)
+static void print_json(const struct bench_vmm *b)
 {
 	static const char *const names[] = { "legacy", "kvm", "pvtime" };
 	char advbuf[24];
@@ -466,7 +467,7 @@ static void print_json(int argc, char **argv, const struct bench_vmm *b)
 	double mean;
 
 	json_begin(&j, stdout);
-	json_header(&j, argc, argv);
+	cmdline_json_header(&j);
 	runctl_json(&j);
 	json_u64(&j, "loops", b->loops);
 	json_u64(&j, "interval_ns", b->interval_ns);
@@ -681,7 +682,7 @@ int bench_vmm(int argc, char **argv)
 		if (!stop)
 			run_cyclictest(b);
 		if (b->json)
-			print_json(argc, argv, b);
+			print_json(b);
 		else if (!b->openmetrics)
 			print_text(b);
 		if (b->openmetrics && (ret = write_metrics(b, true, NULL)))

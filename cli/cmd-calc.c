@@ -12,6 +12,7 @@
 #include "pvtime/guestclock.h"
 
 #include "args.h"
+#include "cmdline.h"
 #include "commands.h"
 #include "json.h"
 #include "optspec.h"
@@ -28,12 +29,11 @@ struct out {
 	struct json j;
 };
 
-static void out_begin(struct out *o, int argc, char **argv)
+static void out_begin(struct out *o)
 {
 	if (o->json) {
 		json_begin(&o->j, stdout);
-		/* argv is inside main's: two back are the program and "calc". */
-		json_header(&o->j, argc + 2, argv - 2);
+		cmdline_json_header(&o->j);
 	}
 }
 
@@ -94,7 +94,7 @@ static int calc_scale(int argc, char **argv)
 		return usage_error("--scaled-hz: %" PRIu64 " over --base-hz %" PRIu64
 				   " has no mul/shift with |shift| <= 63", o[1].u, o[0].u);
 	if (out.json) {
-		out_begin(&out, argc, argv);
+		out_begin(&out);
 		out_u64(&out, "base_hz", o[0].u);
 		out_u64(&out, "scaled_hz", o[1].u);
 		out_u64(&out, "mul", mul);
@@ -130,7 +130,7 @@ static int calc_read(int argc, char **argv)
 	};
 	ns = pvt_pvclock_ns(&page, o[4].u);
 	if (out.json) {
-		out_begin(&out, argc, argv);
+		out_begin(&out);
 		out_u64(&out, "tsc_timestamp", page.tsc_timestamp);
 		out_u64(&out, "system_time", page.system_time);
 		out_u64(&out, "mul", page.tsc_to_system_mul);
@@ -159,7 +159,7 @@ static int calc_ratio(int argc, char **argv)
 		return usage_error("--guest-khz: %" PRIu64 " over --host-khz %" PRIu64
 				   " gives a ratio above 64 bits", o[1].u, o[0].u);
 	if (out.json) {
-		out_begin(&out, argc, argv);
+		out_begin(&out);
 		out_u64(&out, "host_khz", o[0].u);
 		out_u64(&out, "guest_khz", o[1].u);
 		out_u64(&out, "frac_bits", frac);
@@ -188,7 +188,7 @@ static int calc_guest_tsc(int argc, char **argv)
 	tsc = (struct pvt_tsc_scaling){ .ratio = o[1].u, .offset = o[3].u,
 					.frac_bits = (uint8_t)frac_of(o, NOPTS(o)) };
 	if (out.json) {
-		out_begin(&out, argc, argv);
+		out_begin(&out);
 		out_u64(&out, "host_tsc", o[0].u);
 		out_u64(&out, "ratio", tsc.ratio);
 		out_u64(&out, "frac_bits", tsc.frac_bits);
@@ -262,7 +262,7 @@ static int calc_page(int argc, char **argv)
 		return ret == 1 ? PVT_EXIT_OK : ret;
 	if ((ret = build_vm(o, &kvm, &tsc, &clock)))
 		return ret;
-	out_begin(&out, argc, argv);
+	out_begin(&out);
 	put_vm(&out, &kvm, &tsc, &clock);
 	return out_end(&out);
 }
@@ -292,7 +292,7 @@ static int calc_deadline(int argc, char **argv)
 	ret = pvt_guest_clock_host_tsc_at(&clock, now, o[VM_NOPTS + 1].u, &h);
 	if (ret && ret != -ERANGE)
 		return runtime_error("calc deadline: %s", strerror(-ret));
-	out_begin(&out, argc, argv);
+	out_begin(&out);
 	out_u64(&out, "now_tsc", now);
 	out_u64(&out, "now_ns", pvt_guest_clock_ns(&clock, now));
 	out_u64(&out, "deadline_ns", o[VM_NOPTS + 1].u);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "cmdline.h"
 #include "commands.h"
 #include "demo.h"
 #include "demo-vmm.h"
@@ -56,7 +57,7 @@ static void print_section(FILE *out, unsigned idx, const struct demo_section *s)
 		else
 			snprintf(label, sizeof(label), "uptime %s", up);
 		fprintf(out, "   %-27s", label);
-		for (int a = 0; a < SIM_ALGO_COUNT; a++)
+		for (int a = 0; a < SIM_ALGOS; a++)
 			print_cell(out, &row->cell[a], s->interval_ns);
 		fputc('\n', out);
 	}
@@ -88,7 +89,7 @@ static void print_table(FILE *out, const struct demo *d)
 }
 
 /* Returns demo_vmm_section()'s code, or 1 (unavailable) when kvm_loops is 0. */
-static int print_json(int argc, char **argv, const struct demo *d, char paths[][512],
+static int print_json(const struct demo *d, char paths[][512],
 		      unsigned plots, uint64_t kvm_loops, enum pvt_guest_scenario scn,
 		      enum vmm_irq_pref irq, const struct vmm_config *adv)
 {
@@ -96,7 +97,7 @@ static int print_json(int argc, char **argv, const struct demo *d, char paths[][
 	int ret;
 
 	json_begin(&j, stdout);
-	json_header(&j, argc, argv);
+	cmdline_json_header(&j);
 	json_u64(&j, "host_khz", d->host_khz);
 	json_string(&j, "host_khz_source", d->host_khz_source);
 	json_u64(&j, "loops", d->loops);
@@ -123,8 +124,8 @@ static int print_json(int argc, char **argv, const struct demo *d, char paths[][
 			json_object_begin(&j, NULL);
 			json_u64(&j, "uptime_s", row->uptime_s);
 			json_double(&j, "ntp_ppm", (double)row->ntp_ppt / 1e6);
-			for (int a = 0; a < SIM_ALGO_COUNT; a++) {
-				json_object_begin(&j, sim_algo_names[a]);
+			for (int a = 0; a < SIM_ALGOS; a++) {
+				json_object_begin(&j, pvt_timer_algo_name(a));
 				json_double(&j, "mean_lateness_ns", row->cell[a].mean_ns);
 				json_double(&j, "percent", row->cell[a].mean_ns * 100.0 /
 					    (double)s->interval_ns);
@@ -282,7 +283,7 @@ int cmd_demo(int argc, char **argv)
 					     strerror(-ret));
 	}
 	if (json) {
-		kvm_ret = print_json(argc, argv, &d, paths, plots, kvm_loops, scn, irq, &adv);
+		kvm_ret = print_json(&d, paths, plots, kvm_loops, scn, irq, &adv);
 	} else if (runctl_signal()) {
 		printf("\nplots not written: interrupted\n");
 		runctl_text(stdout, d.cells_done * d.loops);

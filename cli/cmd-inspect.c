@@ -19,6 +19,7 @@
 #include <cpuid.h>
 
 #include "args.h"
+#include "cmdline.h"
 #include "commands.h"
 #include "pvtime/hostinfo.h"
 #include "json.h"
@@ -269,7 +270,7 @@ int cmd_inspect(int argc, char **argv)
 		struct json j;
 
 		json_begin(&j, stdout);
-		json_header(&j, argc, argv);
+		cmdline_json_header(&j);
 		json_string(&j, "source", "[vvar_vclock] vCPU 0");
 		json_u64(&j, "version", page.version);
 		json_u64(&j, "tsc_timestamp", page.tsc_timestamp);

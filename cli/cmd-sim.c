@@ -4,11 +4,12 @@
 #include <string.h>
 
 #include "args.h"
+#include "cmdline.h"
 #include "commands.h"
 #include "json.h"
 #include "openmetrics.h"
 #include "runctl.h"
-#include "sim.h"
+#include "sim-args.h"
 
 /* ppt as a decimal ppm string ("-12.5"), exact. */
 static void format_ppm(char *buf, size_t len, int64_t ppt)
@@ -33,7 +34,7 @@ static void print_header(FILE *out, const struct sim_config *cfg, const struct s
 
 	format_ppm(ppm, sizeof(ppm), cfg->ntp_ppt);
 	fprintf(out, "# pvtime sim: algo=%s hypercall=%s vcpus=%u seed=%" PRIu64 "\n",
-		sim_algo_names[cfg->algo], sim_hypercall_names[cfg->hypercall],
+		pvt_timer_algo_name(cfg->algo), sim_hypercall_names[cfg->hypercall],
 		cfg->vcpus, cfg->seed);
 	fprintf(out, "# host %" PRIu32 " kHz, guest %" PRIu32 " kHz, frac %u: ratio %" PRIu64
 		" (%s), pvclock advertises %" PRIu64 " kHz\n", cfg->host_khz, cfg->guest_khz,
@@ -47,7 +48,7 @@ static void print_header(FILE *out, const struct sim_config *cfg, const struct s
 		ppm, cfg->resnapshot_s);
 }
 
-static void print_json(int argc, char **argv, const struct sim_config *cfg,
+static void print_json(const struct sim_config *cfg,
 		       const struct sim_model *m, const struct sim_result *res,
 		       struct timerlat_report *r)
 {
@@ -56,7 +57,7 @@ static void print_json(int argc, char **argv, const struct sim_config *cfg,
 
 	format_ppm(ppm, sizeof(ppm), cfg->ntp_ppt);
 	json_begin(&j, stdout);
-	json_header(&j, argc, argv);
+	cmdline_json_header(&j);
 	json_string(&j, "target", "sim");
 	runctl_json(&j);
 	timerlat_report_json(r, &j);
@@ -100,7 +101,7 @@ static bool poll_run(void *ctx, uint64_t loops_done)
 static int write_metrics(const struct sim_cli *cli, struct timerlat_report *r)
 {
 	struct om_timerlat series = {
-		.target = "sim", .algo = sim_algo_names[cli->cfg.algo], .vcpu = "all",
+		.target = "sim", .algo = pvt_timer_algo_name(cli->cfg.algo), .vcpu = "all",
 		.guest_clock = "kvm", .r = r, .early_wakeups = om_count_early(r),
 	};
 	struct om om;
@@ -141,7 +142,7 @@ int cmd_sim(int argc, char **argv)
 	text = !cli.json && !cli.openmetrics;
 
 	runctl_install();
-	timerlat_report_init(&r, sim_algo_names[cli.cfg.algo], cli.cfg.interval_ns, stdout,
+	timerlat_report_init(&r, pvt_timer_algo_name(cli.cfg.algo), cli.cfg.interval_ns, stdout,
 			     cli.quiet || !text);
 	r.keep_samples = false;
 	if (text)
@@ -162,7 +163,7 @@ int cmd_sim(int argc, char **argv)
 		int err;
 
 		snprintf(title, sizeof(title), "pvtime sim (%s, uptime %" PRIu64 " s): lateness",
-			 sim_algo_names[cli.cfg.algo], cli.cfg.uptime_s);
+			 pvt_timer_algo_name(cli.cfg.algo), cli.cfg.uptime_s);
 		err = timerlat_report_plot(&r, cli.plot, title);
 		if (err) {
 			ret = runtime_error("--plot %s: %s", cli.plot, strerror(-err));
@@ -170,7 +171,7 @@ int cmd_sim(int argc, char **argv)
 		}
 	}
 	if (cli.json) {
-		print_json(argc, argv, &cli.cfg, &model, &res, &r);
+		print_json(&cli.cfg, &model, &res, &r);
 	} else if (text) {
 		runctl_text(stdout, r.loops);
 		timerlat_report_summary(&r, stdout);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "cmdline.h"
 #include "commands.h"
 #include "json.h"
 #include "openmetrics.h"
@@ -171,13 +172,13 @@ static void print_env(FILE *out, const struct timerlat_cli *cli,
 		fprintf(out, "# cpu: not pinned\n");
 }
 
-static void print_json(int argc, char **argv, const struct timerlat_cli *cli,
+static void print_json(const struct timerlat_cli *cli,
 		       const struct timerlat_host_env *env, struct timerlat_report *r)
 {
 	struct json j;
 
 	json_begin(&j, stdout);
-	json_header(&j, argc, argv);
+	cmdline_json_header(&j);
 	json_string(&j, "target", "host");
 	runctl_json(&j);
 	timerlat_report_json(r, &j);
@@ -275,7 +276,7 @@ int cmd_timerlat(int argc, char **argv)
 		}
 	}
 	if (cli.json) {
-		print_json(argc, argv, &cli, &env, &r);
+		print_json(&cli, &env, &r);
 	} else if (text_out) {
 		runctl_text(text, r.loops);
 		timerlat_report_summary(&r, text);

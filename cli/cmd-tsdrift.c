@@ -13,6 +13,7 @@
 #include "pvtime/guestclock.h"
 
 #include "args.h"
+#include "cmdline.h"
 #include "commands.h"
 #include "json.h"
 #include "openmetrics.h"
@@ -149,13 +150,13 @@ static void print_csv(const struct drift *d)
 	}
 }
 
-static void print_json(const struct drift *d, uint32_t guest_khz, int argc, char **argv)
+static void print_json(const struct drift *d, uint32_t guest_khz)
 {
 	struct row last = row_at(d, d->duration_s - d->duration_s % d->step_s);
 	struct json j;
 
 	json_begin(&j, stdout);
-	json_header(&j, argc + 1, argv - 1);	/* argv - 1 is the program name in main's argv */
+	cmdline_json_header(&j);
 	json_u64(&j, "host_khz", d->kvm.host_khz);
 	json_u64(&j, "guest_khz", guest_khz);
 	json_u64(&j, "frac_bits", d->tsc.frac_bits);
@@ -349,7 +350,7 @@ int cmd_tsdrift(int argc, char **argv)
 	if (fmt == FMT_CSV)
 		print_csv(&d);
 	else if (fmt == FMT_JSON)
-		print_json(&d, guest_khz, argc, argv);
+		print_json(&d, guest_khz);
 	else if (fmt == FMT_OPENMETRICS && (ret = write_openmetrics(&d, guest_khz, NULL)))
 		return runtime_error("tsdrift: --format openmetrics: %s", strerror(-ret));
 	else if (fmt == FMT_TABLE)

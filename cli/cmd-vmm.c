@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "cmdline.h"
 #include "commands.h"
 #include "runctl.h"
 #include "vmm-cli.h"
@@ -42,7 +43,7 @@ int cmd_vmm(int argc, char **argv)
 	vmm_cli_totals(&vm, &t);
 	if (cli.json) {
 		json_begin(&j, stdout);
-		json_header(&j, argc, argv);
+		cmdline_json_header(&j);
 		runctl_json(&j);
 		vmm_cli_json(&j, &vm);
 		if (cli.cfg.scenario == PVT_SCN_TIMERLAT)

@@ -35,7 +35,7 @@ static int make_dir(const char *dir)
 }
 
 /* Mean lateness (us) of 5 sleeps of a section's configuration at an uptime. */
-static int mean_us(const struct demo_section *s, enum sim_algo algo, uint64_t uptime_s,
+static int mean_us(const struct demo_section *s, enum pvt_timer_algo algo, uint64_t uptime_s,
 		   double *out)
 {
 	struct sim_config cfg;
@@ -49,7 +49,7 @@ static int mean_us(const struct demo_section *s, enum sim_algo algo, uint64_t up
 	cfg.uptime_s = uptime_s;
 	cfg.interval_ns = s->interval_ns;
 	cfg.loops = 5;
-	timerlat_report_init(&r, sim_algo_names[algo], cfg.interval_ns, NULL, true);
+	timerlat_report_init(&r, pvt_timer_algo_name(algo), cfg.interval_ns, NULL, true);
 	r.keep_samples = false;
 	ret = sim_run(&cfg, &r, NULL);
 	*out = vhist_mean(&r.dist) / 1000.0;
@@ -61,20 +61,20 @@ static int mean_us(const struct demo_section *s, enum sim_algo algo, uint64_t up
 static int uptime_plot(const char *path, const char *title, const struct demo_section *sec,
 		       unsigned n, uint64_t span_s, double unit_s, const char *x_label)
 {
-	static const char *const names[DEMO_MAX_SECTIONS][SIM_ALGO_COUNT] = {
+	static const char *const names[DEMO_MAX_SECTIONS][SIM_ALGOS] = {
 		{ "legacy", "kvm", "pvtime" },
 		{ "legacy (2nd)", "kvm (2nd)", "pvtime (2nd)" },
 	};
-	double x[CURVE_POINTS], y[2][SIM_ALGO_COUNT][CURVE_POINTS];
-	struct svg_series series[2 * SIM_ALGO_COUNT];
+	double x[CURVE_POINTS], y[2][SIM_ALGOS][CURVE_POINTS];
+	struct svg_series series[2 * SIM_ALGOS];
 	size_t count = 0;
 
 	for (unsigned i = 0; i < CURVE_POINTS; i++)
 		x[i] = (double)(span_s * i / (CURVE_POINTS - 1)) / unit_s;
 	for (unsigned k = 0; k < n && k < 2; k++)
-		for (int a = 0; a < SIM_ALGO_COUNT; a++) {
+		for (int a = 0; a < SIM_ALGOS; a++) {
 			for (unsigned i = 0; i < CURVE_POINTS; i++) {
-				int ret = mean_us(&sec[k], (enum sim_algo)a,
+				int ret = mean_us(&sec[k], (enum pvt_timer_algo)a,
 						  span_s * i / (CURVE_POINTS - 1), &y[k][a][i]);
 
 				if (ret)
@@ -94,9 +94,9 @@ static int uptime_plot(const char *path, const char *title, const struct demo_se
 /* Long timers: lateness per slew (bars), from the table's rows. */
 static int slew_plot(const char *path, const struct demo_section *s)
 {
-	double x[DEMO_MAX_ROWS], y[SIM_ALGO_COUNT][DEMO_MAX_ROWS];
+	double x[DEMO_MAX_ROWS], y[SIM_ALGOS][DEMO_MAX_ROWS];
 	unsigned order[DEMO_MAX_ROWS], n = s->row_count;
-	struct svg_series series[SIM_ALGO_COUNT];
+	struct svg_series series[SIM_ALGOS];
 
 	/* Rows sorted by slew: the plot wants x ascending. */
 	for (unsigned i = 0; i < n; i++)
@@ -108,19 +108,19 @@ static int slew_plot(const char *path, const struct demo_section *s)
 			order[j] = order[j - 1];
 			order[j - 1] = t;
 		}
-	for (int a = 0; a < SIM_ALGO_COUNT; a++) {
+	for (int a = 0; a < SIM_ALGOS; a++) {
 		for (unsigned i = 0; i < n; i++) {
 			x[i] = (double)s->rows[order[i]].ntp_ppt / 1e6;
 			y[a][i] = s->rows[order[i]].cell[a].mean_ns / 1000.0;
 		}
 		series[a] = (struct svg_series){
-			.name = sim_algo_names[a], .x = x, .y = y[a], .count = n,
+			.name = pvt_timer_algo_name(a), .x = x, .y = y[a], .count = n,
 		};
 	}
 	return svg_plot_write(path, &(struct svg_plot){
 		.title = "10 s timers: lateness under NTP slew of CLOCK_MONOTONIC",
 		.x_label = "NTP slew (ppm)", .y_label = "mean lateness (us)",
-		.series = series, .series_count = SIM_ALGO_COUNT, .bars = 1,
+		.series = series, .series_count = SIM_ALGOS, .bars = 1,
 	});
 }
 

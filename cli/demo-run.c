@@ -58,14 +58,14 @@ static bool stop_requested(void *ctx, uint64_t loops_done)
 
 static int run_row(struct demo *d, struct demo_section *s, struct demo_row *row)
 {
-	for (int a = 0; a < SIM_ALGO_COUNT; a++) {
+	for (int a = 0; a < SIM_ALGOS; a++) {
 		struct sim_config cfg;
 		struct timerlat_report r;
 		struct sim_result res;
 		int ret;
 
 		sim_config_default(&cfg);
-		cfg.algo = (enum sim_algo)a;
+		cfg.algo = (enum pvt_timer_algo)a;
 		cfg.host_khz = s->host_khz;
 		cfg.guest_khz = s->guest_khz;
 		cfg.uptime_s = row->uptime_s;
@@ -73,7 +73,7 @@ static int run_row(struct demo *d, struct demo_section *s, struct demo_row *row)
 		cfg.interval_ns = s->interval_ns;
 		cfg.loops = s->interval_ns > 1000000000 ? 3 : d->loops;
 		cfg.poll = stop_requested;
-		timerlat_report_init(&r, sim_algo_names[a], cfg.interval_ns, NULL, true);
+		timerlat_report_init(&r, pvt_timer_algo_name(a), cfg.interval_ns, NULL, true);
 		r.keep_samples = false;
 		ret = sim_run(&cfg, &r, &res);
 		if (!ret) {
@@ -154,7 +154,7 @@ static void build(struct demo *d)
 	s++;
 	d->section_count = (unsigned)(s - d->sections);
 	for (unsigned i = 0; i < d->section_count; i++)
-		d->cells_total += d->sections[i].row_count * SIM_ALGO_COUNT;
+		d->cells_total += d->sections[i].row_count * SIM_ALGOS;
 }
 
 int demo_run(struct demo *d)

@@ -29,7 +29,7 @@ struct demo_row {
 	uint64_t uptime_s;
 	int64_t ntp_ppt;
 	const char *label;		/* set for special rows (e.g. the seed's 3.2 %) */
-	struct demo_cell cell[SIM_ALGO_COUNT];
+	struct demo_cell cell[SIM_ALGOS];
 };
 
 struct demo_section {

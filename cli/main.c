@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "cmdline.h"
 #include "commands.h"
 
 struct command {
@@ -32,6 +33,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	cmdline_set(argc, argv);
 	if (argc < 2)
 		return usage_error("missing command (try pvtime --help)");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {

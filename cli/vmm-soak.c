@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "cmdline.h"
 #include "runctl.h"
 #include "vmm-cli.h"
 
@@ -126,6 +127,8 @@ int vmm_cli_hostile(int argc, char **argv, struct vmm_cli *cli)
 	bool stopped = false, failed;
 	int ret;
 
+	(void)argc;	/* the JSON's "command" is main()'s argv (cmdline.h) */
+	(void)argv;
 	if (!cli->quiet && !cli->json)
 		printf("# hostile: seed %" PRIu64 " (--seed %" PRIu64 " repeats it), %u vCPUs, %.1f s\n",
 		       cli->cfg.seed, cli->cfg.seed, cli->cfg.nr_vcpus, cli->duration_ns / 1e9);
@@ -149,7 +152,7 @@ int vmm_cli_hostile(int argc, char **argv, struct vmm_cli *cli)
 	}
 	if (cli->json) {
 		json_begin(&j, stdout);
-		json_header(&j, argc, argv);
+		cmdline_json_header(&j);
 		runctl_json(&j);
 		json_string(&j, "scenario", "hostile");
 		json_u64(&j, "seed", cli->cfg.seed);
@@ -384,6 +387,8 @@ int vmm_cli_soak(int argc, char **argv, struct vmm_cli *cli)
 	struct json j;
 	int ret = 0;
 
+	(void)argc;	/* the JSON's "command" is main()'s argv (cmdline.h) */
+	(void)argv;
 	s.slots = calloc(cli->vms, sizeof(*s.slots));
 	if (!s.slots)
 		return runtime_error("vmm: soak: out of memory");
@@ -459,7 +464,7 @@ int vmm_cli_soak(int argc, char **argv, struct vmm_cli *cli)
 	fds_flat = sampled1 && fds1 == fds0;
 	if (cli->json) {
 		json_begin(&j, stdout);
-		json_header(&j, argc, argv);
+		cmdline_json_header(&j);
 		runctl_json(&j);
 		json_string(&j, "scenario", "soak");
 		json_u64(&j, "seed", cli->cfg.seed);

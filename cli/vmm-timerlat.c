@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "cmdline.h"
 #include "openmetrics.h"
 #include "runctl.h"
 #include "vmm-timerlat.h"
@@ -259,7 +260,7 @@ int timerlat_vmm(int argc, char **argv)
 	}
 	if (cli.json) {
 		json_begin(&j, stdout);
-		json_header(&j, argc, argv);
+		cmdline_json_header(&j);
 		json_string(&j, "target", "vmm");
 		runctl_json(&j);
 		timerlat_report_json(&m.guest, &j);

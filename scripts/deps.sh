@@ -4,7 +4,8 @@ set -euo pipefail
 
 packages=(cmake make gcc g++ clang libclang-rt-14-dev libcmocka-dev libxen-dev
           python3 valgrind binutils rt-tests pkg-config abigail-tools
-          prometheus python3-prometheus-client)  # promtool + a Python parser check OpenMetrics output
+          prometheus python3-prometheus-client  # promtool + a Python parser check OpenMetrics output
+          libxml2-utils)  # xmllint checks the SVG plots
 missing=()
 for p in "${packages[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

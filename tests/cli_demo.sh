@@ -9,6 +9,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/svg_check.sh"
 
 start=$(date +%s)
 if [ "$MODE" = kvm ]; then
@@ -87,6 +88,8 @@ grep -q '^   uptime 10 s  *+3336' "$TMP/t1" || fail "legacy at 10 s on the pinne
 # Progress goes to a terminal only: nothing on stderr here.
 [ -s "$TMP/err" ] && fail "progress written to a non-terminal stderr"
 cmp -s "$TMP/r1/demo-slew.svg" "$TMP/r2/demo-slew.svg" || fail "plots not deterministic"
+for f in "$TMP"/r1/*.svg; do svg_check "$f"; done
+[ "$(ls "$TMP"/r1/*.svg | wc -l)" -eq 3 ] || fail "demo wrote $(ls "$TMP"/r1/*.svg | wc -l) plots, want 3"
 
 "$PVTIME" demo --bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown option not exit 2"
 "$PVTIME" demo -n 0 >/dev/null 2>&1; [ $? -eq 2 ] || fail "-n 0 not exit 2"

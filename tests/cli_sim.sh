@@ -90,7 +90,7 @@ for key in ("latency_ns", "lateness_ns"):
         assert s in d[key], (key, s)
     assert isinstance(d[key]["p99"], int)
 assert d["latency_ns"]["min"] - d["lateness_ns"]["min"] == 100000
-assert d["format_version"] >= 1 and d["command"][0] == "sim"
+assert d["format_version"] >= 1 and d["command"][1] == "sim"
 EOF
 
 # Seed line format, and determinism.

@@ -6,6 +6,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/svg_check.sh"
 
 "$PVTIME" timerlat -n 20 -i 50000 >"$TMP/out" || fail "timerlat run"
 [ "$(grep -Ec '^[0-9]{8} latency [0-9]+/50000 \(-?[0-9]+\.[0-9]{4}%\)$' "$TMP/out")" -eq 20 ] ||
@@ -73,6 +74,12 @@ expect_usage --bogus --bogus
 expect_usage -i -i
 "$PVTIME" timerlat --help >/dev/null || fail "--help"
 "$PVTIME" timerlat --sim --algo nope --host-khz 1 --guest-khz 1 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--sim bad algo"
+
+# --plot: the latency histogram is well-formed SVG, on the host and in the simulator.
+"$PVTIME" timerlat -n 20 -i 50000 --quiet --plot "$TMP/host.svg" >/dev/null || fail "timerlat --plot"
+svg_check "$TMP/host.svg"
+"$PVTIME" timerlat --sim --algo legacy --host-khz 2596136 --guest-khz 3000000 --uptime 86400 -n 200 --quiet --plot "$TMP/sim.svg" >/dev/null || fail "timerlat --sim --plot"
+svg_check "$TMP/sim.svg"
 
 [ $fails -eq 0 ] && echo "cli_timerlat: all passed"
 exit $((fails > 0))

@@ -7,6 +7,7 @@ fails=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/svg_check.sh"
 
 expect_usage() {
 	local word=$1 err rc
@@ -121,6 +122,7 @@ assert len(lines[0].get("points").split()) == 41
 texts = " ".join(t.text or "" for t in root.iter(ns + "text"))
 assert "days" in texts and "error" in texts, texts
 ' "$tmp/p.svg" || fail "plot content"
+svg_check "$tmp/p.svg"
 "$PVTIME" tsdrift --host-khz 2596136 --guest-khz 3000000 --plot /nonexistent/dir/p.svg >/dev/null 2>&1
 [ $? -eq 1 ] || fail "unwritable plot should exit 1"
 

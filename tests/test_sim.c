@@ -18,7 +18,7 @@
 #include "sim.h"
 #include "test_clock_helpers.h"
 
-static struct sim_config config(enum sim_algo algo, uint32_t h, uint32_t g,
+static struct sim_config config(enum pvt_timer_algo algo, uint32_t h, uint32_t g,
 				unsigned frac, uint64_t uptime_s)
 {
 	struct sim_config cfg;
@@ -72,7 +72,7 @@ static void legacy_matches_tsdrift(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		struct sim_config cfg = config(SIM_ALGO_LEGACY, v[i].h, v[i].g, v[i].frac,
+		struct sim_config cfg = config(PVT_ALGO_LEGACY, v[i].h, v[i].g, v[i].frac,
 					       v[i].uptime_s);
 		double expected = (double)cfg.interval_ns -
 				  (double)onestep_error_ns(v[i].h, v[i].g, v[i].frac, v[i].uptime_s);
@@ -98,7 +98,7 @@ static void legacy_grows_with_uptime(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(uptimes) / sizeof(uptimes[0]); i++) {
-		struct sim_config cfg = config(SIM_ALGO_LEGACY, 2596136, 3000000, 48, uptimes[i]);
+		struct sim_config cfg = config(PVT_ALGO_LEGACY, 2596136, 3000000, 48, uptimes[i]);
 		double mean = mean_lateness(&cfg);
 
 		if (mean <= prev) {
@@ -122,15 +122,15 @@ static void fixed_algos_are_exact(void **state)
 	static const uint32_t guests[] = { 3000000, 1298068, 2596136 };
 
 	(void)state;
-	for (int algo = SIM_ALGO_KVM; algo <= SIM_ALGO_PVTIME; algo++)
+	for (int algo = PVT_ALGO_KVM; algo <= PVT_ALGO_PVTIME; algo++)
 		for (size_t g = 0; g < 3; g++)
 			for (size_t u = 0; u < sizeof(uptimes) / sizeof(uptimes[0]); u++) {
-				struct sim_config cfg = config((enum sim_algo)algo, 2596136,
+				struct sim_config cfg = config((enum pvt_timer_algo)algo, 2596136,
 							       guests[g], 48, uptimes[u]);
 				struct timerlat_report r;
 
 				run(&cfg, &r);
-				if (algo == SIM_ALGO_KVM) {
+				if (algo == PVT_ALGO_KVM) {
 					assert_true(stats_min(&r.lateness) >= -1);
 					assert_true(stats_max(&r.lateness) <= 1);
 				} else {
@@ -165,7 +165,7 @@ static void long_timers_under_slew(void **state)
 	(void)state;
 	assert_true(rate_err > 0.3e-6 && rate_err < 0.4e-6);	/* ~1/guest_khz fast */
 	for (size_t i = 0; i < sizeof(ppm) / sizeof(ppm[0]); i++) {
-		struct sim_config cfg = config(SIM_ALGO_KVM, 2596136, 3000000, 48, 10);
+		struct sim_config cfg = config(PVT_ALGO_KVM, 2596136, 3000000, 48, 10);
 		double slew = (double)ppm[i] * 1e-6, expected;
 		struct timerlat_report r;
 
@@ -175,7 +175,7 @@ static void long_timers_under_slew(void **state)
 		expected = (double)cfg.interval_ns * ((1.0 + rate_err) / (1.0 + slew) - 1.0);
 		expect_near(mean_lateness(&cfg), expected, 5.0);
 
-		cfg.algo = SIM_ALGO_PVTIME;
+		cfg.algo = PVT_ALGO_PVTIME;
 		run(&cfg, &r);
 		assert_in_range(stats_min(&r.lateness), 0, 1);
 		assert_in_range(stats_max(&r.lateness), 0, 1);
@@ -187,19 +187,19 @@ static void long_timers_under_slew(void **state)
 static void preempt_hurts_only_legacy(void **state)
 {
 	(void)state;
-	for (int algo = 0; algo < SIM_ALGO_COUNT; algo++) {
-		struct sim_config cfg = config((enum sim_algo)algo, 2596136, 3000000, 48, 10);
+	for (int algo = 0; algo < SIM_ALGOS; algo++) {
+		struct sim_config cfg = config((enum pvt_timer_algo)algo, 2596136, 3000000, 48, 10);
 		double calm = mean_lateness(&cfg), preempted;
 
 		cfg.preempt_ns = 5000;
 		preempted = mean_lateness(&cfg);
-		expect_near(preempted - calm, algo == SIM_ALGO_LEGACY ? 5000.0 : 0.0, 2.0);
+		expect_near(preempted - calm, algo == PVT_ALGO_LEGACY ? 5000.0 : 0.0, 2.0);
 	}
 }
 
 static void wake_latency_adds_exactly(void **state)
 {
-	struct sim_config cfg = config(SIM_ALGO_PVTIME, 2596136, 3000000, 48, 10);
+	struct sim_config cfg = config(PVT_ALGO_PVTIME, 2596136, 3000000, 48, 10);
 	struct timerlat_report r;
 
 	(void)state;
@@ -225,7 +225,7 @@ static void samples(const struct sim_config *cfg, int64_t *out, size_t n)
 
 static void deterministic_by_seed(void **state)
 {
-	struct sim_config cfg = config(SIM_ALGO_KVM, 2596136, 3000000, 48, 10);
+	struct sim_config cfg = config(PVT_ALGO_KVM, 2596136, 3000000, 48, 10);
 	int64_t a[400], b[400], c[400];
 
 	(void)state;
@@ -255,8 +255,8 @@ static void deterministic_by_seed(void **state)
 static void vcpus_and_hypercalls_agree(void **state)
 {
 	(void)state;
-	for (int algo = 0; algo < SIM_ALGO_COUNT; algo++) {
-		struct sim_config cfg = config((enum sim_algo)algo, 2596136, 3000000, 48, 3600);
+	for (int algo = 0; algo < SIM_ALGOS; algo++) {
+		struct sim_config cfg = config((enum pvt_timer_algo)algo, 2596136, 3000000, 48, 3600);
 		double one = mean_lateness(&cfg);
 
 		cfg.hypercall = SIM_HC_SINGLESHOT;
@@ -264,14 +264,14 @@ static void vcpus_and_hypercalls_agree(void **state)
 		cfg.vcpus = 8;
 		cfg.seed = 7;
 		/* Other vCPUs start later, so legacy's error is a little larger there. */
-		expect_near(mean_lateness(&cfg), one, algo == SIM_ALGO_LEGACY ? 5.0 : 1.0);
+		expect_near(mean_lateness(&cfg), one, algo == PVT_ALGO_LEGACY ? 5.0 : 1.0);
 	}
 }
 
 /* A master clock re-snapshot resets legacy's accumulated error. */
 static void resnapshot_resets_legacy(void **state)
 {
-	struct sim_config cfg = config(SIM_ALGO_LEGACY, 2596136, 3000000, 48, 3600);
+	struct sim_config cfg = config(PVT_ALGO_LEGACY, 2596136, 3000000, 48, 3600);
 	struct timerlat_report r;
 	struct sim_result res;
 
@@ -289,7 +289,7 @@ static void resnapshot_resets_legacy(void **state)
 
 static void bad_configs_rejected(void **state)
 {
-	struct sim_config cfg = config(SIM_ALGO_KVM, 2596136, 3000000, 48, 10);
+	struct sim_config cfg = config(PVT_ALGO_KVM, 2596136, 3000000, 48, 10);
 	struct sim_config bad;
 
 	(void)state;

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: MIT
 /* The shared timerlat report: the seed's line byte for byte, the exact distribution. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
+
+#include "json.h"
 
 #include "sim-rng.h"
 #include "test_clock_helpers.h"
@@ -54,6 +59,68 @@ static void distribution_matches_samples(void **state)
 		assert_int_equal(vhist_percentile(&r.dist, pct[i][0], pct[i][1]),
 				 stats_percentile(&r.lateness, pct[i][0], pct[i][1]));
 	timerlat_report_free(&r);
+
+	/* The shared rank rule: ceil, clamped to 1..n, exact for huge n. */
+	assert_int_equal(dist_nearest_rank(1000, 999, 1000), 999);
+	assert_int_equal(dist_nearest_rank(1001, 999, 1000), 1000);
+	assert_int_equal(dist_nearest_rank(10, 1, 1000000), 1);
+	assert_int_equal(dist_nearest_rank(10, 0, 100), 1);
+	assert_int_equal(dist_nearest_rank(10, 3, 2), 10);
+	assert_true(dist_nearest_rank(UINT64_MAX, 50, 100) == UINT64_MAX / 2 + 1);
+}
+
+/*
+ * Nesting past JSON_MAX_DEPTH drops the too-deep containers whole and
+ * json_end() says so: the output is still valid JSON, never a stray comma
+ * or an unbalanced bracket.
+ */
+static void json_nesting_limit(void **state)
+{
+	char want[2 * JSON_MAX_DEPTH + 32], *p;
+	char *text = NULL;
+	size_t len = 0;
+	struct json j;
+	FILE *out;
+
+	(void)state;
+	out = open_memstream(&text, &len);
+	assert_non_null(out);
+	json_begin(&j, out);
+	/* The top-level object is level 1: levels 2 .. JSON_MAX_DEPTH - 1 fit. */
+	for (int i = 2; i < JSON_MAX_DEPTH; i++)
+		assert_int_equal(json_array_begin(&j, i == 2 ? "a" : NULL), 0);
+	assert_int_equal(json_object_begin(&j, NULL), -E2BIG);
+	json_u64(&j, "dropped", 1);
+	assert_int_equal(json_array_begin(&j, "dropped too"), -E2BIG);
+	json_array_end(&j);
+	json_object_end(&j);
+	json_u64(&j, NULL, 7);
+	for (int i = 2; i < JSON_MAX_DEPTH; i++)
+		json_array_end(&j);
+	json_u64(&j, "after", 2);
+	assert_int_equal(json_end(&j), -E2BIG);
+	fclose(out);
+	p = want + sprintf(want, "{\"a\":");
+	for (int i = 2; i < JSON_MAX_DEPTH; i++)
+		*p++ = '[';
+	*p++ = '7';
+	for (int i = 2; i < JSON_MAX_DEPTH; i++)
+		*p++ = ']';
+	strcpy(p, ",\"after\":2}\n");
+	assert_string_equal(text, want);
+	free(text);
+
+	/* Within the limit: 0, and the writer is reusable. */
+	out = open_memstream(&text, &len);
+	assert_non_null(out);
+	json_begin(&j, out);
+	assert_int_equal(json_object_begin(&j, "a"), 0);
+	json_bool(&j, "b", true);
+	json_object_end(&j);
+	assert_int_equal(json_end(&j), 0);
+	fclose(out);
+	assert_string_equal(text, "{\"a\":{\"b\":true}}\n");
+	free(text);
 }
 
 int main(void)
@@ -61,6 +128,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(seed_line_format),
 		cmocka_unit_test(distribution_matches_samples),
+		cmocka_unit_test(json_nesting_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,8 +5,8 @@
  * Written from the published algorithm; never rand(), so output depends
  * only on --seed.
  */
-#ifndef PVTIME_CLI_SIM_RNG_H
-#define PVTIME_CLI_SIM_RNG_H
+#ifndef PVTIME_SIM_RNG_H
+#define PVTIME_SIM_RNG_H
 
 #include <stdint.h>
 

@@ -4,8 +4,8 @@
  * A binary min-heap ordered by (time, vCPU id), so ties resolve the same
  * way in every run.
  */
-#ifndef PVTIME_CLI_SIM_QUEUE_H
-#define PVTIME_CLI_SIM_QUEUE_H
+#ifndef PVTIME_SIM_QUEUE_H
+#define PVTIME_SIM_QUEUE_H
 
 #include <stdint.h>
 

@@ -5,8 +5,8 @@
  * handful of entries (a real measurement's distinct values cost 16 bytes
  * each). Exact min/mean/max and nearest-rank percentiles.
  */
-#ifndef PVTIME_CLI_HISTOGRAM_H
-#define PVTIME_CLI_HISTOGRAM_H
+#ifndef PVTIME_REPORT_HISTOGRAM_H
+#define PVTIME_REPORT_HISTOGRAM_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,6 +34,11 @@ void vhist_free(struct vhist *h);
 int vhist_add(struct vhist *h, int64_t v);
 /* Exact mean (0 when empty). */
 double vhist_mean(const struct vhist *h);
+/*
+ * The nearest-rank rule both distributions use (vhist here, struct stats'
+ * sorted samples): ceil(n * num / den), clamped to 1..n; n > 0, den > 0.
+ */
+uint64_t dist_nearest_rank(uint64_t n, uint64_t num, uint64_t den);
 /* Nearest rank: the ceil(n * num / den)-th smallest sample; 0 when empty. */
 int64_t vhist_percentile(struct vhist *h, uint64_t num, uint64_t den);
 /* The distinct values in ascending order with their counts (NULL if out of memory). */

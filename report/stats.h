@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Latency statistics: exact min/mean/max, nearest-rank percentiles, histograms. */
-#ifndef PVTIME_CLI_STATS_H
-#define PVTIME_CLI_STATS_H
+#ifndef PVTIME_REPORT_STATS_H
+#define PVTIME_REPORT_STATS_H
 
 #include <stddef.h>
 #include <stdint.h>

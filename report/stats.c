@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include "histogram.h"
 #include "stats.h"
 
 void stats_init(struct stats *s)
@@ -65,17 +66,10 @@ double stats_mean(const struct stats *s)
 
 int64_t stats_percentile(struct stats *s, uint64_t num, uint64_t den)
 {
-	unsigned __int128 rank;
-
 	if (!s->count || !den)
 		return 0;
 	sort(s);
-	rank = ((unsigned __int128)s->count * num + den - 1) / den;
-	if (rank < 1)
-		rank = 1;
-	if (rank > s->count)
-		rank = s->count;
-	return s->samples[(size_t)rank - 1];
+	return s->samples[dist_nearest_rank(s->count, num, den) - 1];
 }
 
 void stats_json(struct json *j, const char *key, struct stats *s)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 
-#include "args.h"
 #include "json.h"
 
 static void put_escaped(FILE *out, const char *s)
@@ -25,9 +25,15 @@ static void put_escaped(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-/* Comma and key before a value at the current level. */
-static void item(struct json *j, const char *key)
+/*
+ * Comma and key before a value at the current level. False inside a
+ * container opened past JSON_MAX_DEPTH: the value is dropped, so what was
+ * written stays well-formed and json_end() reports -E2BIG.
+ */
+static bool item(struct json *j, const char *key)
 {
+	if (j->skipped)
+		return false;
 	if (j->has_items[j->depth])
 		fputc(',', j->out);
 	j->has_items[j->depth] = true;
@@ -35,61 +41,78 @@ static void item(struct json *j, const char *key)
 		put_escaped(j->out, key);
 		fputc(':', j->out);
 	}
+	return true;
 }
 
-static void open(struct json *j, const char *key, char bracket)
+static int open(struct json *j, const char *key, char bracket)
 {
+	if (j->skipped || j->depth + 1 >= JSON_MAX_DEPTH) {
+		j->skipped++;
+		j->error = -E2BIG;
+		return -E2BIG;
+	}
 	item(j, key);
 	fputc(bracket, j->out);
-	if (j->depth + 1 < JSON_MAX_DEPTH)
-		j->depth++;
+	j->depth++;
 	j->has_items[j->depth] = false;
+	return 0;
 }
 
 static void close(struct json *j, char bracket)
 {
+	if (j->skipped) {
+		j->skipped--;
+		return;
+	}
+	if (j->depth <= 1)	/* unbalanced: the top level is json_end()'s */
+		return;
 	fputc(bracket, j->out);
-	if (j->depth > 0)
-		j->depth--;
+	j->depth--;
 }
 
 void json_begin(struct json *j, FILE *out)
 {
 	j->out = out;
 	j->depth = 0;
+	j->skipped = 0;
+	j->error = 0;
 	j->has_items[0] = false;
 	fputc('{', out);
 	j->depth = 1;
 	j->has_items[1] = false;
 }
 
-void json_end(struct json *j)
+int json_end(struct json *j)
 {
 	fputs("}\n", j->out);
 	j->depth = 0;
 	fflush(j->out);
+	return j->error;
 }
 
-void json_object_begin(struct json *j, const char *key) { open(j, key, '{'); }
+int json_object_begin(struct json *j, const char *key) { return open(j, key, '{'); }
 void json_object_end(struct json *j) { close(j, '}'); }
-void json_array_begin(struct json *j, const char *key) { open(j, key, '['); }
+int json_array_begin(struct json *j, const char *key) { return open(j, key, '['); }
 void json_array_end(struct json *j) { close(j, ']'); }
 
 void json_u64(struct json *j, const char *key, uint64_t v)
 {
-	item(j, key);
+	if (!item(j, key))
+		return;
 	fprintf(j->out, "%" PRIu64, v);
 }
 
 void json_i64(struct json *j, const char *key, int64_t v)
 {
-	item(j, key);
+	if (!item(j, key))
+		return;
 	fprintf(j->out, "%" PRId64, v);
 }
 
 void json_double(struct json *j, const char *key, double v)
 {
-	item(j, key);
+	if (!item(j, key))
+		return;
 	if (isfinite(v))
 		fprintf(j->out, "%.17g", v);
 	else
@@ -98,19 +121,22 @@ void json_double(struct json *j, const char *key, double v)
 
 void json_bool(struct json *j, const char *key, bool v)
 {
-	item(j, key);
+	if (!item(j, key))
+		return;
 	fputs(v ? "true" : "false", j->out);
 }
 
 void json_string(struct json *j, const char *key, const char *v)
 {
-	item(j, key);
+	if (!item(j, key))
+		return;
 	put_escaped(j->out, v ? v : "");
 }
 
 void json_null(struct json *j, const char *key)
 {
-	item(j, key);
+	if (!item(j, key))
+		return;
 	fputs("null", j->out);
 }
 

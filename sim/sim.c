@@ -54,11 +54,6 @@ struct sim {
 	int error;
 };
 
-static const enum pvt_timer_algo engine_algo[SIM_ALGO_COUNT] = {
-	[SIM_ALGO_LEGACY] = PVT_ALGO_LEGACY,
-	[SIM_ALGO_KVM] = PVT_ALGO_KVM,
-	[SIM_ALGO_PVTIME] = PVT_ALGO_PVTIME,
-};
 
 static uint64_t preempt_ns(void *ctx)
 {
@@ -195,7 +190,7 @@ static int setup_clocks(struct sim *s)
 	if (ret)
 		return ret;
 	pvt_xen_vm_config_default(&vmcfg);
-	vmcfg.algo = engine_algo[cfg->algo];
+	vmcfg.algo = cfg->algo;
 	return pvt_xen_vm_new(&vmcfg, s->hostclock, &s->kvm, &s->vm);
 }
 

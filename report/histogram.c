@@ -106,18 +106,24 @@ const struct vhist_entry *vhist_sorted(struct vhist *h, size_t *count)
 	return h->sorted;
 }
 
+uint64_t dist_nearest_rank(uint64_t n, uint64_t num, uint64_t den)
+{
+	unsigned __int128 rank = ((unsigned __int128)n * num + den - 1) / den;
+
+	if (rank < 1)
+		return 1;
+	return rank > n ? n : (uint64_t)rank;
+}
+
 int64_t vhist_percentile(struct vhist *h, uint64_t num, uint64_t den)
 {
 	const struct vhist_entry *s;
-	unsigned __int128 rank;
-	uint64_t seen = 0;
+	uint64_t seen = 0, rank;
 	size_t n;
 
 	if (!h->n || !den || !(s = vhist_sorted(h, &n)))
 		return 0;
-	rank = ((unsigned __int128)h->n * num + den - 1) / den;
-	if (rank < 1)
-		rank = 1;
+	rank = dist_nearest_rank(h->n, num, den);
 	for (size_t i = 0; i < n; i++) {
 		seen += s[i].count;
 		if (seen >= rank)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Plain SVG line and bar plots for bug reports: no dependencies, readable axes. */
-#ifndef PVTIME_CLI_SVGPLOT_H
-#define PVTIME_CLI_SVGPLOT_H
+#ifndef PVTIME_REPORT_SVGPLOT_H
+#define PVTIME_REPORT_SVGPLOT_H
 
 #include <stddef.h>
 

@@ -6,18 +6,25 @@
  * loop. Nothing here converts clocks itself: the guest reads its clock with
  * pvt_guest_clock_ns(), the engine does the rest.
  */
-#ifndef PVTIME_CLI_SIM_H
-#define PVTIME_CLI_SIM_H
+#ifndef PVTIME_SIM_SIM_H
+#define PVTIME_SIM_SIM_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pvtime/xentimer.h"
 #include "timerlat-report.h"
 
-enum sim_algo { SIM_ALGO_LEGACY, SIM_ALGO_KVM, SIM_ALGO_PVTIME, SIM_ALGO_COUNT };
+/*
+ * The algorithms are the engine's own (enum pvt_timer_algo, named by
+ * pvt_timer_algo_name()); every one of them, in order, is
+ * PVT_ALGO_LEGACY .. SIM_ALGO_LAST.
+ */
+#define SIM_ALGO_LAST		PVT_ALGO_PVTIME
+#define SIM_ALGOS		(SIM_ALGO_LAST + 1)
+
 enum sim_hypercall { SIM_HC_SET_TIMER_OP, SIM_HC_SINGLESHOT, SIM_HC_COUNT };
 
-extern const char *const sim_algo_names[SIM_ALGO_COUNT];
 extern const char *const sim_hypercall_names[SIM_HC_COUNT];
 
 #define SIM_MAX_VCPUS		4096u
@@ -25,7 +32,7 @@ extern const char *const sim_hypercall_names[SIM_HC_COUNT];
 #define SIM_MAX_PPM		100000		/* |--ntp-ppm| <= 10 % */
 
 struct sim_config {
-	enum sim_algo algo;
+	enum pvt_timer_algo algo;
 	enum sim_hypercall hypercall;
 	uint32_t host_khz, guest_khz;
 	unsigned frac_bits;		/* 48 (VMX) or 32 (SVM) */
@@ -55,7 +62,8 @@ void sim_config_default(struct sim_config *cfg);
 /*
  * Rejects what cannot be simulated: 0 kHz, interval 0, an uptime or run
  * whose host TSC, guest TSC or ns would overflow 64 bits. Returns 0, or
- * prints a one-line error naming the argument and returns PVT_EXIT_USAGE.
+ * prints a one-line error naming the argument and returns 2 (the CLI's
+ * usage exit status, PVT_EXIT_USAGE).
  */
 int sim_config_check(const struct sim_config *cfg);
 
@@ -87,14 +95,5 @@ struct sim_model {
 
 /* Computes the model; 0 or -errno for a configuration sim_config_check() rejects. */
 int sim_model(const struct sim_config *cfg, struct sim_model *m);
-
-/* Parses `pvtime sim` options (argv[0] is "sim"). 0, an exit code, or -1 after --help. */
-struct sim_cli {
-	struct sim_config cfg;
-	bool quiet, json, openmetrics;
-	const char *plot;
-	const char *metrics;	/* --metrics FILE */
-};
-int sim_parse(int argc, char **argv, struct sim_cli *cli);
 
 #endif

@@ -9,8 +9,8 @@
  * few entries); latency figures are derived from it. Every sample in loop
  * order is kept too when keep_samples is set (tests, 8 bytes per loop).
  */
-#ifndef PVTIME_CLI_TIMERLAT_REPORT_H
-#define PVTIME_CLI_TIMERLAT_REPORT_H
+#ifndef PVTIME_REPORT_TIMERLAT_REPORT_H
+#define PVTIME_REPORT_TIMERLAT_REPORT_H
 
 #include <stdbool.h>
 #include <stddef.h>
