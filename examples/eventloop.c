@@ -235,9 +235,13 @@ static void *vcpu_thread(void *arg)
 			after_call(v, host, gr, "set_timer_op (to be replaced)");
 			v->replaced++;
 		} else if (op == 1) {
-			struct pvt_xen_singleshot_arg a = { .timeout_abs_ns = d };
+			/*
+			 * Armed and stopped: a stop that returned means it never
+			 * fires. Far ahead, so a vCPU thread preempted since d was
+			 * read cannot find it already due (recorded at once).
+			 */
+			struct pvt_xen_singleshot_arg a = { .timeout_abs_ns = d + 1000 * MS };
 
-			/* Armed and stopped: a stop that returned means it never fires. */
 			host = pvt_xen_vcpu_op(v->xen, v->xen, PVT_XEN_VCPUOP_set_singleshot_timer,
 					       &a, sizeof(a), &gr);
 			after_call(v, host, gr, "set_singleshot (to be stopped)");
