@@ -251,6 +251,24 @@ static void om_labels(struct om *om, const struct drift *d, uint32_t guest_khz)
  * error and the guest clock's own offset from true time, in seconds, plus
  * the advertised frequency in Hz.
  */
+/* One gauge family with a point per uptime row; guest_minus_true picks the column. */
+static void om_rows(struct om *om, const struct drift *d, uint32_t guest_khz,
+		    const char *name, const char *help, bool guest_minus_true)
+{
+	om_family(om, name, "gauge", "seconds", help);
+	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
+		struct row r = row_at(d, e);
+
+		fputs(name, om->f);
+		om_labels(om, d, guest_khz);
+		fprintf(om->f, ",uptime_seconds=\"%" PRIu64 "\"} ", e);
+		om_seconds(om->f, guest_minus_true ? r.guest_minus_true_ns : r.error_ns);
+		fputc('\n', om->f);
+		if (d->duration_s - e < d->step_s)
+			break;
+	}
+}
+
 static int write_openmetrics(const struct drift *d, uint32_t guest_khz, const char *path)
 {
 	struct om om;
@@ -258,32 +276,11 @@ static int write_openmetrics(const struct drift *d, uint32_t guest_khz, const ch
 
 	if (err)
 		return err;
-	om_family(&om, "pvtime_tsdrift_error_seconds", "gauge", "seconds",
-		  "legacy one-step conversion minus the guest's two-step clock (negative: timers fire late)");
-	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
-		struct row r = row_at(d, e);
-
-		fputs("pvtime_tsdrift_error_seconds", om.f);
-		om_labels(&om, d, guest_khz);
-		fprintf(om.f, ",uptime_seconds=\"%" PRIu64 "\"} ", e);
-		om_seconds(om.f, r.error_ns);
-		fputc('\n', om.f);
-		if (d->duration_s - e < d->step_s)
-			break;
-	}
-	om_family(&om, "pvtime_tsdrift_guest_minus_true_seconds", "gauge", "seconds",
-		  "the guest clock minus true host time (KVM advertises a kHz-rounded rate)");
-	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
-		struct row r = row_at(d, e);
-
-		fputs("pvtime_tsdrift_guest_minus_true_seconds", om.f);
-		om_labels(&om, d, guest_khz);
-		fprintf(om.f, ",uptime_seconds=\"%" PRIu64 "\"} ", e);
-		om_seconds(om.f, r.guest_minus_true_ns);
-		fputc('\n', om.f);
-		if (d->duration_s - e < d->step_s)
-			break;
-	}
+	om_rows(&om, d, guest_khz, "pvtime_tsdrift_error_seconds",
+		"legacy one-step conversion minus the guest's two-step clock (negative: timers fire late)",
+		false);
+	om_rows(&om, d, guest_khz, "pvtime_tsdrift_guest_minus_true_seconds",
+		"the guest clock minus true host time (KVM advertises a kHz-rounded rate)", true);
 	om_family(&om, "pvtime_tsdrift_advertised_hertz", "gauge", "hertz",
 		  "the TSC frequency the guest's pvclock page encodes");
 	fputs("pvtime_tsdrift_advertised_hertz", om.f);
