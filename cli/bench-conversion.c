@@ -21,15 +21,13 @@
 #include "commands.h"
 #include "json.h"
 #include "runctl.h"
-#include "optspec.h"
+#include "options.h"
 
 #define PAIRS		4096	/* (now, deadline) inputs cycled by the inverse loop */
 #define OPS		6
 
 enum op { OP_FORWARD, OP_INVERSE, OP_CLOCK_GETTIME, OP_RDTSC, OP_EMPTY, OP_FORWARD_CHAINED };
 
-static const char *const op_names[OPS] = { "forward", "inverse", "clock_gettime", "rdtsc", "empty",
-						 "forward_chained" };
 
 struct bench {
 	struct pvt_guest_clock clock;
@@ -205,54 +203,55 @@ static void cpu_model(char *buf, size_t n)
 	fclose(f);
 }
 
+/* --op's values; also the JSON keys' prefixes, indexed by enum op. */
+static const struct opt_choice op_choices[] = {
+	{ "forward", OP_FORWARD }, { "inverse", OP_INVERSE }, { "clock_gettime", OP_CLOCK_GETTIME },
+	{ "rdtsc", OP_RDTSC }, { "empty", OP_EMPTY }, { "forward_chained", OP_FORWARD_CHAINED },
+	{ NULL, 0 },
+};
+
 int bench_conversion(int argc, char **argv)
 {
-	struct optspec o[] = {
-		{ .name = "iterations", .kind = OPT_U64, .umin = 1, .umax = 1000000000000ull,
+	uint64_t n = 5000000, callgrind_n = 0;
+	unsigned repeat = 7;
+	enum op only = OP_FORWARD;
+	bool json = false, callgrind = false, op_given = false;
+	struct opt o[] = {
+		{ .name = "iterations", .kind = OPT_UINT, OPT_FIELD(n), .min = 1, .max = 1000000000000ull,
 		  .help = "operations per timed run (default 5000000)" },
-		{ .name = "repeat", .kind = OPT_U64, .umin = 1, .umax = 64, .help = "timed runs, median reported (default 7)" },
-		{ .name = "callgrind-iterations", .kind = OPT_U64, .umax = 1000000000000ull,
+		{ .name = "repeat", .kind = OPT_UINT, OPT_FIELD(repeat), .min = 1, .max = 64,
+		  .help = "timed runs, median reported (default 7)" },
+		{ .name = "callgrind-iterations", .kind = OPT_UINT, OPT_FIELD(callgrind_n),
+		  .max = 1000000000000ull, .seen = &callgrind,
 		  .help = "run only --op N times, untimed (for callgrind instruction counts)" },
-		{ .name = "op", .kind = OPT_STRING, .help = "forward|inverse|clock_gettime|rdtsc|empty|forward_chained (with --callgrind-iterations)" },
+		{ .name = "op", .kind = OPT_CHOICE, OPT_FIELD(only), .choices = op_choices, .seen = &op_given,
+		  .help = "forward|inverse|clock_gettime|rdtsc|empty|forward_chained (with --callgrind-iterations)" },
+		{ OPT_JSON(json) }, OPT_TABLE_END,
 	};
-	struct bench *b = malloc(sizeof(*b));
+	struct bench *b;
 	double med[OPS], min[OPS];
-	bool json = false;
-	uint64_t n;
-	unsigned repeat;
-	int ret = optspec_parse(argc, argv, "bench conversion",
-				"pvtime bench conversion [--iterations N] [--repeat R] [--json]\n"
-				"       pvtime bench conversion --callgrind-iterations N --op forward|inverse|empty",
-				o, (int)(sizeof(o) / sizeof(o[0])), &json);
+	int ret = opts_parse("bench conversion",
+			     "pvtime bench conversion [--iterations N] [--repeat R] [--json]\n"
+			     "       pvtime bench conversion --callgrind-iterations N --op forward|inverse|empty",
+			     o, argc, argv);
 
+	if (ret)
+		return ret == OPTS_HELP ? PVT_EXIT_OK : ret;
+	if (op_given && !callgrind)
+		return usage_error("--op: only with --callgrind-iterations");
+	b = malloc(sizeof(*b));
 	if (!b)
 		return runtime_error("bench conversion: out of memory");
-	if (ret) {
-		free(b);
-		return ret == 1 ? PVT_EXIT_OK : ret;
-	}
 	if (setup(b, 2596136, 3000000, PVT_FRAC_BITS_VMX)) {
 		free(b);
 		return runtime_error("bench conversion: cannot build the benchmark clock");
 	}
-	if (o[2].set) {
-		int op = arg_choice("--op", o[3].set ? o[3].s : "forward", op_names, OPS);
-
-		if (op < 0) {
-			free(b);
-			return PVT_EXIT_USAGE;
-		}
-		loops[op](b, o[2].u);
+	if (callgrind) {
+		loops[only](b, callgrind_n);
 		printf("sink=%" PRIu64 "\n", b->sink);
 		free(b);
 		return PVT_EXIT_OK;
 	}
-	if (o[3].set) {
-		free(b);
-		return usage_error("--op: only with --callgrind-iterations");
-	}
-	n = o[0].set ? o[0].u : 5000000;
-	repeat = o[1].set ? (unsigned)o[1].u : 7;
 	runctl_install();
 	for (int op = 0; op < OPS; op++)
 		med[op] = measure(b, (enum op)op, op == OP_CLOCK_GETTIME ? n / 4 + 1 : n, repeat, &min[op]);
@@ -284,9 +283,9 @@ int bench_conversion(int argc, char **argv)
 		for (int op = 0; op < OPS; op++) {
 			char key[64];
 
-			snprintf(key, sizeof(key), "%s_ns_per_op", op_names[op]);
+			snprintf(key, sizeof(key), "%s_ns_per_op", op_choices[op].name);
 			json_double(&j, key, med[op]);
-			snprintf(key, sizeof(key), "%s_ns_per_op_min", op_names[op]);
+			snprintf(key, sizeof(key), "%s_ns_per_op_min", op_choices[op].name);
 			json_double(&j, key, min[op]);
 		}
 		json_double(&j, "forward_per_clock_gettime", med[OP_FORWARD] / med[OP_CLOCK_GETTIME]);

@@ -36,7 +36,7 @@
 #include "commands.h"
 #include "json.h"
 #include "runctl.h"
-#include "optspec.h"
+#include "options.h"
 #include "stats.h"
 
 #if __has_include(<linux/kvm.h>)
@@ -346,9 +346,12 @@ static void pair_stats(struct bench *b, uint64_t n, struct stats *s, double *ns_
 
 int bench_timer(int argc, char **argv)
 {
-	struct optspec o[] = {
-		{ .name = "iterations", .kind = OPT_U64, .umin = 100, .umax = 100000000ull,
+	uint64_t n = 200000, nd;
+	bool json = false;
+	struct opt o[] = {
+		{ .name = "iterations", .kind = OPT_UINT, OPT_FIELD(n), .min = 100, .max = 100000000ull,
 		  .help = "operations per timed run (default 200000; syscalls and pairings use /10)" },
+		{ OPT_JSON(json) }, OPT_TABLE_END,
 	};
 	static const enum pvt_timer_algo algos[] = { PVT_ALGO_PVTIME, PVT_ALGO_KVM, PVT_ALGO_LEGACY };
 	struct pvt_hostclock *vdso, *kvmclk;
@@ -358,17 +361,14 @@ int bench_timer(int argc, char **argv)
 	struct stats unc_vdso, unc_kvm, deliv_eng, deliv_bare;
 	int64_t deliv_added_ns;
 	double rdtsc_ns, cg_ns, kgc_ns = 0, arm_ns[3], arm_fd_ns = 0, pair_vdso_ns, pair_kvm_ns = 0;
-	bool json = false, have_kvm, have_kvm_clock = false;
+	bool have_kvm, have_kvm_clock = false;
 	uint32_t host_khz;
-	uint64_t n, nd;
 	char cs[64] = "unknown";
-	int ret = optspec_parse(argc, argv, "bench timer", "pvtime bench timer [--iterations N] [--json]",
-				o, (int)(sizeof(o) / sizeof(o[0])), &json);
+	int ret = opts_parse("bench timer", "pvtime bench timer [--iterations N] [--json]", o, argc, argv);
 	int err = 0;
 
 	if (ret)
-		return ret == 1 ? PVT_EXIT_OK : ret;
-	n = o[0].set ? o[0].u : 200000;
+		return ret == OPTS_HELP ? PVT_EXIT_OK : ret;
 	/* About a second: a SIGINT lets it finish and report, then exits 130. */
 	runctl_install();
 	ret = pvt_hostclock_new_vdso(0, &vdso);

@@ -15,13 +15,10 @@
 #include "cmdline.h"
 #include "commands.h"
 #include "json.h"
-#include "optspec.h"
+#include "options.h"
 
-#define KHZ_MAX		0xffffffffull
-#define NOPTS(a)	((int)(sizeof(a) / sizeof((a)[0])))
-#define U64(n, req, h)	{ .name = n, .kind = OPT_U64, .umax = UINT64_MAX, .required = req, .help = h }
-#define KHZ(n, h)	{ .name = n, .kind = OPT_U64, .umin = 1, .umax = KHZ_MAX, .required = true, .help = h }
-#define FRAC		{ .name = "frac-bits", .kind = OPT_FRAC_BITS, .help = "TSC ratio fraction bits: 48 (VMX, default) or 32 (SVM)" }
+#define U64(n, f, req, h)	{ .name = n, .kind = OPT_UINT, OPT_FIELD(f), .max = UINT64_MAX, .required = req, .help = h }
+#define KHZ(n, f, h)		{ .name = n, .kind = OPT_UINT, OPT_FIELD(f), .min = 1, .max = UINT32_MAX, .required = true, .help = h }
 
 /* Collects key=value output, or JSON when asked. */
 struct out {
@@ -68,35 +65,57 @@ static int out_end(struct out *o)
 	return fflush(stdout) ? runtime_error("calc: cannot write output") : PVT_EXIT_OK;
 }
 
-static unsigned frac_of(struct optspec *opts, int n)
-{
-	struct optspec *f = optspec_get(opts, n, "frac-bits");
+/* The options of every calculation; each table names the ones it takes. */
+struct calc_args {
+	uint64_t base_hz, scaled_hz;
+	uint64_t tsc_timestamp, system_time, tsc;
+	uint32_t mul;
+	int8_t shift;
+	uint64_t host_tsc, ratio, offset;
+	/* the VM: page and deadline (ratio takes the kHz and fraction bits) */
+	uint32_t host_khz, guest_khz;
+	unsigned frac_bits;
+	uint64_t tsc_offset, master_tsc, master_ns;
+	int64_t kvmclock_offset_ns;
+	uint64_t now_tsc, deadline_ns;
+};
 
-	return f->set ? (unsigned)f->u : PVT_FRAC_BITS_VMX;
+#define CALC_ARGS_DEFAULT	{ .frac_bits = PVT_FRAC_BITS_VMX }
+
+/* 0 to go on; otherwise *exit_code is what the calculation returns (--help: 0). */
+static bool calc_parse(const char *cmd, const char *usage, struct opt *opts, int argc, char **argv,
+		       int *exit_code)
+{
+	int ret = opts_parse(cmd, usage, opts, argc, argv);
+
+	*exit_code = ret == OPTS_HELP ? PVT_EXIT_OK : ret;
+	return ret == 0;
 }
 
 static int calc_scale(int argc, char **argv)
 {
-	struct optspec o[] = {
-		{ .name = "base-hz", .kind = OPT_U64, .umin = 1, .umax = UINT64_MAX, .required = true,
-		  .help = "frequency of the ticks to convert (Hz)" },
-		{ .name = "scaled-hz", .kind = OPT_U64, .umin = 1, .umax = UINT64_MAX, .required = true,
-		  .help = "target units per second (10^9 for ns)" },
-	};
+	struct calc_args a = CALC_ARGS_DEFAULT;
 	struct out out = { 0 };
+	struct opt o[] = {
+		{ .name = "base-hz", .kind = OPT_UINT, OPT_FIELD(a.base_hz), .min = 1, .max = UINT64_MAX,
+		  .required = true, .help = "frequency of the ticks to convert (Hz)" },
+		{ .name = "scaled-hz", .kind = OPT_UINT, OPT_FIELD(a.scaled_hz), .min = 1, .max = UINT64_MAX,
+		  .required = true, .help = "target units per second (10^9 for ns)" },
+		{ OPT_JSON(out.json) }, OPT_TABLE_END,
+	};
 	uint32_t mul;
 	int8_t shift;
-	int ret = optspec_parse(argc, argv, "calc scale", "pvtime calc scale --base-hz B --scaled-hz S", o, NOPTS(o), &out.json);
+	int ret;
 
-	if (ret)
-		return ret == 1 ? PVT_EXIT_OK : ret;
-	if (pvt_time_scale(o[1].u, o[0].u, &mul, &shift))
+	if (!calc_parse("calc scale", "pvtime calc scale --base-hz B --scaled-hz S", o, argc, argv, &ret))
+		return ret;
+	if (pvt_time_scale(a.scaled_hz, a.base_hz, &mul, &shift))
 		return usage_error("--scaled-hz: %" PRIu64 " over --base-hz %" PRIu64
-				   " has no mul/shift with |shift| <= 63", o[1].u, o[0].u);
+				   " has no mul/shift with |shift| <= 63", a.scaled_hz, a.base_hz);
 	if (out.json) {
 		out_begin(&out);
-		out_u64(&out, "base_hz", o[0].u);
-		out_u64(&out, "scaled_hz", o[1].u);
+		out_u64(&out, "base_hz", a.base_hz);
+		out_u64(&out, "scaled_hz", a.scaled_hz);
 		out_u64(&out, "mul", mul);
 		out_i64(&out, "shift", shift);
 		return out_end(&out);
@@ -107,35 +126,37 @@ static int calc_scale(int argc, char **argv)
 
 static int calc_read(int argc, char **argv)
 {
-	struct optspec o[] = {
-		U64("tsc-timestamp", true, "page tsc_timestamp (guest TSC)"),
-		U64("system-time", true, "page system_time (ns)"),
-		{ .name = "mul", .kind = OPT_U64, .umax = 0xffffffffull, .required = true,
-		  .help = "page tsc_to_system_mul (32 bits)" },
-		{ .name = "shift", .kind = OPT_I64, .imin = -PVT_SHIFT_MAX, .imax = PVT_SHIFT_MAX,
-		  .required = true, .help = "page tsc_shift (-63..63)" },
-		U64("tsc", true, "guest TSC to convert"),
-	};
+	struct calc_args a = CALC_ARGS_DEFAULT;
 	struct out out = { 0 };
+	struct opt o[] = {
+		U64("tsc-timestamp", a.tsc_timestamp, true, "page tsc_timestamp (guest TSC)"),
+		U64("system-time", a.system_time, true, "page system_time (ns)"),
+		{ .name = "mul", .kind = OPT_UINT, OPT_FIELD(a.mul), .max = UINT32_MAX, .required = true,
+		  .help = "page tsc_to_system_mul (32 bits)" },
+		{ .name = "shift", .kind = OPT_INT, OPT_FIELD(a.shift), .smin = -PVT_SHIFT_MAX,
+		  .smax = PVT_SHIFT_MAX, .required = true, .help = "page tsc_shift (-63..63)" },
+		U64("tsc", a.tsc, true, "guest TSC to convert"),
+		{ OPT_JSON(out.json) }, OPT_TABLE_END,
+	};
 	struct pvt_pvclock_page page;
 	uint64_t ns;
-	int ret = optspec_parse(argc, argv, "calc read", "pvtime calc read --tsc-timestamp T --system-time S --mul M --shift SH --tsc X",
-				o, NOPTS(o), &out.json);
+	int ret;
 
-	if (ret)
-		return ret == 1 ? PVT_EXIT_OK : ret;
+	if (!calc_parse("calc read", "pvtime calc read --tsc-timestamp T --system-time S --mul M --shift SH --tsc X",
+			o, argc, argv, &ret))
+		return ret;
 	page = (struct pvt_pvclock_page){
-		.tsc_timestamp = o[0].u, .system_time = o[1].u,
-		.tsc_to_system_mul = (uint32_t)o[2].u, .tsc_shift = (int8_t)o[3].i,
+		.tsc_timestamp = a.tsc_timestamp, .system_time = a.system_time,
+		.tsc_to_system_mul = a.mul, .tsc_shift = a.shift,
 	};
-	ns = pvt_pvclock_ns(&page, o[4].u);
+	ns = pvt_pvclock_ns(&page, a.tsc);
 	if (out.json) {
 		out_begin(&out);
 		out_u64(&out, "tsc_timestamp", page.tsc_timestamp);
 		out_u64(&out, "system_time", page.system_time);
 		out_u64(&out, "mul", page.tsc_to_system_mul);
 		out_i64(&out, "shift", page.tsc_shift);
-		out_u64(&out, "tsc", o[4].u);
+		out_u64(&out, "tsc", a.tsc);
 		out_u64(&out, "ns", ns);
 		return out_end(&out);
 	}
@@ -145,24 +166,26 @@ static int calc_read(int argc, char **argv)
 
 static int calc_ratio(int argc, char **argv)
 {
-	struct optspec o[] = { KHZ("host-khz", "host TSC kHz"), KHZ("guest-khz", "guest TSC kHz"), FRAC };
+	struct calc_args a = CALC_ARGS_DEFAULT;
 	struct out out = { 0 };
+	struct opt o[] = {
+		KHZ("host-khz", a.host_khz, "host TSC kHz"), KHZ("guest-khz", a.guest_khz, "guest TSC kHz"),
+		{ OPT_FRAC_BITS(a.frac_bits) }, { OPT_JSON(out.json) }, OPT_TABLE_END,
+	};
 	uint64_t ratio;
-	unsigned frac;
-	int ret = optspec_parse(argc, argv, "calc ratio", "pvtime calc ratio --host-khz H --guest-khz G [--frac-bits 48]",
-				o, NOPTS(o), &out.json);
+	int ret;
 
-	if (ret)
-		return ret == 1 ? PVT_EXIT_OK : ret;
-	frac = frac_of(o, NOPTS(o));
-	if (pvt_tsc_ratio((uint32_t)o[0].u, (uint32_t)o[1].u, frac, &ratio))
-		return usage_error("--guest-khz: %" PRIu64 " over --host-khz %" PRIu64
-				   " gives a ratio above 64 bits", o[1].u, o[0].u);
+	if (!calc_parse("calc ratio", "pvtime calc ratio --host-khz H --guest-khz G [--frac-bits 48]",
+			o, argc, argv, &ret))
+		return ret;
+	if (pvt_tsc_ratio(a.host_khz, a.guest_khz, a.frac_bits, &ratio))
+		return usage_error("--guest-khz: %" PRIu32 " over --host-khz %" PRIu32
+				   " gives a ratio above 64 bits", a.guest_khz, a.host_khz);
 	if (out.json) {
 		out_begin(&out);
-		out_u64(&out, "host_khz", o[0].u);
-		out_u64(&out, "guest_khz", o[1].u);
-		out_u64(&out, "frac_bits", frac);
+		out_u64(&out, "host_khz", a.host_khz);
+		out_u64(&out, "guest_khz", a.guest_khz);
+		out_u64(&out, "frac_bits", a.frac_bits);
 		out_u64(&out, "ratio", ratio);
 		return out_end(&out);
 	}
@@ -172,56 +195,59 @@ static int calc_ratio(int argc, char **argv)
 
 static int calc_guest_tsc(int argc, char **argv)
 {
-	struct optspec o[] = {
-		U64("host-tsc", true, "host TSC value"),
-		U64("ratio", true, "TSC ratio in frac-bits fixed point"),
-		FRAC,
-		U64("offset", false, "TSC offset added after scaling (mod 2^64, default 0)"),
-	};
+	struct calc_args a = CALC_ARGS_DEFAULT;
 	struct out out = { 0 };
+	struct opt o[] = {
+		U64("host-tsc", a.host_tsc, true, "host TSC value"),
+		U64("ratio", a.ratio, true, "TSC ratio in frac-bits fixed point"),
+		{ OPT_FRAC_BITS(a.frac_bits) },
+		U64("offset", a.offset, false, "TSC offset added after scaling (mod 2^64, default 0)"),
+		{ OPT_JSON(out.json) }, OPT_TABLE_END,
+	};
 	struct pvt_tsc_scaling tsc;
-	int ret = optspec_parse(argc, argv, "calc guest-tsc", "pvtime calc guest-tsc --host-tsc X --ratio R [--frac-bits 48] [--offset O]",
-				o, NOPTS(o), &out.json);
+	int ret;
 
-	if (ret)
-		return ret == 1 ? PVT_EXIT_OK : ret;
-	tsc = (struct pvt_tsc_scaling){ .ratio = o[1].u, .offset = o[3].u,
-					.frac_bits = (uint8_t)frac_of(o, NOPTS(o)) };
+	if (!calc_parse("calc guest-tsc", "pvtime calc guest-tsc --host-tsc X --ratio R [--frac-bits 48] [--offset O]",
+			o, argc, argv, &ret))
+		return ret;
+	tsc = (struct pvt_tsc_scaling){ .ratio = a.ratio, .offset = a.offset,
+					.frac_bits = (uint8_t)a.frac_bits };
 	if (out.json) {
 		out_begin(&out);
-		out_u64(&out, "host_tsc", o[0].u);
+		out_u64(&out, "host_tsc", a.host_tsc);
 		out_u64(&out, "ratio", tsc.ratio);
 		out_u64(&out, "frac_bits", tsc.frac_bits);
 		out_u64(&out, "offset", tsc.offset);
-		out_u64(&out, "guest_tsc", pvt_guest_tsc(&tsc, o[0].u));
+		out_u64(&out, "guest_tsc", pvt_guest_tsc(&tsc, a.host_tsc));
 		return out_end(&out);
 	}
-	printf("guest_tsc=%" PRIu64 "\n", pvt_guest_tsc(&tsc, o[0].u));
+	printf("guest_tsc=%" PRIu64 "\n", pvt_guest_tsc(&tsc, a.host_tsc));
 	return out_end(&out);
 }
 
-/* The VM options shared by page and deadline, first in their spec arrays. */
-#define VM_OPTS                                                                              \
-	KHZ("host-khz", "host TSC kHz"), KHZ("guest-khz", "guest TSC kHz the vCPU asked for"),  \
-	FRAC, U64("tsc-offset", false, "vCPU TSC offset (default 0)"),                           \
-	U64("master-tsc", false, "host TSC at the master clock reference (default 0)"),          \
-	U64("master-ns", false, "host ns at the master clock reference (default 0)"),            \
-	{ .name = "kvmclock-offset", .kind = OPT_I64, .imin = INT64_MIN, .imax = INT64_MAX,      \
-	  .help = "kvmclock offset in ns, signed (default 0)" }
-#define VM_NOPTS	7
+/* The VM options shared by page and deadline, first in their tables. */
+#define VM_OPTS(a)                                                                            \
+	KHZ("host-khz", (a).host_khz, "host TSC kHz"),                                        \
+	KHZ("guest-khz", (a).guest_khz, "guest TSC kHz the vCPU asked for"),                  \
+	{ OPT_FRAC_BITS((a).frac_bits) },                                                        \
+	U64("tsc-offset", (a).tsc_offset, false, "vCPU TSC offset (default 0)"),              \
+	U64("master-tsc", (a).master_tsc, false, "host TSC at the master clock reference (default 0)"), \
+	U64("master-ns", (a).master_ns, false, "host ns at the master clock reference (default 0)"),    \
+	{ .name = "kvmclock-offset", .kind = OPT_INT, OPT_FIELD((a).kvmclock_offset_ns),      \
+	  .smin = INT64_MIN, .smax = INT64_MAX, .help = "kvmclock offset in ns, signed (default 0)" }
 
 /* The clock KVM gives a vCPU configured by the VM options. */
-static int build_vm(struct optspec *o, struct pvt_kvm_clock *kvm, struct pvt_tsc_scaling *tsc,
+static int build_vm(const struct calc_args *a, struct pvt_kvm_clock *kvm, struct pvt_tsc_scaling *tsc,
 		    struct pvt_guest_clock *clock)
 {
-	if (pvt_kvm_clock_init(kvm, (uint32_t)o[0].u, frac_of(o, VM_NOPTS)))
-		return usage_error("--host-khz: %" PRIu64 " kHz has no valid mul/shift", o[0].u);
-	kvm->master_tsc = o[4].u;
-	kvm->master_ns = o[5].u;
-	kvm->kvmclock_offset_ns = o[6].i;
-	if (pvt_kvm_tsc_scaling(kvm, (uint32_t)o[1].u, o[3].u, tsc))
-		return usage_error("--guest-khz: %" PRIu64 " kHz cannot be scaled from %" PRIu64
-				   " kHz with %u fraction bits", o[1].u, o[0].u, frac_of(o, VM_NOPTS));
+	if (pvt_kvm_clock_init(kvm, a->host_khz, a->frac_bits))
+		return usage_error("--host-khz: %" PRIu32 " kHz has no valid mul/shift", a->host_khz);
+	kvm->master_tsc = a->master_tsc;
+	kvm->master_ns = a->master_ns;
+	kvm->kvmclock_offset_ns = a->kvmclock_offset_ns;
+	if (pvt_kvm_tsc_scaling(kvm, a->guest_khz, a->tsc_offset, tsc))
+		return usage_error("--guest-khz: %" PRIu32 " kHz cannot be scaled from %" PRIu32
+				   " kHz with %u fraction bits", a->guest_khz, a->host_khz, a->frac_bits);
 	if (pvt_kvm_guest_clock(kvm, tsc, clock))
 		return usage_error("--guest-khz: KVM would advertise %" PRIu64 " kHz, which has no mul/shift",
 				   pvt_kvm_advertised_khz(kvm, tsc));
@@ -248,19 +274,20 @@ static void put_vm(struct out *out, const struct pvt_kvm_clock *kvm, const struc
 
 static int calc_page(int argc, char **argv)
 {
-	struct optspec o[] = { VM_OPTS };
+	struct calc_args a = CALC_ARGS_DEFAULT;
 	struct out out = { 0 };
+	struct opt o[] = { VM_OPTS(a), { OPT_JSON(out.json) }, OPT_TABLE_END };
 	struct pvt_kvm_clock kvm;
 	struct pvt_tsc_scaling tsc;
 	struct pvt_guest_clock clock;
-	int ret = optspec_parse(argc, argv, "calc page",
-				"pvtime calc page --host-khz H --guest-khz G [--frac-bits 48] [--tsc-offset O]\n"
-				"       [--master-tsc M] [--master-ns N] [--kvmclock-offset K]",
-				o, NOPTS(o), &out.json);
+	int ret;
 
-	if (ret)
-		return ret == 1 ? PVT_EXIT_OK : ret;
-	if ((ret = build_vm(o, &kvm, &tsc, &clock)))
+	if (!calc_parse("calc page",
+			"pvtime calc page --host-khz H --guest-khz G [--frac-bits 48] [--tsc-offset O]\n"
+			"       [--master-tsc M] [--master-ns N] [--kvmclock-offset K]",
+			o, argc, argv, &ret))
+		return ret;
+	if ((ret = build_vm(&a, &kvm, &tsc, &clock)))
 		return ret;
 	out_begin(&out);
 	put_vm(&out, &kvm, &tsc, &clock);
@@ -269,33 +296,36 @@ static int calc_page(int argc, char **argv)
 
 static int calc_deadline(int argc, char **argv)
 {
-	struct optspec o[] = {
-		VM_OPTS,
-		U64("now-tsc", true, "host TSC now (the answer is never earlier)"),
-		U64("deadline-ns", true, "guest clock deadline (ns; signed comparison with the clock now)"),
-	};
+	struct calc_args a = CALC_ARGS_DEFAULT;
 	struct out out = { 0 };
+	struct opt o[] = {
+		VM_OPTS(a),
+		U64("now-tsc", a.now_tsc, true, "host TSC now (the answer is never earlier)"),
+		U64("deadline-ns", a.deadline_ns, true,
+		    "guest clock deadline (ns; signed comparison with the clock now)"),
+		{ OPT_JSON(out.json) }, OPT_TABLE_END,
+	};
 	struct pvt_kvm_clock kvm;
 	struct pvt_tsc_scaling tsc;
 	struct pvt_guest_clock clock;
 	uint64_t now, h = 0;
-	int ret = optspec_parse(argc, argv, "calc deadline",
-				"pvtime calc deadline --host-khz H --guest-khz G --now-tsc T --deadline-ns D\n"
-				"       [--frac-bits 48] [--tsc-offset O] [--master-tsc M] [--master-ns N] [--kvmclock-offset K]",
-				o, NOPTS(o), &out.json);
+	int ret;
 
-	if (ret)
-		return ret == 1 ? PVT_EXIT_OK : ret;
-	if ((ret = build_vm(o, &kvm, &tsc, &clock)))
+	if (!calc_parse("calc deadline",
+			"pvtime calc deadline --host-khz H --guest-khz G --now-tsc T --deadline-ns D\n"
+			"       [--frac-bits 48] [--tsc-offset O] [--master-tsc M] [--master-ns N] [--kvmclock-offset K]",
+			o, argc, argv, &ret))
 		return ret;
-	now = o[VM_NOPTS].u;
-	ret = pvt_guest_clock_host_tsc_at(&clock, now, o[VM_NOPTS + 1].u, &h);
+	if ((ret = build_vm(&a, &kvm, &tsc, &clock)))
+		return ret;
+	now = a.now_tsc;
+	ret = pvt_guest_clock_host_tsc_at(&clock, now, a.deadline_ns, &h);
 	if (ret && ret != -ERANGE)
 		return runtime_error("calc deadline: %s", strerror(-ret));
 	out_begin(&out);
 	out_u64(&out, "now_tsc", now);
 	out_u64(&out, "now_ns", pvt_guest_clock_ns(&clock, now));
-	out_u64(&out, "deadline_ns", o[VM_NOPTS + 1].u);
+	out_u64(&out, "deadline_ns", a.deadline_ns);
 	out_bool(&out, "reachable", !ret);
 	/* Saturated: no 64-bit host TSC reaches the deadline. */
 	out_u64(&out, "host_tsc", h);

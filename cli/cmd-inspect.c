@@ -23,7 +23,7 @@
 #include "commands.h"
 #include "pvtime/hostinfo.h"
 #include "json.h"
-#include "optspec.h"
+#include "options.h"
 #include "pvtime/guestclock.h"
 #include "pvtime/pvclock.h"
 
@@ -192,29 +192,31 @@ static uint64_t clock_ns(clockid_t id)
 
 int cmd_inspect(int argc, char **argv)
 {
-	struct optspec o[] = {
-		{ .name = "khz", .kind = OPT_U64, .umin = 1, .umax = UINT32_MAX,
-		  .help = "use this TSC kHz instead of detecting it" },
+	uint32_t detected = 0, cpuid_khz;
+	bool json = false, khz_given = false;
+	struct opt o[] = {
+		{ .name = "khz", .kind = OPT_UINT, OPT_FIELD(detected), .min = 1, .max = UINT32_MAX,
+		  .seen = &khz_given, .help = "use this TSC kHz instead of detecting it" },
+		{ OPT_JSON(json) }, OPT_TABLE_END,
 	};
 	struct pvt_pvclock_page page;
 	const volatile struct pvt_pvclock_page *live;
 	const char *khz_source = NULL;
-	uint32_t detected = 0, cpuid_khz;
 	uint64_t tsc, ns, mono0, mono1, boot, implied, adv = 0;
 	char clocksource[64], available[256];
-	bool json = false, exact, scaled = false, ok;
+	bool exact, scaled = false, ok;
 	int64_t err_hour, err_day;
 	int64_t page_ppb;
 	uintptr_t at;
 	int ret, e;
 
-	ret = optspec_parse(argc, argv, "inspect",
-			    "usage: pvtime inspect [--khz K] [--json]\n"
-			    "This KVM guest's own kvmclock page ([vvar_vclock]), the TSC kHz the\n"
-			    "kernel detected, and the drift a legacy KVM Xen timer would have.\n",
-			    o, 1, &json);
+	ret = opts_parse("inspect",
+			 "pvtime inspect [--khz K] [--json]\n"
+			 "This KVM guest's own kvmclock page ([vvar_vclock]), the TSC kHz the\n"
+			 "kernel detected, and the drift a legacy KVM Xen timer would have.",
+			 o, argc, argv);
 	if (ret)
-		return ret == 1 ? PVT_EXIT_OK : ret;
+		return ret == OPTS_HELP ? PVT_EXIT_OK : ret;
 
 	read_line("/sys/devices/system/clocksource/clocksource0/current_clocksource",
 		  clocksource, sizeof(clocksource));
@@ -238,8 +240,7 @@ int cmd_inspect(int argc, char **argv)
 		return runtime_error("inspect: the kvmclock page is empty (mul 0): "
 				     "kvm-clock not enabled on vCPU 0");
 
-	if (o[0].set) {
-		detected = (uint32_t)o[0].u;
+	if (khz_given) {
 		khz_source = "--khz";
 	} else if (khz_from_kernel_log(&detected, &khz_source)) {
 		enum pvt_tsc_khz_source how;

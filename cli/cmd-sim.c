@@ -108,9 +108,9 @@ static int write_metrics(const struct sim_cli *cli, struct timerlat_report *r)
 	int err;
 
 	for (int pass = 0; pass < 2; pass++) {
-		const char *path = pass ? cli->metrics : NULL;
+		const char *path = pass ? cli->out.metrics : NULL;
 
-		if (pass ? !cli->metrics : !cli->openmetrics)
+		if (pass ? !cli->out.metrics : !cli->out.openmetrics)
 			continue;
 		err = om_open(&om);
 		if (!err) {
@@ -136,10 +136,10 @@ int cmd_sim(int argc, char **argv)
 
 	ret = sim_parse(argc, argv, &cli);
 	if (ret)
-		return ret < 0 ? PVT_EXIT_OK : ret;
+		return ret == OPTS_HELP ? PVT_EXIT_OK : ret;
 	if (sim_model(&cli.cfg, &model))
 		return usage_error("sim: this configuration has no valid guest clock");
-	text = !cli.json && !cli.openmetrics;
+	text = !cli.out.json && !cli.out.openmetrics;
 
 	runctl_install();
 	timerlat_report_init(&r, pvt_timer_algo_name(cli.cfg.algo), cli.cfg.interval_ns, stdout,
@@ -170,7 +170,7 @@ int cmd_sim(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (cli.json) {
+	if (cli.out.json) {
 		print_json(&cli.cfg, &model, &res, &r);
 	} else if (text) {
 		runctl_text(stdout, r.loops);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* pvtime timerlat: the seed's measurement with real statistics, on the host by default. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <string.h>
@@ -11,143 +10,54 @@
 #include "commands.h"
 #include "json.h"
 #include "openmetrics.h"
+#include "options.h"
 #include "runctl.h"
 #include "timerlat-host.h"
 #include "timerlat-report.h"
 #include "vmm-timerlat.h"
 
-#define TIMERLAT_MAX_LOOPS	1000000000ull
-#define TIMERLAT_MAX_INTERVAL	3600000000000ull	/* one hour */
-#define TIMERLAT_MAX_DURATION_S	(366ull * 86400)	/* a year */
+/* The host measurement's --duration ceiling: a year. */
+#define TIMERLAT_MAX_DURATION_S	(366ull * 86400)
 
 struct timerlat_cli {
 	struct timerlat_host_opts host;
-	bool quiet, json, openmetrics;
+	bool quiet;
 	const char *plot;
-	const char *metrics;	/* --metrics FILE: OpenMetrics, written atomically */
+	struct cli_output out;
 };
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: pvtime timerlat [-n LOOPS | --duration S] [-i INTERVAL_NS] [--quiet]\n"
-		"                       [--json | --format text|json|openmetrics] [--metrics FILE]\n"
-		"                       [--plot FILE.svg] [--fifo PRIO] [--cpu N]\n"
-		"       pvtime timerlat --sim SIM-OPTIONS   (the simulator: see pvtime sim --help)\n"
-		"       pvtime timerlat --vmm ...           (a real KVM guest)\n"
-		"Each loop: t0 = now, sleep until t0 + interval (CLOCK_MONOTONIC, absolute),\n"
-		"latency = now - t0, printed as the seed did. Defaults: -n 1000 -i 100000.\n"
-		"SIGINT/SIGTERM end the run: the loops done are reported, exit 130/143.\n");
-}
-
-/* getopt's own message would not name the argument the way the contract wants. */
-static int bad_option(char **argv, int opt)
-{
-	const char *arg = argv[optind - 1];
-
-	if (opt == ':')
-		return usage_error("timerlat: %s: missing value", arg);
-	return usage_error("timerlat: unknown option '%s' (try --help)", arg);
-}
+static const char usage_text[] =
+	"pvtime timerlat [-n LOOPS | --duration S] [-i INTERVAL_NS] [--quiet]\n"
+	"                       [--json | --format text|json|openmetrics] [--metrics FILE]\n"
+	"                       [--plot FILE.svg] [--fifo PRIO] [--cpu N]\n"
+	"       pvtime timerlat --sim SIM-OPTIONS   (the simulator: see pvtime sim --help)\n"
+	"       pvtime timerlat --vmm ...           (a real KVM guest)\n"
+	"Each loop: t0 = now, sleep until t0 + interval (CLOCK_MONOTONIC, absolute),\n"
+	"latency = now - t0, printed as the seed did. Defaults: -n 1000 -i 100000.\n"
+	"SIGINT/SIGTERM end the run: the loops done are reported, exit 130/143.";
 
 static int parse(int argc, char **argv, struct timerlat_cli *cli)
 {
-	enum { OPT_JSON = 256, OPT_PLOT, OPT_FIFO, OPT_CPU, OPT_HELP, OPT_DURATION, OPT_FORMAT,
-	       OPT_METRICS };
-	static const char *const formats[] = { "text", "json", "openmetrics" };
-	static const struct option longopts[] = {
-		{ "loops", required_argument, NULL, 'n' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "plot", required_argument, NULL, OPT_PLOT },
-		{ "fifo", required_argument, NULL, OPT_FIFO },
-		{ "cpu", required_argument, NULL, OPT_CPU },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "metrics", required_argument, NULL, OPT_METRICS },
-		{ 0 },
+	struct opt o[] = {
+		{ OPT_LOOPS(cli->host.loops) },
+		{ OPT_INTERVAL(cli->host.interval_ns) },
+		{ OPT_DURATION(cli->host.duration_ns, TIMERLAT_MAX_DURATION_S) },
+		{ OPT_QUIET(cli->quiet) },
+		{ OPT_PLOT(cli->plot) },
+		{ OPT_FIFO(cli->host.fifo_priority) },
+		{ .name = "cpu", .kind = OPT_UINT, OPT_FIELD(cli->host.cpu), .max = CPU_SETSIZE - 1 },
+		OPT_OUTPUT(cli->out),
+		OPT_TABLE_END,
 	};
-	bool loops_set = false;
-	int format = -1;
-	uint64_t v;
-	int opt;
+	int ret;
 
 	*cli = (struct timerlat_cli){
 		.host = { .loops = 1000, .interval_ns = 100000, .cpu = -1 },
 	};
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":n:i:qh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'n':
-			if (arg_u64("-n", optarg, 0, TIMERLAT_MAX_LOOPS, &cli->host.loops))
-				return PVT_EXIT_USAGE;
-			if (!cli->host.loops)
-				return usage_error("-n: must be at least 1");
-			loops_set = true;
-			break;
-		case OPT_DURATION:
-			if (runctl_parse_duration("--duration", optarg, TIMERLAT_MAX_DURATION_S,
-						  &cli->host.duration_ns))
-				return PVT_EXIT_USAGE;
-			break;
-		case OPT_FORMAT:
-			if ((format = arg_choice("--format", optarg, formats, 3)) < 0)
-				return PVT_EXIT_USAGE;
-			break;
-		case OPT_METRICS:
-			if (!*optarg)
-				return usage_error("--metrics: missing file name");
-			cli->metrics = optarg;
-			break;
-		case 'i':
-			if (arg_u64("-i", optarg, 0, TIMERLAT_MAX_INTERVAL, &cli->host.interval_ns))
-				return PVT_EXIT_USAGE;
-			if (!cli->host.interval_ns)
-				return usage_error("-i: interval must be at least 1 ns");
-			break;
-		case 'q':
-			cli->quiet = true;
-			break;
-		case OPT_JSON:
-			cli->json = true;
-			break;
-		case OPT_PLOT:
-			cli->plot = optarg;
-			break;
-		case OPT_FIFO:
-			if (arg_u64("--fifo", optarg, 0, 99, &v))
-				return PVT_EXIT_USAGE;
-			if (!v)
-				return usage_error("--fifo: priority must be 1..99");
-			cli->host.fifo_priority = (int)v;
-			break;
-		case OPT_CPU:
-			if (arg_u64("--cpu", optarg, 0, CPU_SETSIZE - 1, &v))
-				return PVT_EXIT_USAGE;
-			cli->host.cpu = (int)v;
-			break;
-		case 'h':
-		case OPT_HELP:
-			usage(stdout);
-			return -1;
-		default:
-			return bad_option(argv, opt);
-		}
-	}
-	if (optind < argc)
-		return usage_error("timerlat: unexpected argument '%s'", argv[optind]);
-	if (loops_set && cli->host.duration_ns)
-		return usage_error("timerlat: --duration and -n are alternatives: give one");
+	if ((ret = opts_parse("timerlat", usage_text, o, argc, argv)))
+		return ret;
 	if (cli->host.duration_ns)
 		cli->host.loops = UINT64_MAX;
-	if (format >= 0 && cli->json && format != OM_FMT_JSON)
-		return usage_error("timerlat: --json and --format %s: choose one", formats[format]);
-	if (format == OM_FMT_JSON)
-		cli->json = true;
-	cli->openmetrics = format == OM_FMT_OPENMETRICS;
 	cli->host.progress = !cli->quiet;
 	return 0;
 }
@@ -217,14 +127,14 @@ static int write_metrics(const struct timerlat_cli *cli, struct timerlat_report 
 	int err;
 
 	series.early_wakeups = om_count_early(r);
-	if (cli->openmetrics) {
+	if (cli->out.openmetrics) {
 		if ((err = om_open(&om)) || (om_timerlat(&om, &series, 1), err = om_finish(&om, NULL)))
 			return runtime_error("timerlat: --format openmetrics: %s", strerror(-err));
 	}
-	if (cli->metrics) {
+	if (cli->out.metrics) {
 		if ((err = om_open(&om)) || (om_timerlat(&om, &series, 1),
-					     err = om_finish(&om, cli->metrics)))
-			return runtime_error("timerlat: --metrics %s: %s", cli->metrics, strerror(-err));
+					     err = om_finish(&om, cli->out.metrics)))
+			return runtime_error("timerlat: --metrics %s: %s", cli->out.metrics, strerror(-err));
 	}
 	return 0;
 }
@@ -251,8 +161,8 @@ int cmd_timerlat(int argc, char **argv)
 
 	ret = parse(argc, argv, &cli);
 	if (ret)
-		return ret < 0 ? PVT_EXIT_OK : ret;
-	text_out = !cli.json && !cli.openmetrics;
+		return ret == OPTS_HELP ? PVT_EXIT_OK : ret;
+	text_out = !cli.out.json && !cli.out.openmetrics;
 
 	runctl_install();
 	timerlat_report_init(&r, "host", cli.host.interval_ns, stdout, cli.quiet || !text_out);
@@ -275,7 +185,7 @@ int cmd_timerlat(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (cli.json) {
+	if (cli.out.json) {
 		print_json(&cli, &env, &r);
 	} else if (text_out) {
 		runctl_text(text, r.loops);

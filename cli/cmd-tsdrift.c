@@ -17,12 +17,11 @@
 #include "commands.h"
 #include "json.h"
 #include "openmetrics.h"
-#include "optspec.h"
+#include "options.h"
 #include "svgplot.h"
 
 #define MAX_ROWS	10000000ull
 
-enum format { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_OPENMETRICS };
 
 struct drift {
 	struct pvt_kvm_clock kvm;
@@ -289,74 +288,70 @@ static int write_openmetrics(const struct drift *d, uint32_t guest_khz, const ch
 	return om_finish(&om, path);
 }
 
+static const struct opt_choice tsdrift_formats[] = {
+	{ "table", CLI_FMT_TEXT }, { "csv", CLI_FMT_CSV }, { "json", CLI_FMT_JSON },
+	{ "openmetrics", CLI_FMT_OPENMETRICS }, { NULL, 0 },
+};
+
 int cmd_tsdrift(int argc, char **argv)
 {
-	static const char *const formats[] = { "table", "csv", "json", "openmetrics" };
-	struct optspec o[] = {
-		{ .name = "host-khz", .kind = OPT_U64, .umin = 1, .umax = 0xffffffffull, .required = true,
-		  .help = "host TSC kHz" },
-		{ .name = "guest-khz", .kind = OPT_U64, .umin = 1, .umax = 0xffffffffull, .required = true,
-		  .help = "guest TSC kHz the vCPU asked for" },
-		{ .name = "frac-bits", .kind = OPT_FRAC_BITS, .help = "48 (Intel VMX, default) or 32 (AMD SVM)" },
-		{ .name = "master-tsc", .kind = OPT_U64, .umax = UINT64_MAX, .help = "host TSC at the master clock reference (default 0)" },
-		{ .name = "duration", .kind = OPT_U64, .umax = UINT64_MAX, .help = "seconds of uptime to cover (default 86400)" },
-		{ .name = "step", .kind = OPT_U64, .umin = 1, .umax = UINT64_MAX, .help = "seconds between rows (default 3600)" },
-		{ .name = "format", .kind = OPT_STRING, .help = "table (default), csv or json" },
-		{ .name = "plot", .kind = OPT_STRING, .help = "also write an SVG plot of the error to this file" },
-		{ .name = "metrics", .kind = OPT_STRING,
-		  .help = "also write OpenMetrics to this file (atomically: temporary file + rename)" },
+	struct tsdrift_args {
+		uint32_t host_khz, guest_khz;
+		unsigned frac_bits;
+		uint64_t master_tsc, duration_s, step_s;
+		const char *plot;
+		struct cli_output out;
+	} a = { .frac_bits = PVT_FRAC_BITS_VMX, .duration_s = 86400, .step_s = 3600 };
+	struct opt o[] = {
+		{ .name = "host-khz", .kind = OPT_UINT, OPT_FIELD(a.host_khz), .min = 1, .max = UINT32_MAX,
+		  .required = true, .help = "host TSC kHz" },
+		{ .name = "guest-khz", .kind = OPT_UINT, OPT_FIELD(a.guest_khz), .min = 1, .max = UINT32_MAX,
+		  .required = true, .help = "guest TSC kHz the vCPU asked for" },
+		{ OPT_FRAC_BITS(a.frac_bits) },
+		{ .name = "master-tsc", .kind = OPT_UINT, OPT_FIELD(a.master_tsc), .max = UINT64_MAX,
+		  .help = "host TSC at the master clock reference (default 0)" },
+		{ .name = "duration", .kind = OPT_UINT, OPT_FIELD(a.duration_s), .max = UINT64_MAX,
+		  .help = "seconds of uptime to cover (default 86400)" },
+		{ .name = "step", .kind = OPT_UINT, OPT_FIELD(a.step_s), .min = 1, .max = UINT64_MAX,
+		  .help = "seconds between rows (default 3600)" },
+		{ OPT_PLOT(a.plot) },
+		OPT_OUTPUT_CHOICES(a.out, tsdrift_formats),
+		OPT_TABLE_END,
 	};
 	struct drift d;
-	bool json = false;
-	enum format fmt = FMT_TABLE;
-	uint32_t guest_khz;
-	int ret = optspec_parse(argc, argv, "tsdrift",
-				"pvtime tsdrift --host-khz H --guest-khz G [--frac-bits 48] [--master-tsc M]\n"
-				"       [--duration S] [--step S] [--format table|csv|json|openmetrics]\n"
-				"       [--plot FILE.svg] [--metrics FILE]",
-				o, (int)(sizeof(o) / sizeof(o[0])), &json);
+	bool table;
+	int ret = opts_parse("tsdrift", "pvtime tsdrift --host-khz H --guest-khz G [--frac-bits 48] [--master-tsc M]\n"
+			     "       [--duration S] [--step S] [--format table|csv|json|openmetrics]\n"
+			     "       [--plot FILE.svg] [--metrics FILE]", o, argc, argv);
 
 	if (ret)
-		return ret == 1 ? PVT_EXIT_OK : ret;
-	if (o[6].set) {
-		int f = arg_choice("--format", o[6].s, formats, 4);
-
-		if (f < 0)
-			return PVT_EXIT_USAGE;
-		fmt = (enum format)f;
-	}
-	if (json && o[6].set && fmt != FMT_JSON)
-		return usage_error("tsdrift: --json and --format %s: choose one", formats[fmt]);
-	if (json)
-		fmt = FMT_JSON;
-	if (o[8].set && !*o[8].s)
-		return usage_error("--metrics: missing file name");
-	guest_khz = (uint32_t)o[1].u;
-	d = (struct drift){ .duration_s = o[4].set ? o[4].u : 86400, .step_s = o[5].set ? o[5].u : 3600 };
-	if (pvt_kvm_clock_init(&d.kvm, (uint32_t)o[0].u, o[2].set ? (unsigned)o[2].u : PVT_FRAC_BITS_VMX))
-		return usage_error("--host-khz: %" PRIu64 " kHz has no valid mul/shift", o[0].u);
-	d.kvm.master_tsc = o[3].u;
-	if (pvt_kvm_tsc_scaling(&d.kvm, guest_khz, 0, &d.tsc))
-		return usage_error("--guest-khz: %u kHz cannot be scaled from %u kHz", guest_khz, d.kvm.host_khz);
+		return ret == OPTS_HELP ? PVT_EXIT_OK : ret;
+	d = (struct drift){ .duration_s = a.duration_s, .step_s = a.step_s };
+	if (pvt_kvm_clock_init(&d.kvm, a.host_khz, a.frac_bits))
+		return usage_error("--host-khz: %" PRIu32 " kHz has no valid mul/shift", a.host_khz);
+	d.kvm.master_tsc = a.master_tsc;
+	if (pvt_kvm_tsc_scaling(&d.kvm, a.guest_khz, 0, &d.tsc))
+		return usage_error("--guest-khz: %u kHz cannot be scaled from %u kHz", a.guest_khz, d.kvm.host_khz);
 	if (pvt_kvm_guest_clock(&d.kvm, &d.tsc, &d.clock))
 		return usage_error("--guest-khz: KVM would advertise %" PRIu64 " kHz, which has no mul/shift",
 				   pvt_kvm_advertised_khz(&d.kvm, &d.tsc));
 	if ((ret = check_range(&d, d.tsc.frac_bits)))
 		return ret;
 
-	if (fmt == FMT_CSV)
+	table = !a.out.csv && !a.out.json && !a.out.openmetrics;
+	if (a.out.csv)
 		print_csv(&d);
-	else if (fmt == FMT_JSON)
-		print_json(&d, guest_khz);
-	else if (fmt == FMT_OPENMETRICS && (ret = write_openmetrics(&d, guest_khz, NULL)))
+	else if (a.out.json)
+		print_json(&d, a.guest_khz);
+	else if (a.out.openmetrics && (ret = write_openmetrics(&d, a.guest_khz, NULL)))
 		return runtime_error("tsdrift: --format openmetrics: %s", strerror(-ret));
-	else if (fmt == FMT_TABLE)
-		print_table(&d, guest_khz);
-	if (o[7].set && (ret = write_plot(&d, o[7].s, guest_khz)))
+	else if (table)
+		print_table(&d, a.guest_khz);
+	if (a.plot && (ret = write_plot(&d, a.plot, a.guest_khz)))
 		return ret;
-	if (fmt == FMT_TABLE && o[7].set)
-		printf("plot written to %s\n", o[7].s);
-	if (o[8].set && (ret = write_openmetrics(&d, guest_khz, o[8].s)))
-		return runtime_error("tsdrift: --metrics %s: %s", o[8].s, strerror(-ret));
+	if (table && a.plot)
+		printf("plot written to %s\n", a.plot);
+	if (a.out.metrics && (ret = write_openmetrics(&d, a.guest_khz, a.out.metrics)))
+		return runtime_error("tsdrift: --metrics %s: %s", a.out.metrics, strerror(-ret));
 	return fflush(stdout) ? runtime_error("tsdrift: cannot write output") : PVT_EXIT_OK;
 }

@@ -5,15 +5,17 @@
 
 #include <stdbool.h>
 
+#include "options.h"
 #include "sim.h"
 
-/* Parses `pvtime sim` options (argv[0] is "sim"). 0, an exit code, or -1 after --help. */
 struct sim_cli {
 	struct sim_config cfg;
-	bool quiet, json, openmetrics;
+	bool quiet;
 	const char *plot;
-	const char *metrics;	/* --metrics FILE */
+	struct cli_output out;
 };
+
+/* Parses `pvtime sim` options (argv[0] is "sim"). 0, an exit code, or OPTS_HELP. */
 int sim_parse(int argc, char **argv, struct sim_cli *cli);
 
 #endif

@@ -49,6 +49,10 @@ else
 	grep -q -- '--fifo' "$TMP/fe" || fail "--fifo failure message: $(cat "$TMP/fe")"
 fi
 
+# --fifo 0 is SCHED_OTHER, as in every command (one --fifo everywhere).
+"$PVTIME" timerlat -n 2 --fifo 0 >"$TMP/f0" || fail "--fifo 0"
+grep -q '^# scheduler: SCHED_OTHER$' "$TMP/f0" || fail "--fifo 0 not reported as SCHED_OTHER"
+
 # The simulator target is the sim command, line for line.
 SIM="--algo legacy --host-khz 2596136 --guest-khz 3000000 --uptime 10 -n 3"
 "$PVTIME" timerlat --sim $SIM >"$TMP/ts" || fail "timerlat --sim"
@@ -67,7 +71,6 @@ expect_usage -i -i 0
 expect_usage -i -i abc
 expect_usage -n -n 0
 expect_usage -n -n -5
-expect_usage --fifo --fifo 0
 expect_usage --fifo --fifo 100
 expect_usage --cpu --cpu x
 expect_usage --bogus --bogus

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: MIT
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "options.h"
+#include "pvtime/pvclock.h"
+#include "pvtime/xentimer.h"
+
+const struct opt_choice opt_algo_choices[] = {
+	{ "legacy", PVT_ALGO_LEGACY }, { "kvm", PVT_ALGO_KVM }, { "pvtime", PVT_ALGO_PVTIME },
+	{ NULL, 0 },
+};
+const struct opt_choice opt_format_choices[] = {
+	{ "text", CLI_FMT_TEXT }, { "json", CLI_FMT_JSON }, { "openmetrics", CLI_FMT_OPENMETRICS },
+	{ NULL, 0 },
+};
+const struct opt_choice opt_frac_bits_choices[] = {
+	{ "48", PVT_FRAC_BITS_VMX }, { "32", PVT_FRAC_BITS_SVM }, { NULL, 0 },
+};
+
+/* Integers go into fields of any width: the table says how wide. */
+static int store_uint(void *field, size_t size, uint64_t v)
+{
+	uint8_t u8 = (uint8_t)v;
+	uint16_t u16 = (uint16_t)v;
+	uint32_t u32 = (uint32_t)v;
+
+	switch (size) {
+	case 1: memcpy(field, &u8, 1); return 0;
+	case 2: memcpy(field, &u16, 2); return 0;
+	case 4: memcpy(field, &u32, 4); return 0;
+	case 8: memcpy(field, &v, 8); return 0;
+	}
+	return -1;
+}
+
+static uint64_t size_max(size_t size)
+{
+	return size >= 8 ? UINT64_MAX : (1ull << (size * 8)) - 1;
+}
+
+static int take_uint(struct opt *o, const char *spelled, const char *text)
+{
+	uint64_t max = o->max < size_max(o->size) ? o->max : size_max(o->size);
+	uint64_t v;
+
+	if (arg_u64(spelled, text, 1, max, &v))
+		return -1;
+	if (v < o->min) {
+		if (o->min == 1)
+			usage_error("%s: must not be 0", spelled);
+		else
+			usage_error("%s: must be %llu..%llu", spelled, (unsigned long long)o->min,
+				    (unsigned long long)max);
+		return -1;
+	}
+	return store_uint(o->field, o->size, v);
+}
+
+static int take_int(struct opt *o, const char *spelled, const char *text)
+{
+	int64_t v;
+
+	if (arg_fixed(spelled, text, o->kind == OPT_FIXED ? o->frac_digits : 0, o->smin, o->smax, &v))
+		return -1;
+	return store_uint(o->field, o->size, (uint64_t)v);
+}
+
+static int take_seconds(struct opt *o, const char *spelled, const char *text)
+{
+	int64_t ns;
+
+	/* Fixed point with 9 places: exactly ns, no floating point. */
+	if (arg_fixed(spelled, text, 9, 0, (int64_t)o->max * 1000000000, &ns))
+		return -1;
+	if (ns <= 0) {
+		usage_error("%s: must be more than 0 s", spelled);
+		return -1;
+	}
+	*(uint64_t *)o->field = (uint64_t)ns;
+	return 0;
+}
+
+static const struct opt_choice *find_choice(const struct opt_choice *c, const char *text)
+{
+	for (; c->name; c++)
+		if (!strcmp(c->name, text))
+			return c;
+	return NULL;
+}
+
+static int bad_choice(const char *spelled, const char *text, const struct opt_choice *c)
+{
+	char list[256] = "";
+
+	for (; c->name; c++) {
+		if (*list)
+			strncat(list, "|", sizeof(list) - strlen(list) - 1);
+		strncat(list, c->name, sizeof(list) - strlen(list) - 1);
+	}
+	usage_error("%s: '%s' is not one of %s", spelled, text, list);
+	return -1;
+}
+
+static int take_choice(struct opt *o, const char *spelled, const char *text)
+{
+	const struct opt_choice *c = find_choice(o->choices, text);
+
+	if (!c)
+		return bad_choice(spelled, text, o->choices);
+	if (o->kind == OPT_FORMAT) {
+		struct cli_output *out = o->field;
+
+		out->format = (enum cli_format)c->value;
+		out->format_given = true;
+		return 0;
+	}
+	return store_uint(o->field, o->size, (uint64_t)(int64_t)c->value);
+}
+
+static int take_value(struct opt *o, const char *spelled, const char *text)
+{
+	switch (o->kind) {
+	case OPT_FLAG:
+		*(bool *)o->field = true;
+		return 0;
+	case OPT_UINT:
+		return take_uint(o, spelled, text);
+	case OPT_INT:
+	case OPT_FIXED:
+		return take_int(o, spelled, text);
+	case OPT_SECONDS:
+		return take_seconds(o, spelled, text);
+	case OPT_CHOICE:
+	case OPT_FORMAT:
+		return take_choice(o, spelled, text);
+	case OPT_STRING:
+		if (!*text) {
+			usage_error("%s: missing value", spelled);
+			return -1;
+		}
+		*(const char **)o->field = text;
+		return 0;
+	case OPT_CUSTOM:
+		return o->parse(spelled, text, o->field);
+	case OPT_END:
+		break;
+	}
+	return -1;
+}
+
+static struct opt *find_long(struct opt *opts, const char *name, size_t len)
+{
+	for (; opts->kind != OPT_END; opts++)
+		if (strlen(opts->name) == len && !strncmp(opts->name, name, len))
+			return opts;
+	return NULL;
+}
+
+static struct opt *find_short(struct opt *opts, char c)
+{
+	for (; opts->kind != OPT_END; opts++)
+		if (opts->short_name && opts->short_name == c)
+			return opts;
+	return NULL;
+}
+
+static void print_help(const char *usage, const struct opt *opts)
+{
+	bool listed = false;
+
+	printf("usage: %s\n", usage);
+	for (; opts->kind != OPT_END; opts++) {
+		if (!opts->help)
+			continue;
+		if (!listed)
+			printf("\noptions:\n");
+		listed = true;
+		printf("  --%-18s %s%s\n", opts->name, opts->help, opts->required ? " (required)" : "");
+	}
+}
+
+/* The option named by argv[*i] (and its value); advances *i past what it used. */
+static int take_one(const char *cmd, struct opt *opts, int argc, char **argv, int *i)
+{
+	const char *arg = argv[*i], *value = NULL;
+	char spelled[64];
+	struct opt *o;
+
+	if (arg[1] == '-') {
+		const char *eq = strchr(arg + 2, '=');
+		size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+
+		o = find_long(opts, arg + 2, len);
+		if (!o)
+			return usage_error("%s: unknown option '%s' (try --help)", cmd, arg);
+		snprintf(spelled, sizeof(spelled), "--%s", o->name);
+		if (eq && o->kind == OPT_FLAG)
+			return usage_error("%s: takes no value", spelled);
+		if (eq)
+			value = eq + 1;
+	} else {
+		o = find_short(opts, arg[1]);
+		if (!o)
+			return usage_error("%s: unknown option '%s' (try --help)", cmd, arg);
+		snprintf(spelled, sizeof(spelled), "-%c", o->short_name);
+		if (arg[2] && o->kind == OPT_FLAG)
+			return usage_error("%s: unknown option '%s' (try --help)", cmd, arg);
+		if (arg[2])
+			value = arg + 2;
+	}
+	if (o->kind != OPT_FLAG && !value) {
+		if (*i + 1 >= argc)
+			return usage_error("%s: %s: missing value", cmd, spelled);
+		value = argv[++*i];
+	}
+	if (take_value(o, spelled, value))
+		return PVT_EXIT_USAGE;
+	o->given = true;
+	if (o->seen)
+		*o->seen = true;
+	return 0;
+}
+
+static const char *choice_name(const struct opt_choice *c, int value)
+{
+	for (; c->name; c++)
+		if (c->value == value)
+			return c->name;
+	return "?";
+}
+
+/* The rules between options: required ones, exclusive pairs, --json vs --format. */
+static int check_table(const char *cmd, struct opt *opts)
+{
+	for (struct opt *o = opts; o->kind != OPT_END; o++) {
+		struct opt *other = o->excludes ? find_long(opts, o->excludes, strlen(o->excludes)) : NULL;
+
+		if (o->required && !o->given)
+			return usage_error("--%s: missing (required by %s)", o->name, cmd);
+		if (o->given && other && other->given)
+			return usage_error("%s: --%s and --%s are alternatives: give one", cmd, o->name,
+					   other->name);
+		if (o->kind == OPT_FORMAT && o->given) {
+			struct cli_output *out = o->field;
+
+			if (out->json && out->format != CLI_FMT_JSON)
+				return usage_error("%s: --json and --format %s: choose one", cmd,
+						   choice_name(o->choices, (int)out->format));
+			out->json = out->format == CLI_FMT_JSON;
+			out->openmetrics = out->format == CLI_FMT_OPENMETRICS;
+			out->csv = out->format == CLI_FMT_CSV;
+		}
+	}
+	return 0;
+}
+
+int opts_parse(const char *cmd, const char *usage, struct opt *opts, int argc, char **argv)
+{
+	int ret;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			print_help(usage, opts);
+			return OPTS_HELP;
+		}
+		if (!strcmp(arg, "--")) {
+			if (i + 1 < argc)
+				return usage_error("%s: unexpected argument '%s'", cmd, argv[i + 1]);
+			break;
+		}
+		if (arg[0] != '-' || !arg[1])
+			return usage_error("%s: unexpected argument '%s'", cmd, arg);
+		if ((ret = take_one(cmd, opts, argc, argv, &i)))
+			return ret;
+	}
+	return check_table(cmd, opts);
+}
