@@ -168,20 +168,3 @@ range:
 	usage_error("%s: '%s' is out of range", opt, text);
 	return -1;
 }
-
-int arg_choice(const char *opt, const char *text, const char *const *choices,
-	       int n)
-{
-	char list[256] = "";
-
-	for (int i = 0; i < n; i++)
-		if (text && !strcmp(text, choices[i]))
-			return i;
-	for (int i = 0; i < n; i++) {
-		strncat(list, choices[i], sizeof(list) - strlen(list) - 2);
-		if (i + 1 < n)
-			strncat(list, "|", sizeof(list) - strlen(list) - 1);
-	}
-	usage_error("%s: '%s' is not one of %s", opt, text ? text : "", list);
-	return -1;
-}

@@ -45,8 +45,4 @@ int arg_i64(const char *opt, const char *text, int64_t min, int64_t max,
 int arg_fixed(const char *opt, const char *text, unsigned frac_digits,
 	      int64_t min, int64_t max, int64_t *out);
 
-/* Matches text against choices[0..n); returns the index or prints an error and -1. */
-int arg_choice(const char *opt, const char *text, const char *const *choices,
-	       int n);
-
 #endif

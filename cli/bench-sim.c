@@ -5,7 +5,6 @@
  * wall-clock and thread CPU time are given: on a shared machine the CPU
  * figure is the one to compare.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +13,7 @@
 #include "cmdline.h"
 #include "commands.h"
 #include "json.h"
+#include "options.h"
 #include "runctl.h"
 #include "sim.h"
 
@@ -61,54 +61,28 @@ static double per_s(uint64_t n, double s)
 
 int bench_sim(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "loops", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct bench_row rows[SIM_ALGOS];
 	struct sim_config cfg;
 	bool json = false;
-	int opt, done = 0;
+	struct opt o[] = { { OPT_LOOPS(cfg.loops) }, { OPT_JSON(json) }, OPT_TABLE_END };
+	int ret, done = 0;
 
 	sim_config_default(&cfg);
 	cfg.loops = 2000000;
 	cfg.host_khz = 2596136;		/* the 2596.136 MHz host of docs/design.md */
 	cfg.guest_khz = 3000000;	/* a scaled guest: the full conversion path */
 	cfg.uptime_s = 86400;
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":n:", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'n':
-			if (arg_u64("-n", optarg, 0, SIM_MAX_LOOPS, &cfg.loops))
-				return PVT_EXIT_USAGE;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			printf("usage: pvtime bench sim [-n LOOPS] [--json]\n"
-			       "Runs LOOPS 100 us sleeps (default 2000000) per algorithm on one\n"
-			       "simulated vCPU, recording nothing; reports host timer events/s.\n");
-			return PVT_EXIT_OK;
-		case ':':
-			return usage_error("bench sim: %s: missing value", argv[optind - 1]);
-		default:
-			return usage_error("bench sim: unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_error("bench sim: unexpected argument '%s'", argv[optind]);
+	ret = opts_parse("bench sim", "pvtime bench sim [-n LOOPS] [--json]\n"
+			 "Runs LOOPS 100 us sleeps (default 2000000) per algorithm on one\n"
+			 "simulated vCPU, recording nothing; reports host timer events/s.", o, argc, argv);
+	if (ret)
+		return ret == OPTS_HELP ? PVT_EXIT_OK : ret;
 	if (sim_config_check(&cfg))
 		return PVT_EXIT_USAGE;
 
 	runctl_install();
 	cfg.poll = stop_requested;
 	for (int a = 0; a < SIM_ALGOS && !runctl_signal(); a++) {
-		int ret;
-
 		cfg.algo = (enum pvt_timer_algo)a;
 		ret = measure(&cfg, &rows[a]);
 		if (ret)

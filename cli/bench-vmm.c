@@ -5,7 +5,6 @@
  * and the guest's lateness for 100 us sleeps per algorithm next to the
  * host baseline (and cyclictest when installed), over repeated runs.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "cmdline.h"
 #include "commands.h"
 #include "openmetrics.h"
+#include "options.h"
 #include "runctl.h"
 #include "vmm-timerlat.h"
 
@@ -34,14 +34,12 @@ struct bench_vmm {
 	uint64_t loops, interval_ns;
 	unsigned repeat, vcpus;
 	int fifo;
-	bool json;
 	enum pvt_guest_scenario scenario;	/* idle (timerlat), busy, mixed */
 	enum vmm_irq_pref irq_pref;
 	struct vmm_config adv;			/* --advance: advance_mode/advance_ns only */
 	int irq_mode;				/* what the runs used */
 	char irq_name[96];
-	bool openmetrics;
-	const char *metrics;		/* --metrics FILE */
+	struct cli_output out;		/* --json, --format, --metrics */
 	uint64_t duration_ns;		/* --duration: per run, instead of -n */
 	unsigned reps_done;		/* repetitions with data (the last may be partial) */
 	struct vmm_vs_host last[3];	/* the last run of each algo, for OpenMetrics */
@@ -54,136 +52,57 @@ struct bench_vmm {
 	double cyclic_min_us, cyclic_avg_us, cyclic_max_us;
 };
 
+/* One run's --duration ceiling: an hour; the loops it may take size the guest. */
+#define BENCH_MAX_DURATION_S	3600
+#define BENCH_DURATION_MAX_LOOPS	1000000ull
+
+static const char usage_text[] =
+	"pvtime bench vmm [-n LOOPS | --duration S] [-i NS] [--repeat R] [--fifo PRIO|0]\n"
+	"       [--vcpus N] [--guest idle|busy|mixed] [--irq auto|chip|user]\n"
+	"       [--advance off|adaptive|NS]\n"
+	"       [--json | --format text|json|openmetrics] [--metrics FILE]\n"
+	"Defaults: 10000 loops of 100 us, 3 repeats, SCHED_FIFO 1, 1 vCPU (mixed: 2),\n"
+	"guest idle (sleeps, the vCPU blocks). busy: the vCPU computes and only the\n"
+	"timer interrupt tells it its timer fired; mixed: several timers per vCPU.\n"
+	"--advance: pvtime's timer advance (default adaptive; legacy and kvm never).\n"
+	"--duration: each run lasts S seconds. SIGINT/SIGTERM: the runs so far\n"
+	"are reported (exit 130/143).";
+
 static int parse(int argc, char **argv, struct bench_vmm *b)
 {
-	enum { O_JSON = 256, O_REPEAT, O_FIFO, O_VCPUS, O_HELP, O_GUEST, O_IRQ, O_DURATION, O_FORMAT,
-	       O_METRICS, O_ADVANCE };
-	static const char *const guests[] = { "idle", "busy", "mixed" };
-	static const char *const irqs[] = { "auto", "chip", "user" };
-	static const char *const formats[] = { "text", "json", "openmetrics" };
 	bool vcpus_set = false, irq_set = false;
-	int idx;
-	static const struct option longopts[] = {
-		{ "loops", required_argument, NULL, 'n' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "repeat", required_argument, NULL, O_REPEAT },
-		{ "fifo", required_argument, NULL, O_FIFO },
-		{ "vcpus", required_argument, NULL, O_VCPUS },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "guest", required_argument, NULL, O_GUEST },
-		{ "irq", required_argument, NULL, O_IRQ },
-		{ "advance", required_argument, NULL, O_ADVANCE },
-		{ "help", no_argument, NULL, O_HELP },
-		{ "duration", required_argument, NULL, O_DURATION },
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "metrics", required_argument, NULL, O_METRICS },
-		{ 0 },
+	struct opt o[] = {
+		{ OPT_LOOPS(b->loops) },
+		{ OPT_INTERVAL(b->interval_ns) },
+		{ .name = "repeat", .kind = OPT_UINT, OPT_FIELD(b->repeat), .min = 1, .max = BENCH_MAX_REPEAT },
+		{ OPT_FIFO(b->fifo) },
+		{ .name = "vcpus", .kind = OPT_UINT, OPT_FIELD(b->vcpus), .min = 1, .max = PVT_GUEST_MAX_VCPUS,
+		  .seen = &vcpus_set },
+		{ .name = "guest", .kind = OPT_CHOICE, OPT_FIELD(b->scenario), .choices = vmm_cli_guest_choices },
+		{ .name = "irq", .kind = OPT_CHOICE, OPT_FIELD(b->irq_pref), .choices = vmm_cli_irq_choices,
+		  .seen = &irq_set },
+		{ .name = "advance", .kind = OPT_CUSTOM, .field = &b->adv, .parse = vmm_cli_parse_advance },
+		{ OPT_DURATION(b->duration_ns, BENCH_MAX_DURATION_S) },
+		OPT_OUTPUT(b->out),
+		OPT_TABLE_END,
 	};
-	bool loops_set = false;
-	int format = -1;
-	uint64_t v;
-	int opt;
+	int ret;
 
 	*b = (struct bench_vmm){ .loops = 10000, .interval_ns = 100000, .repeat = 3,
 				 .vcpus = 1, .fifo = 1, .scenario = PVT_SCN_TIMERLAT };
 	b->adv.algo = PVT_ALGO_PVTIME;
 	b->adv.advance_mode = VMM_ADV_ADAPTIVE;
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":n:i:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'n':
-			if (arg_u64_range("--loops", optarg, 1, 1000000, &b->loops))
-				return PVT_EXIT_USAGE;
-			loops_set = true;
-			break;
-		case O_DURATION:
-			if (runctl_parse_duration("--duration", optarg, 3600, &b->duration_ns))
-				return PVT_EXIT_USAGE;
-			break;
-		case O_FORMAT:
-			if ((format = arg_choice("--format", optarg, formats, 3)) < 0)
-				return PVT_EXIT_USAGE;
-			break;
-		case O_METRICS:
-			if (!*optarg)
-				return usage_error("bench vmm: --metrics: missing file name");
-			b->metrics = optarg;
-			break;
-		case 'i':
-			if (arg_u64_range("--interval", optarg, 1, 1000000000, &b->interval_ns))
-				return PVT_EXIT_USAGE;
-			break;
-		case O_REPEAT:
-			if (arg_u64_range("--repeat", optarg, 1, BENCH_MAX_REPEAT, &v))
-				return PVT_EXIT_USAGE;
-			b->repeat = (unsigned)v;
-			break;
-		case O_FIFO:
-			if (arg_u64("--fifo", optarg, 0, 99, &v))
-				return PVT_EXIT_USAGE;
-			b->fifo = (int)v;
-			break;
-		case O_VCPUS:
-			if (arg_u64_range("--vcpus", optarg, 1, PVT_GUEST_MAX_VCPUS, &v))
-				return PVT_EXIT_USAGE;
-			b->vcpus = (unsigned)v;
-			vcpus_set = true;
-			break;
-		case O_GUEST:
-			if ((idx = arg_choice("--guest", optarg, guests, 3)) < 0)
-				return PVT_EXIT_USAGE;
-			b->scenario = idx == 0 ? PVT_SCN_TIMERLAT : idx == 1 ? PVT_SCN_BUSY : PVT_SCN_MIXED;
-			break;
-		case O_IRQ:
-			if ((idx = arg_choice("--irq", optarg, irqs, 3)) < 0)
-				return PVT_EXIT_USAGE;
-			b->irq_pref = (enum vmm_irq_pref)idx;
-			irq_set = true;
-			break;
-		case O_ADVANCE:
-			if (vmm_cli_parse_advance(optarg, &b->adv))
-				return PVT_EXIT_USAGE;
-			break;
-		case O_JSON:
-			b->json = true;
-			break;
-		case 'h':
-		case O_HELP:
-			printf("usage: pvtime bench vmm [-n LOOPS | --duration S] [-i NS] [--repeat R] [--fifo PRIO|0]\n"
-			       "       [--vcpus N] [--guest idle|busy|mixed] [--irq auto|chip|user]\n"
-			       "       [--advance off|adaptive|NS]\n"
-			       "       [--json | --format text|json|openmetrics] [--metrics FILE]\n"
-			       "Defaults: 10000 loops of 100 us, 3 repeats, SCHED_FIFO 1, 1 vCPU (mixed: 2),\n"
-			       "guest idle (sleeps, the vCPU blocks). busy: the vCPU computes and only the\n"
-			       "timer interrupt tells it its timer fired; mixed: several timers per vCPU.\n"
-			       "--advance: pvtime's timer advance (default adaptive; legacy and kvm never).\n"
-			       "--duration: each run lasts S seconds. SIGINT/SIGTERM: the runs so far\n"
-			       "are reported (exit 130/143).\n");
-			return -1;
-		default:
-			if (opt == ':')
-				return usage_error("bench vmm: %s: missing value", argv[optind - 1]);
-			return usage_error("bench vmm: unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_error("bench vmm: unexpected argument '%s'", argv[optind]);
+	if ((ret = opts_parse("bench vmm", usage_text, o, argc, argv)))
+		return ret;
 	if (irq_set && b->scenario == PVT_SCN_TIMERLAT)
 		return usage_error("bench vmm: --irq: only with --guest busy|mixed");
 	if (b->scenario == PVT_SCN_MIXED && !vcpus_set)
 		b->vcpus = 2;
-	if (format >= 0 && b->json && format != OM_FMT_JSON)
-		return usage_error("bench vmm: --json and --format %s: choose one", formats[format]);
-	if (format == OM_FMT_JSON)
-		b->json = true;
-	b->openmetrics = format == OM_FMT_OPENMETRICS;
 	if (b->duration_ns) {
-		if (loops_set)
-			return usage_error("bench vmm: --duration and -n are alternatives: give one");
 		/* An upper bound: each loop sleeps at least the interval. */
-		v = b->duration_ns / b->interval_ns + 1;
-		b->loops = v < 1000000 ? v : 1000000;
+		uint64_t bound = b->duration_ns / b->interval_ns + 1;
+
+		b->loops = bound < BENCH_DURATION_MAX_LOOPS ? bound : BENCH_DURATION_MAX_LOOPS;
 	}
 	return 0;
 }
@@ -625,7 +544,7 @@ int bench_vmm(int argc, char **argv)
 	ret = parse(argc, argv, b);
 	if (ret) {
 		free(b);
-		return ret < 0 ? 0 : ret;
+		return ret == OPTS_HELP ? PVT_EXIT_OK : ret;
 	}
 	runctl_install();
 	ret = vmm_cli_require_kvm("bench vmm");
@@ -681,14 +600,14 @@ int bench_vmm(int argc, char **argv)
 		b->repeat = b->reps_done;	/* what was measured */
 		if (!stop)
 			run_cyclictest(b);
-		if (b->json)
+		if (b->out.json)
 			print_json(b);
-		else if (!b->openmetrics)
+		else if (!b->out.openmetrics)
 			print_text(b);
-		if (b->openmetrics && (ret = write_metrics(b, true, NULL)))
+		if (b->out.openmetrics && (ret = write_metrics(b, true, NULL)))
 			ret = runtime_error("bench vmm: --format openmetrics: %s", strerror(-ret));
-		if (!ret && b->metrics && (ret = write_metrics(b, false, b->metrics)))
-			ret = runtime_error("bench vmm: --metrics %s: %s", b->metrics, strerror(-ret));
+		if (!ret && b->out.metrics && (ret = write_metrics(b, false, b->out.metrics)))
+			ret = runtime_error("bench vmm: --metrics %s: %s", b->out.metrics, strerror(-ret));
 	}
 	for (int a = 0; a < 3; a++)
 		if (b->have_last[a])

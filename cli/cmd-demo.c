@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 /* pvtime demo: the seed's bug and each fix side by side, in one table. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include "demo-vmm.h"
 #include "vmm-cli.h"
 #include "json.h"
+#include "options.h"
 #include "pvtime/hostinfo.h"
 #include "runctl.h"
 
@@ -152,103 +152,54 @@ static int print_json(const struct demo *d, char paths[][512],
 /* Sleeps per cell in the real-KVM section: enough for a stable p50, well under a minute. */
 #define DEMO_KVM_LOOPS	200
 
+/* Below this no TSC is plausible (and the model's mul/shift would not exist). */
+#define DEMO_MIN_HOST_KHZ	4
+#define DEMO_MAX_KVM_LOOPS	100000
+
+static const char usage_text[] =
+	"pvtime demo [--out DIR] [-n LOOPS] [--host-khz H] [--kvm-loops N | --no-kvm]\n"
+	"        [--guest idle|busy|mixed] [--irq auto|chip|user] [--advance off|adaptive|NS]\n"
+	"        [--json]\n"
+	"legacy vs kvm vs pvtime in the simulator on this host's TSC frequency, then\n"
+	"in a real KVM guest when /dev/kvm is usable (N sleeps per cell, default 200);\n"
+	"plots go to DIR (default ./results). --host-khz replaces the detected rate.\n"
+	"--guest/--irq: the real guest's scenario, as for pvtime vmm; --advance:\n"
+	"pvtime's timer advance there (default adaptive).";
+
 int cmd_demo(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "loops", required_argument, NULL, 'n' },
-		{ "host-khz", required_argument, NULL, 'H' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "kvm-loops", required_argument, NULL, 'k' },
-		{ "no-kvm", no_argument, NULL, 'K' },
-		{ "guest", required_argument, NULL, 'g' },
-		{ "irq", required_argument, NULL, 'I' },
-		{ "advance", required_argument, NULL, 'A' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct demo d = { .loops = 200 };
 	const char *out_dir = "results";
 	char paths[DEMO_MAX_PLOTS][512];
 	unsigned plots = 0;
-	uint64_t v, kvm_loops = DEMO_KVM_LOOPS;
-	static const char *const guests[] = { "idle", "busy", "mixed" };
-	static const char *const irqs[] = { "auto", "chip", "user" };
+	uint64_t kvm_loops = DEMO_KVM_LOOPS;
 	enum pvt_guest_scenario scn = PVT_SCN_TIMERLAT;
 	enum vmm_irq_pref irq = VMM_IRQ_AUTO;
 	struct vmm_config adv = { .algo = PVT_ALGO_PVTIME, .advance_mode = VMM_ADV_ADAPTIVE };
-	bool json = false, irq_set = false;
-	int opt, ret, kvm_ret = 1, idx;
+	bool json = false, irq_set = false, no_kvm = false, khz_given = false;
+	struct opt o[] = {
+		{ .name = "out", .kind = OPT_STRING, .field = &out_dir },
+		{ OPT_LOOPS(d.loops) },
+		{ .name = "host-khz", .kind = OPT_UINT, OPT_FIELD(d.host_khz), .min = DEMO_MIN_HOST_KHZ,
+		  .max = UINT32_MAX, .seen = &khz_given },
+		{ .name = "kvm-loops", .kind = OPT_UINT, OPT_FIELD(kvm_loops), .min = 1,
+		  .max = DEMO_MAX_KVM_LOOPS, .excludes = "no-kvm" },
+		{ .name = "no-kvm", .kind = OPT_FLAG, .field = &no_kvm },
+		{ .name = "guest", .kind = OPT_CHOICE, OPT_FIELD(scn), .choices = vmm_cli_guest_choices },
+		{ .name = "irq", .kind = OPT_CHOICE, OPT_FIELD(irq), .choices = vmm_cli_irq_choices,
+		  .seen = &irq_set },
+		{ .name = "advance", .kind = OPT_CUSTOM, .field = &adv, .parse = vmm_cli_parse_advance },
+		{ OPT_JSON(json) },
+		OPT_TABLE_END,
+	};
+	int ret, kvm_ret = 1;
 
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":n:o:", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'o':
-			if (!*optarg)
-				return usage_error("--out: empty directory name");
-			out_dir = optarg;
-			break;
-		case 'n':
-			if (arg_u64("-n", optarg, 0, 100000, &d.loops))
-				return PVT_EXIT_USAGE;
-			if (!d.loops)
-				return usage_error("-n: must be at least 1");
-			break;
-		case 'H':
-			if (arg_u64("--host-khz", optarg, 0, UINT32_MAX, &v))
-				return PVT_EXIT_USAGE;
-			if (v < 4)
-				return usage_error("--host-khz: must be at least 4 kHz");
-			d.host_khz = (uint32_t)v;
-			d.host_khz_source = "--host-khz";
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'k':
-			if (arg_u64("--kvm-loops", optarg, 0, 100000, &kvm_loops))
-				return PVT_EXIT_USAGE;
-			if (!kvm_loops)
-				return usage_error("--kvm-loops: must be at least 1 (use --no-kvm to skip)");
-			break;
-		case 'K':
-			kvm_loops = 0;
-			break;
-		case 'g':
-			if ((idx = arg_choice("--guest", optarg, guests, 3)) < 0)
-				return PVT_EXIT_USAGE;
-			scn = idx == 0 ? PVT_SCN_TIMERLAT : idx == 1 ? PVT_SCN_BUSY : PVT_SCN_MIXED;
-			break;
-		case 'I':
-			if ((idx = arg_choice("--irq", optarg, irqs, 3)) < 0)
-				return PVT_EXIT_USAGE;
-			irq = (enum vmm_irq_pref)idx;
-			irq_set = true;
-			break;
-		case 'A':
-			if (vmm_cli_parse_advance(optarg, &adv))
-				return PVT_EXIT_USAGE;
-			break;
-		case 'h':
-			printf("usage: pvtime demo [--out DIR] [-n LOOPS] [--host-khz H] [--kvm-loops N | --no-kvm]\n"
-			       "        [--guest idle|busy|mixed] [--irq auto|chip|user] [--advance off|adaptive|NS]\n"
-			       "        [--json]\n"
-			       "legacy vs kvm vs pvtime in the simulator on this host's TSC frequency, then\n"
-			       "in a real KVM guest when /dev/kvm is usable (N sleeps per cell, default %d);\n"
-			       "plots go to DIR (default ./results). --host-khz replaces the detected rate.\n"
-			       "--guest/--irq: the real guest's scenario, as for pvtime vmm; --advance:\n"
-			       "pvtime's timer advance there (default adaptive).\n",
-			       DEMO_KVM_LOOPS);
-			return PVT_EXIT_OK;
-		case ':':
-			return usage_error("demo: %s: missing value", argv[optind - 1]);
-		default:
-			return usage_error("demo: unknown option '%s' (try --help)", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_error("demo: unexpected argument '%s'", argv[optind]);
+	if ((ret = opts_parse("demo", usage_text, o, argc, argv)))
+		return ret == OPTS_HELP ? PVT_EXIT_OK : ret;
+	if (no_kvm)
+		kvm_loops = 0;
+	if (khz_given)
+		d.host_khz_source = "--host-khz";
 	if (irq_set && scn == PVT_SCN_TIMERLAT)
 		return usage_error("demo: --irq: only with --guest busy|mixed");
 	if (!d.host_khz) {

@@ -20,8 +20,8 @@ int cmd_vmm(int argc, char **argv)
 	int ret = vmm_cli_parse("vmm", argc, argv, &cli);
 
 	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (cli.openmetrics || cli.metrics)
+		return ret == OPTS_HELP ? PVT_EXIT_OK : ret;
+	if (cli.out.openmetrics || cli.out.metrics)
 		return usage_error("vmm: OpenMetrics output: use pvtime timerlat --vmm");
 	ret = vmm_cli_require_kvm("vmm");
 	if (ret)
@@ -37,11 +37,11 @@ int cmd_vmm(int argc, char **argv)
 		return runctl_final(ret);
 	}
 	timerlat_report_init(&rep, pvt_timer_algo_name(cli.cfg.algo), cli.cfg.interval_ns,
-			     stdout, cli.quiet || cli.json || cli.cfg.scenario != PVT_SCN_TIMERLAT);
+			     stdout, cli.quiet || cli.out.json || cli.cfg.scenario != PVT_SCN_TIMERLAT);
 	if (cli.cfg.scenario == PVT_SCN_TIMERLAT && vmm_cli_timerlat_report(&vm, &rep))
 		ret = runtime_error("vmm: out of memory");
 	vmm_cli_totals(&vm, &t);
-	if (cli.json) {
+	if (cli.out.json) {
 		json_begin(&j, stdout);
 		cmdline_json_header(&j);
 		runctl_json(&j);

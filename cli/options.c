@@ -170,6 +170,8 @@ static void print_help(const char *usage, const struct opt *opts)
 {
 	bool listed = false;
 
+	if (!usage)
+		return;		/* the command prints its own */
 	printf("usage: %s\n", usage);
 	for (; opts->kind != OPT_END; opts++) {
 		if (!opts->help)

@@ -80,13 +80,14 @@ struct opt {
 /*
  * Parses argv[1..] (argv[0] is the command) against opts, which ends with
  * OPT_END. cmd prefixes messages ("bench vmm"); --help prints "usage: "
- * usage, then the help lines of the options that have one. Returns 0,
+ * usage, then the help lines of the options that have one (nothing when
+ * usage is NULL: the caller prints its own). Returns 0,
  * OPTS_HELP, or PVT_EXIT_USAGE after a message.
  */
 int opts_parse(const char *cmd, const char *usage, struct opt *opts, int argc, char **argv);
 
-/* -n and --loops everywhere: at least 1, at most a billion loops. */
-#define CLI_MAX_LOOPS		1000000000ull
+/* -n and --loops everywhere: 1 .. two billion (the simulator's own ceiling). */
+#define CLI_MAX_LOOPS		2000000000ull
 /* -i and --interval everywhere: 1 ns .. one hour. */
 #define CLI_MAX_INTERVAL_NS	3600000000000ull
 /* --fifo everywhere: a SCHED_FIFO priority, 0 for none (SCHED_OTHER). */

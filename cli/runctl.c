@@ -170,17 +170,3 @@ void runctl_end(struct runctl *rc)
 	}
 	rc->drawn = false;
 }
-
-int runctl_parse_duration(const char *opt, const char *text, uint64_t max_s,
-			  uint64_t *duration_ns)
-{
-	int64_t v;
-
-	/* Fixed point with 9 places: exactly ns, no floating point. */
-	if (arg_fixed(opt, text, 9, 0, (int64_t)max_s * 1000000000, &v))
-		return PVT_EXIT_USAGE;
-	if (v <= 0)
-		return usage_error("%s: must be more than 0 s", opt);
-	*duration_ns = (uint64_t)v;
-	return 0;
-}

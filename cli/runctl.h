@@ -71,11 +71,4 @@ bool runctl_should_stop(struct runctl *rc, uint64_t loops_done, uint64_t now_ns)
 /* Clears the progress line (call before printing the report). */
 void runctl_end(struct runctl *rc);
 
-/*
- * Parses --duration's value: seconds, a decimal fraction with up to 9
- * places ("1.5"), 1 ns .. max_s. 0 or PVT_EXIT_USAGE after a message.
- */
-int runctl_parse_duration(const char *opt, const char *text, uint64_t max_s,
-			  uint64_t *duration_ns);
-
 #endif

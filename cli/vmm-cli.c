@@ -1,30 +1,45 @@
 // SPDX-License-Identifier: MIT
 /* Options, running and reporting shared by the VMM's subcommands. */
 #include <errno.h>
-#include <getopt.h>
 #include <string.h>
 
 #include "args.h"
-#include "openmetrics.h"
+#include "options.h"
 #include "runctl.h"
 #include "vmm-cli.h"
 
-#define VMM_MAX_LOOPS		10000000ull
-#define VMM_MAX_INTERVAL	10000000000ull	/* 10 s */
+/* --duration sizes the guest's sample area from this many loops at most. */
+#define VMM_DURATION_MAX_LOOPS	10000000ull
+#define VMM_MAX_DURATION_S	86400ull
+#define VMM_MAX_UPTIME_S	(100ull * 365 * 86400)
+#define VMM_MAX_WATCHDOG_MS	86400000ull
+#define VMM_MAX_BURST_READS	100000ull
+#define VMM_MIN_ADVERTISE_KHZ	1000ull
 
-static const char *const algo_names[] = { "legacy", "kvm", "pvtime" };
-static const char *const clock_names[] = { "kvm", "xen" };
-static const char *const api_names[] = { "set_timer_op", "singleshot" };
-static const char *const scenario_names[] = {
-	"timerlat", "clockcheck", "timers", "bad", "nullcall", "cross", "busy", "mixed",
-	"hostile", "soak"
+static const struct opt_choice clock_choices[] = {
+	{ "kvm", PVT_CLK_KVM }, { "xen", PVT_CLK_XEN }, { NULL, 0 },
 };
-static const char *const guest_names[] = { "idle", "busy", "mixed" };
-static const char *const irq_names[] = { "auto", "chip", "user" };
-static const char *const bad_names[] = {
-	"unknown-hypercall", "unknown-vcpuop", "bad-gpa", "period-zero",
-	"block-no-timer", "other-vcpu", "kvmclock-outside", "unknown-schedop",
-	"timer-no-clock", "fault",
+static const struct opt_choice api_choices[] = {
+	{ "set_timer_op", PVT_API_SET_TIMER_OP }, { "singleshot", PVT_API_SINGLESHOT }, { NULL, 0 },
+};
+static const struct opt_choice scenario_choices[] = {
+	{ "timerlat", PVT_SCN_TIMERLAT }, { "clockcheck", PVT_SCN_CLOCKCHECK },
+	{ "timers", PVT_SCN_TIMERS }, { "bad", PVT_SCN_BAD }, { "nullcall", PVT_SCN_NULLCALL },
+	{ "cross", PVT_SCN_CROSS }, { "busy", PVT_SCN_BUSY }, { "mixed", PVT_SCN_MIXED },
+	{ "hostile", PVT_SCN_HOSTILE }, { "soak", PVT_SCN_SOAK }, { NULL, 0 },
+};
+const struct opt_choice vmm_cli_guest_choices[] = {
+	{ "idle", PVT_SCN_TIMERLAT }, { "busy", PVT_SCN_BUSY }, { "mixed", PVT_SCN_MIXED }, { NULL, 0 },
+};
+const struct opt_choice vmm_cli_irq_choices[] = {
+	{ "auto", VMM_IRQ_AUTO }, { "chip", VMM_IRQ_CHIP }, { "user", VMM_IRQ_USER }, { NULL, 0 },
+};
+static const struct opt_choice bad_choices[] = {
+	{ "unknown-hypercall", PVT_BAD_UNKNOWN_HC }, { "unknown-vcpuop", PVT_BAD_UNKNOWN_VCPUOP },
+	{ "bad-gpa", PVT_BAD_ARG_GPA }, { "period-zero", PVT_BAD_PERIOD_ZERO },
+	{ "block-no-timer", PVT_BAD_BLOCK_NO_TIMER }, { "other-vcpu", PVT_BAD_OTHER_VCPU },
+	{ "kvmclock-outside", PVT_BAD_KVMCLOCK_GPA }, { "unknown-schedop", PVT_BAD_SCHEDOP },
+	{ "timer-no-clock", PVT_BAD_TIMER_NO_CLOCK }, { "fault", PVT_BAD_FAULT }, { NULL, 0 },
 };
 
 void vmm_cli_usage(FILE *out, const char *prog)
@@ -63,8 +78,9 @@ void vmm_cli_usage(FILE *out, const char *prog)
 		"SIGINT/SIGTERM stop the vCPUs and report the loops done (exit 130/143).\n", prog);
 }
 
-int vmm_cli_parse_advance(const char *arg, struct vmm_config *cfg)
+int vmm_cli_parse_advance(const char *spelled, const char *arg, void *vmm_config)
 {
+	struct vmm_config *cfg = vmm_config;
 	uint64_t v;
 
 	if (!strcmp(arg, "off")) {
@@ -76,10 +92,10 @@ int vmm_cli_parse_advance(const char *arg, struct vmm_config *cfg)
 		return 0;
 	}
 	if (arg[0] < '0' || arg[0] > '9') {
-		usage_error("--advance: '%s': expected off, adaptive or a number of ns", arg);
+		usage_error("%s: '%s': expected off, adaptive or a number of ns", spelled, arg);
 		return -1;
 	}
-	if (arg_u64_range("--advance", arg, 1, VMM_ADVANCE_MAX_NS, &v))
+	if (arg_u64_range(spelled, arg, 1, VMM_ADVANCE_MAX_NS, &v))
 		return -1;
 	cfg->advance_mode = VMM_ADV_FIXED;
 	cfg->advance_ns = v;
@@ -96,247 +112,105 @@ const char *vmm_cli_advance_name(const struct vmm_config *cfg, char *buf, size_t
 	return buf;
 }
 
-static int bad_option(const char *prog, char **argv, int opt)
-{
-	const char *arg = argv[optind - 1];
+/* Which options the command line gave (the checks between options need it). */
+struct vmm_cli_given {
+	bool loops, scenario, bad_case, irq, advertise_khz, uptime, watchdog;
+};
 
-	if (opt == ':')
-		return usage_error("%s: %s: missing value", prog, arg);
-	return usage_error("%s: unknown option '%s' (try --help)", prog, arg);
+/* Checks between options; 0 or 2 after a message. */
+static int check(const char *prog, struct vmm_cli *cli, const struct vmm_cli_given *given)
+{
+	struct vmm_config *cfg = &cli->cfg;
+
+	if (given->bad_case && given->scenario && cfg->scenario != PVT_SCN_BAD)
+		return usage_error("%s: --bad: only with --scenario bad", prog);
+	if (given->bad_case)
+		cfg->scenario = PVT_SCN_BAD;
+	if (cfg->scenario == PVT_SCN_BAD && !cfg->bad_case)
+		return usage_error("%s: --scenario bad needs --bad CASE", prog);
+	if (cfg->scenario == PVT_SCN_CROSS && cfg->nr_vcpus < 2)
+		return usage_error("%s: --scenario cross needs --vcpus 2 or more", prog);
+	if (given->irq && cfg->scenario != PVT_SCN_BUSY && cfg->scenario != PVT_SCN_MIXED)
+		return usage_error("%s: --irq: only with --guest busy|mixed", prog);
+	if ((given->advertise_khz || given->uptime) && cfg->clock_src != PVT_CLK_XEN)
+		return usage_error("%s: --advertise-khz/--uptime need --clock xen", prog);
+	if ((cli->out.openmetrics || cli->out.metrics) && cfg->scenario != PVT_SCN_TIMERLAT)
+		return usage_error("%s: OpenMetrics output is for --scenario timerlat", prog);
+	if (cfg->scenario == PVT_SCN_HOSTILE || cfg->scenario == PVT_SCN_SOAK)
+		return vmm_cli_parse_long_run(prog, cli, given->loops);
+	if (cli->seed_set || cli->vms)
+		return usage_error("%s: --seed and --vms are for --scenario hostile|soak", prog);
+	if (cli->duration_ns) {
+		if (cfg->scenario != PVT_SCN_TIMERLAT)
+			return usage_error("%s: --duration is for --scenario timerlat", prog);
+		/* Each loop sleeps at least the interval: an upper bound on the loops. */
+		uint64_t bound = cli->duration_ns / cfg->interval_ns + 1;
+
+		cfg->loops = bound < VMM_DURATION_MAX_LOOPS ? bound : VMM_DURATION_MAX_LOOPS;
+		/* The default watchdog (a hung guest) must outlast the run it watches. */
+		if (!given->watchdog && cfg->watchdog_ms)
+			cfg->watchdog_ms += cli->duration_ns / 1000000;
+	}
+	return 0;
 }
 
 int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli)
 {
-	enum {
-		O_ALGO = 256, O_VCPUS, O_CLOCK, O_ADV, O_UPTIME, O_API, O_OFF, O_STEP,
-		O_SCN, O_BAD, O_BURST, O_NOCHECK, O_FIFO, O_WD, O_JSON, O_HELP, O_VMM,
-		O_PLOT, O_KMODE, O_GUEST, O_IRQ, O_DURATION, O_FORMAT, O_METRICS, O_ADVANCE,
-		O_SEED, O_VMS,
+	struct vmm_config *cfg = &cli->cfg;
+	struct vmm_cli_given given = { 0 };
+	bool no_check = false, timerlat_vmm = false;
+	struct opt o[] = {
+		{ OPT_ALGO(cfg->algo) },
+		{ .name = "vcpus", .kind = OPT_UINT, OPT_FIELD(cfg->nr_vcpus), .min = 1, .max = PVT_GUEST_MAX_VCPUS },
+		{ OPT_LOOPS(cfg->loops), .seen = &given.loops },
+		{ OPT_INTERVAL(cfg->interval_ns) },
+		{ .name = "clock", .kind = OPT_CHOICE, OPT_FIELD(cfg->clock_src), .choices = clock_choices },
+		{ .name = "advertise-khz", .kind = OPT_UINT, OPT_FIELD(cfg->advertise_khz),
+		  .min = VMM_MIN_ADVERTISE_KHZ, .max = UINT32_MAX, .seen = &given.advertise_khz },
+		{ .name = "uptime", .kind = OPT_UINT, OPT_FIELD(cfg->uptime_s), .max = VMM_MAX_UPTIME_S,
+		  .seen = &given.uptime },
+		{ .name = "api", .kind = OPT_CHOICE, OPT_FIELD(cfg->timer_api), .choices = api_choices },
+		{ .name = "tsc-offset", .kind = OPT_UINT, OPT_FIELD(cfg->tsc_offset), .max = UINT64_MAX,
+		  .seen = &cfg->set_tsc_offset },
+		{ .name = "tsc-offset-step", .kind = OPT_UINT, OPT_FIELD(cfg->tsc_offset_step), .max = UINT64_MAX,
+		  .seen = &cfg->set_tsc_offset },
+		{ .name = "scenario", .kind = OPT_CHOICE, OPT_FIELD(cfg->scenario), .choices = scenario_choices,
+		  .seen = &given.scenario },
+		{ .name = "guest", .kind = OPT_CHOICE, OPT_FIELD(cfg->scenario), .choices = vmm_cli_guest_choices },
+		{ .name = "bad", .kind = OPT_CHOICE, OPT_FIELD(cfg->bad_case), .choices = bad_choices,
+		  .seen = &given.bad_case },
+		{ .name = "burst", .kind = OPT_UINT, OPT_FIELD(cfg->burst), .min = 1, .max = VMM_MAX_BURST_READS },
+		{ .name = "no-check", .kind = OPT_FLAG, .field = &no_check },
+		{ OPT_FIFO(cfg->fifo_priority) },
+		{ .name = "watchdog", .kind = OPT_UINT, OPT_FIELD(cfg->watchdog_ms), .max = VMM_MAX_WATCHDOG_MS,
+		  .seen = &given.watchdog },
+		{ .name = "kernel-mode", .kind = OPT_FLAG, .field = &cfg->kernel_mode },
+		{ .name = "irq", .kind = OPT_CHOICE, OPT_FIELD(cfg->irq_pref), .choices = vmm_cli_irq_choices,
+		  .seen = &given.irq },
+		{ .name = "advance", .kind = OPT_CUSTOM, .field = cfg, .parse = vmm_cli_parse_advance },
+		{ .name = "seed", .kind = OPT_UINT, OPT_FIELD(cfg->seed), .max = UINT64_MAX, .seen = &cli->seed_set },
+		{ .name = "vms", .kind = OPT_UINT, OPT_FIELD(cli->vms), .min = 1, .max = VMM_SOAK_MAX_VMS },
+		{ .name = "vmm", .kind = OPT_FLAG, .field = &timerlat_vmm },	/* timerlat --vmm passes it on */
+		{ OPT_QUIET(cli->quiet) },
+		{ OPT_PLOT(cli->plot) },
+		{ OPT_DURATION(cli->duration_ns, VMM_MAX_DURATION_S) },
+		OPT_OUTPUT(cli->out),
+		OPT_TABLE_END,
 	};
-	static const char *const formats[] = { "text", "json", "openmetrics" };
-	static const struct option longopts[] = {
-		{ "algo", required_argument, NULL, O_ALGO },
-		{ "vcpus", required_argument, NULL, O_VCPUS },
-		{ "loops", required_argument, NULL, 'n' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "clock", required_argument, NULL, O_CLOCK },
-		{ "advertise-khz", required_argument, NULL, O_ADV },
-		{ "uptime", required_argument, NULL, O_UPTIME },
-		{ "api", required_argument, NULL, O_API },
-		{ "tsc-offset", required_argument, NULL, O_OFF },
-		{ "tsc-offset-step", required_argument, NULL, O_STEP },
-		{ "scenario", required_argument, NULL, O_SCN },
-		{ "bad", required_argument, NULL, O_BAD },
-		{ "burst", required_argument, NULL, O_BURST },
-		{ "no-check", no_argument, NULL, O_NOCHECK },
-		{ "fifo", required_argument, NULL, O_FIFO },
-		{ "watchdog", required_argument, NULL, O_WD },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "plot", required_argument, NULL, O_PLOT },
-		{ "vmm", no_argument, NULL, O_VMM },
-		{ "kernel-mode", no_argument, NULL, O_KMODE },
-		{ "guest", required_argument, NULL, O_GUEST },
-		{ "irq", required_argument, NULL, O_IRQ },
-		{ "advance", required_argument, NULL, O_ADVANCE },
-		{ "help", no_argument, NULL, O_HELP },
-		{ "duration", required_argument, NULL, O_DURATION },
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "metrics", required_argument, NULL, O_METRICS },
-		{ "seed", required_argument, NULL, O_SEED },
-		{ "vms", required_argument, NULL, O_VMS },
-		{ 0 },
-	};
-	bool adv_set = false, uptime_set = false, irq_set = false, loops_set = false, wd_set = false;
-	int format = -1;
-	uint64_t v;
-	int opt, idx;
+	int ret;
 
 	memset(cli, 0, sizeof(*cli));
-	vmm_config_default(&cli->cfg);
-	cli->cfg.uptime_s = 10;
-	cli->cfg.advance_mode = VMM_ADV_ADAPTIVE;	/* pvtime only; legacy and kvm never use it */
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":n:i:qh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case O_ALGO:
-			if ((idx = arg_choice("--algo", optarg, algo_names, 3)) < 0)
-				return PVT_EXIT_USAGE;
-			cli->cfg.algo = (enum pvt_timer_algo)idx;
-			break;
-		case O_VCPUS:
-			if (arg_u64_range("--vcpus", optarg, 1, PVT_GUEST_MAX_VCPUS, &v))
-				return PVT_EXIT_USAGE;
-			cli->cfg.nr_vcpus = (unsigned)v;
-			break;
-		case 'n':
-			if (arg_u64_range("-n", optarg, 1, VMM_MAX_LOOPS, &cli->cfg.loops))
-				return PVT_EXIT_USAGE;
-			loops_set = true;
-			break;
-		case O_DURATION:
-			if (runctl_parse_duration("--duration", optarg, 86400, &cli->duration_ns))
-				return PVT_EXIT_USAGE;
-			break;
-		case O_FORMAT:
-			if ((format = arg_choice("--format", optarg, formats, 3)) < 0)
-				return PVT_EXIT_USAGE;
-			break;
-		case O_METRICS:
-			if (!*optarg)
-				return usage_error("%s: --metrics: missing file name", prog);
-			cli->metrics = optarg;
-			break;
-		case 'i':
-			if (arg_u64_range("-i", optarg, 1, VMM_MAX_INTERVAL, &cli->cfg.interval_ns))
-				return PVT_EXIT_USAGE;
-			break;
-		case O_CLOCK:
-			if ((idx = arg_choice("--clock", optarg, clock_names, 2)) < 0)
-				return PVT_EXIT_USAGE;
-			cli->cfg.clock_src = idx ? PVT_CLK_XEN : PVT_CLK_KVM;
-			break;
-		case O_ADV:
-			if (arg_u64_range("--advertise-khz", optarg, 1000, UINT32_MAX, &v))
-				return PVT_EXIT_USAGE;
-			cli->cfg.advertise_khz = (uint32_t)v;
-			adv_set = true;
-			break;
-		case O_UPTIME:
-			if (arg_u64("--uptime", optarg, 0, 100ull * 365 * 86400, &cli->cfg.uptime_s))
-				return PVT_EXIT_USAGE;
-			uptime_set = true;
-			break;
-		case O_API:
-			if ((idx = arg_choice("--api", optarg, api_names, 2)) < 0)
-				return PVT_EXIT_USAGE;
-			cli->cfg.timer_api = idx ? PVT_API_SINGLESHOT : PVT_API_SET_TIMER_OP;
-			break;
-		case O_OFF:
-			if (arg_u64("--tsc-offset", optarg, 1, UINT64_MAX, &cli->cfg.tsc_offset))
-				return PVT_EXIT_USAGE;
-			cli->cfg.set_tsc_offset = true;
-			break;
-		case O_STEP:
-			if (arg_u64("--tsc-offset-step", optarg, 1, UINT64_MAX, &cli->cfg.tsc_offset_step))
-				return PVT_EXIT_USAGE;
-			cli->cfg.set_tsc_offset = true;
-			break;
-		case O_SCN:
-			if ((idx = arg_choice("--scenario", optarg, scenario_names,
-					       (int)(sizeof(scenario_names) / sizeof(scenario_names[0])))) < 0)
-				return PVT_EXIT_USAGE;
-			cli->cfg.scenario = (enum pvt_guest_scenario)(idx + 1);
-			break;
-		case O_BAD:
-			if ((idx = arg_choice("--bad", optarg, bad_names, 10)) < 0)
-				return PVT_EXIT_USAGE;
-			cli->cfg.bad_case = (enum pvt_guest_bad_case)(idx + 1);
-			cli->cfg.scenario = PVT_SCN_BAD;
-			break;
-		case O_BURST:
-			if (arg_u64_range("--burst", optarg, 1, 100000, &cli->cfg.burst))
-				return PVT_EXIT_USAGE;
-			break;
-		case O_NOCHECK:
-			cli->cfg.check_samples = false;
-			break;
-		case O_FIFO:
-			if (arg_u64("--fifo", optarg, 0, 99, &v))
-				return PVT_EXIT_USAGE;
-			cli->cfg.fifo_priority = (int)v;
-			break;
-		case O_WD:
-			if (arg_u64("--watchdog", optarg, 0, 86400000, &cli->cfg.watchdog_ms))
-				return PVT_EXIT_USAGE;
-			wd_set = true;
-			break;
-		case 'q':
-			cli->quiet = true;
-			break;
-		case O_JSON:
-			cli->json = true;
-			break;
-		case O_PLOT:
-			cli->plot = optarg;
-			break;
-		case O_VMM:
-			break;
-		case O_KMODE:
-			cli->cfg.kernel_mode = true;
-			break;
-		case O_GUEST:
-			if ((idx = arg_choice("--guest", optarg, guest_names, 3)) < 0)
-				return PVT_EXIT_USAGE;
-			cli->cfg.scenario = idx == 0 ? PVT_SCN_TIMERLAT :
-					    idx == 1 ? PVT_SCN_BUSY : PVT_SCN_MIXED;
-			break;
-		case O_IRQ:
-			if ((idx = arg_choice("--irq", optarg, irq_names, 3)) < 0)
-				return PVT_EXIT_USAGE;
-			cli->cfg.irq_pref = (enum vmm_irq_pref)idx;
-			irq_set = true;
-			break;
-		case O_ADVANCE:
-			if (vmm_cli_parse_advance(optarg, &cli->cfg))
-				return PVT_EXIT_USAGE;
-			break;
-		case O_SEED:
-			if (arg_u64("--seed", optarg, 1, UINT64_MAX, &cli->cfg.seed))
-				return PVT_EXIT_USAGE;
-			cli->seed_set = true;
-			break;
-		case O_VMS:
-			if (arg_u64_range("--vms", optarg, 1, VMM_SOAK_MAX_VMS, &v))
-				return PVT_EXIT_USAGE;
-			cli->vms = (unsigned)v;
-			break;
-		case 'h':
-		case O_HELP:
-			vmm_cli_usage(stdout, prog);
-			return -1;
-		default:
-			return bad_option(prog, argv, opt);
-		}
-	}
-	if (optind < argc)
-		return usage_error("%s: unexpected argument '%s'", prog, argv[optind]);
-	if (cli->cfg.bad_case && cli->cfg.scenario != PVT_SCN_BAD)
-		return usage_error("%s: --bad: only with --scenario bad", prog);
-	if (cli->cfg.scenario == PVT_SCN_BAD && !cli->cfg.bad_case)
-		return usage_error("%s: --scenario bad needs --bad CASE", prog);
-	if (cli->cfg.scenario == PVT_SCN_CROSS && cli->cfg.nr_vcpus < 2)
-		return usage_error("%s: --scenario cross needs --vcpus 2 or more", prog);
-	if (irq_set && cli->cfg.scenario != PVT_SCN_BUSY && cli->cfg.scenario != PVT_SCN_MIXED)
-		return usage_error("%s: --irq: only with --guest busy|mixed", prog);
-	if ((adv_set || uptime_set) && cli->cfg.clock_src != PVT_CLK_XEN)
-		return usage_error("%s: --advertise-khz/--uptime need --clock xen", prog);
-	if (format >= 0 && cli->json && format != OM_FMT_JSON)
-		return usage_error("%s: --json and --format %s: choose one", prog, formats[format]);
-	if (format == OM_FMT_JSON)
-		cli->json = true;
-	cli->openmetrics = format == OM_FMT_OPENMETRICS;
-	if ((cli->openmetrics || cli->metrics) && cli->cfg.scenario != PVT_SCN_TIMERLAT)
-		return usage_error("%s: OpenMetrics output is for --scenario timerlat", prog);
-	if (cli->cfg.scenario == PVT_SCN_HOSTILE || cli->cfg.scenario == PVT_SCN_SOAK)
-		return vmm_cli_parse_long_run(prog, cli, loops_set);
-	if (cli->seed_set || cli->vms)
-		return usage_error("%s: --seed and --vms are for --scenario hostile|soak", prog);
-	if (cli->duration_ns) {
-		if (loops_set)
-			return usage_error("%s: --duration and -n are alternatives: give one", prog);
-		if (cli->cfg.scenario != PVT_SCN_TIMERLAT)
-			return usage_error("%s: --duration is for --scenario timerlat", prog);
-		/* Each loop sleeps at least the interval: an upper bound on the loops. */
-		uint64_t bound = cli->duration_ns / cli->cfg.interval_ns + 1;
-
-		cli->cfg.loops = bound < VMM_MAX_LOOPS ? bound : VMM_MAX_LOOPS;
-		/* The default watchdog (a hung guest) must outlast the run it watches. */
-		if (!wd_set && cli->cfg.watchdog_ms)
-			cli->cfg.watchdog_ms += cli->duration_ns / 1000000;
-	}
-	return 0;
+	vmm_config_default(cfg);
+	cfg->uptime_s = 10;
+	cfg->advance_mode = VMM_ADV_ADAPTIVE;	/* pvtime only; legacy and kvm never use it */
+	ret = opts_parse(prog, NULL, o, argc, argv);
+	if (ret == OPTS_HELP)
+		vmm_cli_usage(stdout, prog);
+	if (ret)
+		return ret;
+	if (no_check)
+		cfg->check_samples = false;
+	return check(prog, cli, &given);
 }
 
 int vmm_cli_require_kvm(const char *prog)

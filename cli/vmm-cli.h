@@ -12,14 +12,15 @@
 #include <stdio.h>
 
 #include "json.h"
+#include "options.h"
 #include "timerlat-report.h"
 #include "vmm.h"
 
 struct vmm_cli {
 	struct vmm_config cfg;
-	bool json, quiet, openmetrics;
+	bool quiet;
 	const char *plot;
-	const char *metrics;	/* --metrics FILE */
+	struct cli_output out;	/* --json, --format, --metrics */
 	uint64_t duration_ns;	/* --duration: cfg.loops is then an upper bound */
 	bool seed_set;		/* --seed (hostile/soak; else a fresh one) */
 	unsigned vms;		/* --vms (soak) */
@@ -37,16 +38,20 @@ int vmm_cli_soak(int argc, char **argv, struct vmm_cli *cli);
 
 /*
  * Parses the VMM options after argv[0] (prog names the command in errors).
- * Returns 0, or an exit code (2 after a usage message, or -1 for --help
- * after printing usage to stdout: the caller exits 0).
+ * Returns 0, or an exit code (2 after a usage message, or OPTS_HELP after
+ * printing usage to stdout: the caller exits 0).
  */
 int vmm_cli_parse(const char *prog, int argc, char **argv, struct vmm_cli *cli);
 
 /* The largest fixed --advance, ns. */
 #define VMM_ADVANCE_MAX_NS	1000000ull
 
-/* --advance off|adaptive|NS into cfg. 0, or -1 after a usage message. */
-int vmm_cli_parse_advance(const char *arg, struct vmm_config *cfg);
+/* --advance off|adaptive|NS into a struct vmm_config (an OPT_CUSTOM parser). 0, or -1 after a message. */
+int vmm_cli_parse_advance(const char *spelled, const char *arg, void *vmm_config);
+
+/* --guest idle|busy|mixed (the scenario each means) and --irq auto|chip|user. */
+extern const struct opt_choice vmm_cli_guest_choices[];
+extern const struct opt_choice vmm_cli_irq_choices[];
 
 /* "off", "adaptive" or the fixed ns (in buf) as cfg's algo will use it. */
 const char *vmm_cli_advance_name(const struct vmm_config *cfg, char *buf, size_t len);

@@ -129,7 +129,7 @@ int vmm_cli_hostile(int argc, char **argv, struct vmm_cli *cli)
 
 	(void)argc;	/* the JSON's "command" is main()'s argv (cmdline.h) */
 	(void)argv;
-	if (!cli->quiet && !cli->json)
+	if (!cli->quiet && !cli->out.json)
 		printf("# hostile: seed %" PRIu64 " (--seed %" PRIu64 " repeats it), %u vCPUs, %.1f s\n",
 		       cli->cfg.seed, cli->cfg.seed, cli->cfg.nr_vcpus, cli->duration_ns / 1e9);
 	fflush(stdout);
@@ -150,7 +150,7 @@ int vmm_cli_hostile(int argc, char **argv, struct vmm_cli *cli)
 			add_vcpu(&t, &vm.vcpus[i]);
 		}
 	}
-	if (cli->json) {
+	if (cli->out.json) {
 		json_begin(&j, stdout);
 		cmdline_json_header(&j);
 		runctl_json(&j);
@@ -393,7 +393,7 @@ int vmm_cli_soak(int argc, char **argv, struct vmm_cli *cli)
 	if (!s.slots)
 		return runtime_error("vmm: soak: out of memory");
 	pthread_mutex_init(&s.lock, NULL);
-	if (!cli->quiet && !cli->json)
+	if (!cli->quiet && !cli->out.json)
 		printf("# soak: %u VMs x %u vCPUs, %.1f s, seed %" PRIu64 "\n", cli->vms,
 		       cli->cfg.nr_vcpus, cli->duration_ns / 1e9, cli->cfg.seed);
 	fflush(stdout);
@@ -462,7 +462,7 @@ int vmm_cli_soak(int argc, char **argv, struct vmm_cli *cli)
 	rss_flat = sampled1 && (!SOAK_RSS_JUDGED ||
 				rss1 <= rss0 + (rss0 / 10 > SOAK_RSS_SLACK_KB ? rss0 / 10 : SOAK_RSS_SLACK_KB));
 	fds_flat = sampled1 && fds1 == fds0;
-	if (cli->json) {
+	if (cli->out.json) {
 		json_begin(&j, stdout);
 		cmdline_json_header(&j);
 		runctl_json(&j);

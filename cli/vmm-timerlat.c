@@ -242,7 +242,7 @@ int timerlat_vmm(int argc, char **argv)
 	int ret = vmm_cli_parse("timerlat --vmm", argc, argv, &cli);
 
 	if (ret)
-		return ret < 0 ? 0 : ret;
+		return ret == OPTS_HELP ? PVT_EXIT_OK : ret;
 	if (cli.cfg.scenario != PVT_SCN_TIMERLAT && cli.cfg.scenario != PVT_SCN_BUSY &&
 	    cli.cfg.scenario != PVT_SCN_MIXED)
 		return usage_error("timerlat --vmm: only --guest idle|busy|mixed; "
@@ -252,13 +252,13 @@ int timerlat_vmm(int argc, char **argv)
 		return ret;
 	runctl_install();
 	ret = vmm_vs_host_measure("timerlat --vmm", &cli.cfg, &m, stdout,
-				  cli.quiet || cli.json || cli.openmetrics, true, cli.duration_ns,
+				  cli.quiet || cli.out.json || cli.out.openmetrics, true, cli.duration_ns,
 				  !cli.quiet);
 	if (ret) {
 		vmm_vs_host_free(&m);
 		return runctl_final(ret);
 	}
-	if (cli.json) {
+	if (cli.out.json) {
 		json_begin(&j, stdout);
 		cmdline_json_header(&j);
 		json_string(&j, "target", "vmm");
@@ -282,7 +282,7 @@ int timerlat_vmm(int argc, char **argv)
 			vmm_cli_advance_summary_json(&j, &m.adv);
 		vmm_vs_host_json(&j, &m);
 		json_end(&j);
-	} else if (!cli.openmetrics) {
+	} else if (!cli.out.openmetrics) {
 		runctl_text(stdout, m.guest.loops);
 		printf("# timerlat in a real KVM guest (%u vCPUs, algo %s); guest clock: %s\n",
 		       cli.cfg.nr_vcpus, pvt_timer_algo_name(cli.cfg.algo),
@@ -315,8 +315,8 @@ int timerlat_vmm(int argc, char **argv)
 		if (err)
 			ret = runtime_error("timerlat --vmm: --plot %s: %s", cli.plot, strerror(-err));
 	}
-	if (!ret && (cli.openmetrics || cli.metrics))
-		ret = vmm_vs_host_metrics(&m, &cli.cfg, "timerlat --vmm", cli.openmetrics, cli.metrics);
+	if (!ret && (cli.out.openmetrics || cli.out.metrics))
+		ret = vmm_vs_host_metrics(&m, &cli.cfg, "timerlat --vmm", cli.out.openmetrics, cli.out.metrics);
 	if (m.watchdog_exit)
 		ret = m.watchdog_exit;	/* its message is on stderr already */
 	if (m.totals.early_wakeups || m.totals.page_mismatches || m.totals.sample_mismatches)

@@ -340,6 +340,16 @@ choice --irq demo -n 1 --no-kvm --guest busy
 bad "--irq" demo -n 1 --no-kvm --irq user
 advance demo -n 1 --no-kvm
 
+# ---- the parser's own forms: --name=VALUE, -nVALUE, flags with a value, "--" ----
+bad "-n|--loops" sim "${H[@]}" --algo pvtime --loops=abc
+bad "-n|--loops" sim "${H[@]}" --algo pvtime -nabc
+bad "-n|--loops" sim "${H[@]}" --algo pvtime --loops=
+bad "--json" calc ratio "${H[@]}" --json=1
+bad "--quiet" sim "${S[@]}" --quiet=yes
+bad "stray" calc ratio "${H[@]}" -- stray
+bad "--loo" sim "${S[@]}" --loo 5			# no abbreviations
+bad "-x" sim "${S[@]}" -x
+
 # ---- combinations: inconsistent options, and --json never turns an
 # error into JSON on stdout ----
 bad "--op" bench conversion --op empty

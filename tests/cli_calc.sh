@@ -154,6 +154,11 @@ expect_usage "stray" calc ratio --host-khz 1 --guest-khz 1 stray
 expect_usage "frobnicate" calc frobnicate
 expect_usage "calc" calc
 
+# Every spelling of an option is the same option.
+a=$("$PVTIME" calc ratio --host-khz 2596136 --guest-khz 3000000)
+b=$("$PVTIME" calc ratio --host-khz=2596136 --guest-khz=0x2dc6c0 --frac-bits=48 --)
+[ "$a" = "$b" ] || fail "calc ratio: --name=VALUE and 0x forms differ: '$a' vs '$b'"
+
 # --help works and exits 0.
 "$PVTIME" calc --help >/dev/null || fail "calc --help"
 "$PVTIME" calc page --help | grep -q -- "--kvmclock-offset" || fail "calc page --help"
