@@ -511,6 +511,7 @@ static int write_metrics(struct bench_vmm *b, bool to_stdout, const char *path)
 	err = om_open(&om);
 	if (err)
 		return err;
+	om.interrupted = runctl_signal() != 0;
 	om_timerlat(&om, s, n);
 	om_family(&om, "pvtime_bench_vmm_hypercall_handling_seconds", "gauge", "seconds",
 		  "median VMM handling of a timer hypercall (exit to resume), last run");

@@ -114,6 +114,7 @@ static int write_metrics(const struct sim_cli *cli, struct timerlat_report *r)
 			continue;
 		err = om_open(&om);
 		if (!err) {
+			om.interrupted = runctl_signal() != 0;
 			om_timerlat(&om, &series, 1);
 			err = om_finish(&om, path);
 		}

@@ -117,25 +117,32 @@ static int timerlat_sim(int argc, char **argv, int at)
 	return cmd_sim(n, args);
 }
 
-/* --format openmetrics / --metrics FILE for the host target. */
-static int write_metrics(const struct timerlat_cli *cli, struct timerlat_report *r)
+/* OpenMetrics of the host target on stdout (path NULL) or to path; 0 or -errno. */
+static int om_write(struct timerlat_report *r, const char *path)
 {
 	struct om_timerlat series = {
 		.target = "host", .algo = "none", .vcpu = "all", .guest_clock = "none", .r = r,
+		.early_wakeups = om_count_early(r),
 	};
 	struct om om;
+	int err = om_open(&om);
+
+	if (err)
+		return err;
+	om.interrupted = runctl_signal() != 0;
+	om_timerlat(&om, &series, 1);
+	return om_finish(&om, path);
+}
+
+/* --format openmetrics / --metrics FILE for the host target. */
+static int write_metrics(const struct timerlat_cli *cli, struct timerlat_report *r)
+{
 	int err;
 
-	series.early_wakeups = om_count_early(r);
-	if (cli->out.openmetrics) {
-		if ((err = om_open(&om)) || (om_timerlat(&om, &series, 1), err = om_finish(&om, NULL)))
-			return runtime_error("timerlat: --format openmetrics: %s", strerror(-err));
-	}
-	if (cli->out.metrics) {
-		if ((err = om_open(&om)) || (om_timerlat(&om, &series, 1),
-					     err = om_finish(&om, cli->out.metrics)))
-			return runtime_error("timerlat: --metrics %s: %s", cli->out.metrics, strerror(-err));
-	}
+	if (cli->out.openmetrics && (err = om_write(r, NULL)))
+		return runtime_error("timerlat: --format openmetrics: %s", strerror(-err));
+	if (cli->out.metrics && (err = om_write(r, cli->out.metrics)))
+		return runtime_error("timerlat: --metrics %s: %s", cli->out.metrics, strerror(-err));
 	return 0;
 }
 
@@ -168,14 +175,18 @@ int cmd_timerlat(int argc, char **argv)
 	timerlat_report_init(&r, "host", cli.host.interval_ns, stdout, cli.quiet || !text_out);
 	r.keep_samples = false;
 	ret = timerlat_host_setup(&cli.host, &env);
-	if (ret)
+	if (ret) {
+		ret = runtime_error("%s", env.error);
 		goto out;
+	}
 	if (text_out)
 		print_env(text, &cli, &env);
 	ret = timerlat_host_measure(&cli.host, &r);
 	timerlat_host_teardown(&env);
-	if (ret)
+	if (ret) {
+		ret = runtime_error("timerlat: after %" PRIu64 " loops: %s", r.loops, strerror(-ret));
 		goto out;
+	}
 
 	if (cli.plot) {
 		int err = timerlat_report_plot(&r, cli.plot, "pvtime timerlat (host): lateness");

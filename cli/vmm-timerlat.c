@@ -65,7 +65,7 @@ int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
 	/* Same environment for guest and host: slack, mlock, DMA latency, policy. */
 	ret = timerlat_host_setup(&hopts, &m->env);
 	if (ret)
-		return ret;
+		return runtime_error("%s", m->env.error);
 	m->env_ready = true;
 	ret = vmm_cli_run_ctl(prog, &vm, cfg, duration_ns, !progress, &m->stopped);
 	if (ret && vm.watchdog_fired) {
@@ -101,7 +101,8 @@ int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
 	if (m->stopped && cfg->nr_vcpus)
 		hopts.loops = m->totals.loops / cfg->nr_vcpus;
 	if (!ret && host_too && !runctl_signal() && !m->watchdog_exit && hopts.loops)
-		ret = timerlat_host_measure(&hopts, &m->host);
+		if ((ret = timerlat_host_measure(&hopts, &m->host)))
+			ret = runtime_error("%s: host baseline: %s", prog, strerror(-ret));
 	timerlat_host_teardown(&m->env);
 	return ret;
 }
@@ -160,6 +161,7 @@ int vmm_vs_host_metrics(struct vmm_vs_host *m, const struct vmm_config *cfg,
 			continue;
 		err = om_open(&om);
 		if (!err) {
+			om.interrupted = runctl_signal() != 0;
 			om_timerlat(&om, s, n);
 			err = om_finish(&om, where);
 		}

@@ -5,8 +5,8 @@
  * (timer slack 1 ns, mlockall, /dev/cpu_dma_latency held at 0, optional
  * SCHED_FIFO and CPU pinning). A baseline for the guest figures.
  */
-#ifndef PVTIME_CLI_TIMERLAT_HOST_H
-#define PVTIME_CLI_TIMERLAT_HOST_H
+#ifndef PVTIME_MEASURE_TIMERLAT_HOST_H
+#define PVTIME_MEASURE_TIMERLAT_HOST_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,20 +30,22 @@ struct timerlat_host_env {
 	bool dma_latency_held;	/* /dev/cpu_dma_latency open with 0 written */
 	int dma_latency_errno;
 	int dma_fd;
+	char error[160];	/* why setup failed, naming the option ("--fifo 10: ...") */
 };
 
 /*
  * Sets up the environment. Scheduling and pinning failures are errors the
- * user asked for: a message and the exit code. The rest is best effort,
- * recorded in *env.
+ * user asked for: -errno with env->error saying which. The rest is best
+ * effort, recorded in *env.
  */
 int timerlat_host_setup(const struct timerlat_host_opts *opts,
 			struct timerlat_host_env *env);
 
 /*
- * Measures opts->loops sleeps (or for opts->duration_ns) into r; 0 or an
- * exit code (after a message). A SIGINT/SIGTERM caught by runctl ends it
- * early with 0: the sleep it interrupted is not counted.
+ * Measures opts->loops sleeps (or for opts->duration_ns) into r; 0, or
+ * -errno from clock_nanosleep (-ENOMEM: r is full). A SIGINT/SIGTERM
+ * caught by runctl ends it early with 0: the sleep it interrupted is not
+ * counted.
  */
 int timerlat_host_measure(const struct timerlat_host_opts *opts,
 			  struct timerlat_report *r);

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "openmetrics.h"
-#include "runctl.h"
 
 int om_open(struct om *om)
 {
@@ -257,7 +256,7 @@ void om_timerlat(struct om *om, const struct om_timerlat *s, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		fputs("pvtime_timerlat_interrupted", om->f);
 		labels(om->f, &s[i], NULL);
-		fprintf(om->f, " %d\n", runctl_signal() ? 1 : 0);
+		fprintf(om->f, " %d\n", om->interrupted ? 1 : 0);
 	}
 }
 

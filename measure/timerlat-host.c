@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -9,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "args.h"
 #include "runctl.h"
 #include "timerlat-host.h"
 
@@ -41,24 +41,32 @@ static void hold_dma_latency(struct timerlat_host_env *env)
 	env->dma_latency_held = true;
 }
 
-static int set_scheduling(const struct timerlat_host_opts *opts)
+static int set_scheduling(const struct timerlat_host_opts *opts, struct timerlat_host_env *env)
 {
+	int err;
+
 	if (opts->cpu >= 0) {
 		cpu_set_t set;
 
 		CPU_ZERO(&set);
 		CPU_SET(opts->cpu, &set);
-		if (sched_setaffinity(0, sizeof(set), &set))
-			return runtime_error("--cpu %d: cannot pin to this CPU: %s",
-					     opts->cpu, strerror(errno));
+		if (sched_setaffinity(0, sizeof(set), &set)) {
+			err = errno;
+			snprintf(env->error, sizeof(env->error), "--cpu %d: cannot pin to this CPU: %s",
+				 opts->cpu, strerror(err));
+			return -err;
+		}
 	}
 	if (opts->fifo_priority) {
 		struct sched_param sp = { .sched_priority = opts->fifo_priority };
 
-		if (sched_setscheduler(0, SCHED_FIFO, &sp))
-			return runtime_error("--fifo %d: SCHED_FIFO not permitted: %s%s",
-					     opts->fifo_priority, strerror(errno),
-					     errno == EPERM ? " (needs root or CAP_SYS_NICE)" : "");
+		if (sched_setscheduler(0, SCHED_FIFO, &sp)) {
+			err = errno;
+			snprintf(env->error, sizeof(env->error), "--fifo %d: SCHED_FIFO not permitted: %s%s",
+				 opts->fifo_priority, strerror(err),
+				 err == EPERM ? " (needs root or CAP_SYS_NICE)" : "");
+			return -err;
+		}
 	}
 	return 0;
 }
@@ -88,11 +96,11 @@ int timerlat_host_measure(const struct timerlat_host_opts *opts,
 			break;	/* stopped mid-sleep: not a sample */
 		if (ret) {
 			runctl_end(&rc);
-			return runtime_error("timerlat: clock_nanosleep: %s", strerror(ret));
+			return -ret;
 		}
 		if (timerlat_report_add(r, now_ns() - t0)) {
 			runctl_end(&rc);
-			return runtime_error("timerlat: out of memory after %" PRIu64 " loops", i);
+			return -ENOMEM;
 		}
 	}
 	runctl_end(&rc);
@@ -105,7 +113,7 @@ int timerlat_host_setup(const struct timerlat_host_opts *opts,
 	int ret;
 
 	*env = (struct timerlat_host_env){ .dma_fd = -1 };
-	ret = set_scheduling(opts);
+	ret = set_scheduling(opts, env);
 	if (ret)
 		return ret;
 	env->timer_slack_1ns = prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) == 0;

@@ -11,8 +11,8 @@
  * EINTR: the handler is installed without SA_RESTART). SA_RESETHAND: a
  * second Ctrl-C kills a run that does not stop by itself.
  */
-#ifndef PVTIME_CLI_RUNCTL_H
-#define PVTIME_CLI_RUNCTL_H
+#ifndef PVTIME_MEASURE_RUNCTL_H
+#define PVTIME_MEASURE_RUNCTL_H
 
 #include <signal.h>
 #include <stdbool.h>

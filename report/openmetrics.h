@@ -10,8 +10,8 @@
  * set (e.g. the guest and its host baseline). Values in seconds are exact
  * decimals of the ns they come from.
  */
-#ifndef PVTIME_CLI_OPENMETRICS_H
-#define PVTIME_CLI_OPENMETRICS_H
+#ifndef PVTIME_REPORT_OPENMETRICS_H
+#define PVTIME_REPORT_OPENMETRICS_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,6 +24,7 @@ struct om {
 	FILE *f;
 	char *buf;
 	size_t len;
+	bool interrupted;	/* a signal ended the run: pvtime_timerlat_interrupted 1 */
 };
 
 int om_open(struct om *om);
