@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "demo.h"
+#include "demo-vmm.h"
 #include "svgplot.h"
 
 #define CURVE_POINTS	13

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The demo's real-KVM section: the same 100 us sleeps in a real guest on
- * this host through the tiny VMM, legacy vs kvm vs pvtime, on the guest's
+ * The demo's plots (demo-plot.c) and its real-KVM section (demo-vmm.c):
+ * the same 100 us sleeps in a real guest on this host through the tiny VMM, legacy vs kvm vs pvtime, on the guest's
  * own kvmclock and on a Xen vcpu_time_info the VMM publishes (advertised one
  * kHz below the TSC) with its reference point 10 s, 1 h and 1 day back: the
  * seed's growing lateness (Bug 1) on real hardware, next to the model's error.
@@ -12,8 +12,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "demo.h"
 #include "json.h"
 #include "vmm.h"
+
+/* Writes the simulations' plots into dir (created if needed); the paths written go to *paths. */
+int demo_plots(const struct demo *d, const char *dir, char paths[][512], unsigned *count);
 
 /*
  * Runs the section with loops sleeps per cell and prints it to out (text),

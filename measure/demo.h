@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pvtime demo: legacy vs kvm vs pvtime in the simulator, in both regimes of
- * docs/design.md ("How large the first bug gets") and under NTP slew.
- * demo-run.c computes the cells, demo-plot.c writes the plots, cmd-demo.c
- * prints the table.
+ * pvtime demo's simulations: legacy vs kvm vs pvtime in the simulator, in
+ * both regimes of docs/design.md ("How large the first bug gets") and under
+ * NTP slew. demo-run.c chooses and runs the cells; the CLI prints the table
+ * (cli/cmd-demo.c) and writes the plots (cli/demo-plot.c).
  */
-#ifndef PVTIME_CLI_DEMO_H
-#define PVTIME_CLI_DEMO_H
+#ifndef PVTIME_MEASURE_DEMO_H
+#define PVTIME_MEASURE_DEMO_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -68,8 +68,5 @@ int demo_run(struct demo *d);
  */
 bool demo_uptime_reaching(const struct sim_config *cfg, int64_t target_ns,
 			  uint64_t max_s, uint64_t *uptime_s, int64_t *error_ns);
-
-/* Writes the plots into dir (created if needed); the paths written go to *paths. */
-int demo_plots(const struct demo *d, const char *dir, char paths[][512], unsigned *count);
 
 #endif
