@@ -88,7 +88,8 @@ PVT_API int pvt_simhost_set_slew(struct pvt_simhost *sim, int64_t slew_ppt);
 /*
  * Steps CLOCK_REALTIME by delta_ns (CLOCK_MONOTONIC never steps) and counts
  * the step, which the realtime host clock reports as its step count (what
- * the KVM backend's cancel-on-set watch fd tells on a real host).
+ * the KVM backend's cancel-on-set watch fd tells on a real host). Armed
+ * realtime timers are cancelled: each fires at once (queued at now).
  */
 PVT_API void pvt_simhost_step_realtime(struct pvt_simhost *sim, int64_t delta_ns);
 
@@ -124,6 +125,15 @@ PVT_API int pvt_simhost_hostclock_new_realtime(struct pvt_simhost *sim,
 
 /* A host timer in sim's queue (CLOCK_MONOTONIC). Free with pvt_hosttimer_free. */
 PVT_API int pvt_simhost_timer_new(struct pvt_simhost *sim, struct pvt_hosttimer **out);
+
+/*
+ * A CLOCK_REALTIME host timer in sim's queue, like the KVM_GET_CLOCK backend's
+ * CANCEL_ON_SET timerfd: fires when realtime reaches the deadline (UINT64_MAX:
+ * never in practice), or at once when pvt_simhost_step_realtime cancels it.
+ * Free with pvt_hosttimer_free.
+ */
+PVT_API int pvt_simhost_timer_new_realtime(struct pvt_simhost *sim,
+					   struct pvt_hosttimer **out);
 
 /* The hook pvt_simhost_step calls when t (a simulated timer) fires. -EINVAL otherwise. */
 PVT_API int pvt_simhost_timer_set_notify(struct pvt_hosttimer *t, pvt_simhost_notify_fn fn,
