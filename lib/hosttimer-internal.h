@@ -38,7 +38,6 @@ struct pvt_hosttimer {
 	struct pvt_simhost *sim;
 	uint32_t heap_idx;		/* position in sim's heap, UINT32_MAX = out */
 	uint64_t seq;			/* FIFO tie-break for equal deadlines */
-	uint64_t rt_deadline_ns;	/* realtime one: the armed CLOCK_REALTIME deadline */
 	pvt_simhost_notify_fn notify;
 	void *notify_ctx;
 	struct pvt_hosttimer *sim_prev, *sim_next;	/* sim's list of its timers */

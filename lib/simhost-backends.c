@@ -146,8 +146,9 @@ static const struct ht_backend sim_timer_backend = {
 };
 
 /*
- * The monotonic instant at which realtime (= mono + offset) reaches rt_ns
- * with the offset as it is now; a step re-queues the timer anyway (1: past).
+ * The monotonic instant at which realtime (= mono + offset) reaches rt_ns,
+ * 1 (past) if it has. Converted once, at arming: a later step cancels the
+ * timer (pvt_simhost_step_realtime) and its owner arms it again.
  */
 static uint64_t sim_rt_to_mono(const struct pvt_simhost *sim, uint64_t rt_ns)
 {
@@ -166,8 +167,7 @@ static int sim_rt_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
 {
 	if (!t->sim)
 		return -ENODEV;
-	t->rt_deadline_ns = deadline_ns ? deadline_ns : 1;
-	return sim_arm(t, sim_rt_to_mono(t->sim, t->rt_deadline_ns));
+	return sim_arm(t, sim_rt_to_mono(t->sim, deadline_ns ? deadline_ns : 1));
 }
 
 /* Queued on mono like the others; pvt_simhost_step_realtime() finds it by its clockid. */

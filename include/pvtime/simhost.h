@@ -11,8 +11,9 @@
  * continuous). CLOCK_REALTIME = mono + realtime_offset and can be stepped.
  *
  * Host timers (pvt_simhost_timer_new) sit in a binary heap keyed by their
- * monotonic deadline (mono is non-decreasing in true time, so that is also
- * firing order; equal deadlines fire in arming order). A timer fires at the
+ * monotonic deadline (a realtime timer's is converted when it is armed;
+ * mono is non-decreasing in true time, so that is also firing order; equal
+ * deadlines fire in arming order). A timer fires at the
  * first true ns at which mono reaches its deadline; its notify hook runs at
  * that instant + wake_latency_ns (time never goes backwards: an overdue
  * timer runs at the current instant + wake latency). The hook is the user's:
