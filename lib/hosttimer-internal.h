@@ -31,7 +31,10 @@ struct pvt_hosttimer {
 	/* Bring-your-own backend. */
 	const struct pvt_hosttimer_ops *ops;
 	void *ctx;
-	/* Simulated backend (simhost.c): queue node and the user's notify hook. */
+	/*
+	 * Simulated backend (simhost*.c): queue node and the user's notify hook.
+	 * deadline_ns is the queue's key, on mono (a realtime timer converts).
+	 */
 	struct pvt_simhost *sim;
 	uint32_t heap_idx;		/* position in sim's heap, UINT32_MAX = out */
 	uint64_t seq;			/* FIFO tie-break for equal deadlines */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The simulated host as a hostclock backend (exact pairs, exact rate) and
- * as a hosttimer backend (its event queue).
+ * as a hosttimer backend (its event queue), on CLOCK_MONOTONIC or on
+ * CLOCK_REALTIME.
  */
 #include <errno.h>
 #include <string.h>
@@ -144,13 +145,46 @@ static const struct ht_backend sim_timer_backend = {
 	.destroy = sim_destroy,
 };
 
-int pvt_simhost_timer_new(struct pvt_simhost *sim, struct pvt_hosttimer **out)
+/*
+ * The monotonic instant at which realtime (= mono + offset) reaches rt_ns,
+ * 1 (past) if it has. Converted once, at arming: a later step cancels the
+ * timer (pvt_simhost_step_realtime) and its owner arms it again.
+ */
+static uint64_t sim_rt_to_mono(const struct pvt_simhost *sim, uint64_t rt_ns)
+{
+	int64_t off = sim->realtime_offset_ns;
+	uint64_t back;
+
+	if (rt_ns == UINT64_MAX)
+		return UINT64_MAX;	/* "never", not "now" */
+	if (off >= 0)
+		return rt_ns > (uint64_t)off ? rt_ns - (uint64_t)off : 1;
+	back = 0 - (uint64_t)off;
+	return rt_ns + back < rt_ns ? UINT64_MAX : rt_ns + back;
+}
+
+static int sim_rt_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
+{
+	if (!t->sim)
+		return -ENODEV;
+	return sim_arm(t, sim_rt_to_mono(t->sim, deadline_ns ? deadline_ns : 1));
+}
+
+/* Queued on mono like the others; pvt_simhost_step_realtime() finds it by its clockid. */
+static const struct ht_backend sim_rt_timer_backend = {
+	.arm = sim_rt_arm,
+	.disarm = sim_disarm,
+	.destroy = sim_destroy,
+};
+
+static int sim_timer_new(struct pvt_simhost *sim, const struct ht_backend *be,
+			 clockid_t clockid, struct pvt_hosttimer **out)
 {
 	struct pvt_hosttimer *t;
 
 	if (!sim || !out)
 		return -EINVAL;
-	t = ht_alloc(&sim_timer_backend, CLOCK_MONOTONIC);
+	t = ht_alloc(be, clockid);
 	if (!t)
 		return -ENOMEM;
 	t->sim = sim;
@@ -162,10 +196,20 @@ int pvt_simhost_timer_new(struct pvt_simhost *sim, struct pvt_hosttimer **out)
 	return 0;
 }
 
+int pvt_simhost_timer_new(struct pvt_simhost *sim, struct pvt_hosttimer **out)
+{
+	return sim_timer_new(sim, &sim_timer_backend, CLOCK_MONOTONIC, out);
+}
+
+int pvt_simhost_timer_new_realtime(struct pvt_simhost *sim, struct pvt_hosttimer **out)
+{
+	return sim_timer_new(sim, &sim_rt_timer_backend, CLOCK_REALTIME, out);
+}
+
 int pvt_simhost_timer_set_notify(struct pvt_hosttimer *t, pvt_simhost_notify_fn fn,
 				 void *ctx)
 {
-	if (!t || t->be != &sim_timer_backend)
+	if (!t || (t->be != &sim_timer_backend && t->be != &sim_rt_timer_backend))
 		return -EINVAL;
 	t->notify = fn;
 	t->notify_ctx = ctx;

@@ -164,8 +164,25 @@ int pvt_simhost_set_slew(struct pvt_simhost *sim, int64_t slew_ppt)
 
 void pvt_simhost_step_realtime(struct pvt_simhost *sim, int64_t delta_ns)
 {
+	uint64_t now = pvt_simhost_mono(sim);
+	struct pvt_hosttimer *t = sim->timers;
+
 	sim->realtime_offset_ns += delta_ns;
 	sim->realtime_steps++;
+	/*
+	 * Setting the clock cancels every armed CANCEL_ON_SET timer: its fd is
+	 * readable at once. Queued at now, in the order they were made (the
+	 * list is newest first); re-inserting what was just removed cannot fail.
+	 */
+	while (t && t->sim_next)
+		t = t->sim_next;
+	for (; t; t = t->sim_prev) {
+		if (t->clockid != CLOCK_REALTIME || !t->armed)
+			continue;
+		sim_heap_remove(sim, t);
+		t->deadline_ns = now ? now : 1;
+		(void)sim_heap_insert(sim, t);
+	}
 }
 
 void pvt_simhost_set_preempt(struct pvt_simhost *sim, pvt_simhost_preempt_fn fn,

@@ -562,8 +562,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break;
 		default:
-			/* A host wall-clock step (+-2^47 ns): realtime timers wake (cancel-on-set). */
-			fz_step_realtime(&f, (int64_t)fz_u64(&in) >> 16);
+			/*
+			 * A host wall-clock step (+-2^47 ns): armed realtime timers
+			 * are cancelled (cancel-on-set) and wake at the next advance.
+			 */
+			pvt_simhost_step_realtime(f.sim, (int64_t)fz_u64(&in) >> 16);
 			break;
 		}
 		/* The engine's armed flags are exactly what the guest asked for. */

@@ -66,32 +66,16 @@ struct fz_slot {
 	unsigned i;
 };
 
-/*
- * A CLOCK_REALTIME host timer (the KVM_GET_CLOCK backend's), brought by
- * the fuzzer: a sim (monotonic) timer at deadline - realtime offset,
- * cancelled (fired at once) when realtime is stepped, as a CANCEL_ON_SET
- * timerfd is.
- */
-struct fz_rt_timer {
-	struct pvt_hosttimer *t;	/* what the engine sees */
-	struct pvt_hosttimer *inner;	/* in the sim queue */
-	struct pvt_simhost *sim;
-	struct fz_slot *slot;
-	bool armed;
-};
-
 struct fz_vm {
 	struct pvt_simhost *sim;
 	struct pvt_hostclock *hc;
 	struct pvt_kvm_clock kvm;
 	struct pvt_guest_clock clock;	/* the clock KVM would give: a sane start */
 	struct pvt_xen_vm *vm;
-	struct pvt_hosttimer *timers[FZ_VCPUS];
-	struct fz_rt_timer rt[FZ_VCPUS];	/* used instead when realtime */
+	struct pvt_hosttimer *timers[FZ_VCPUS];	/* CLOCK_REALTIME ones when realtime */
 	struct pvt_xen_vcpu *vcpus[FZ_VCPUS];
 	struct fz_slot slots[FZ_VCPUS];
 	bool realtime;		/* host clock = CLOCK_REALTIME (PVTIME only), steppable */
-	unsigned vcpus_up;
 	fz_events_fn on_events;	/* may be NULL */
 	void *ctx;
 	bool take_after_calls;	/* the fz_ call wrappers take; else leave it recorded */
@@ -117,43 +101,11 @@ static inline void fz_notify(void *ctx)
 	fz_events(s->f, v, &ev);
 }
 
-static inline void fz_rt_fire(void *ctx)
-{
-	struct fz_rt_timer *r = ctx;
-
-	r->armed = false;
-	if (r->slot)
-		fz_notify(r->slot);
-}
-
-static inline int fz_rt_arm(void *ctx, uint64_t deadline_ns)
-{
-	struct fz_rt_timer *r = ctx;
-	/* The offset stays positive (about 1.7e18): realtime = mono + off. */
-	uint64_t off = (uint64_t)r->sim->realtime_offset_ns;
-	uint64_t mono = deadline_ns > off ? deadline_ns - off : 1;
-
-	r->armed = true;
-	return pvt_hosttimer_arm(r->inner, mono);
-}
-
-static inline int fz_rt_disarm(void *ctx)
-{
-	struct fz_rt_timer *r = ctx;
-
-	r->armed = false;
-	return pvt_hosttimer_disarm(r->inner);
-}
-
-static const struct pvt_hosttimer_ops fz_rt_ops = { .arm = fz_rt_arm, .disarm = fz_rt_disarm };
-
 static inline void fz_vm_destroy(struct fz_vm *f)
 {
 	for (unsigned i = 0; i < FZ_VCPUS; i++) {
 		pvt_xen_vcpu_free(f->vcpus[i]);
 		pvt_hosttimer_free(f->timers[i]);
-		pvt_hosttimer_free(f->rt[i].t);
-		pvt_hosttimer_free(f->rt[i].inner);
 	}
 	pvt_xen_vm_free(f->vm);
 	pvt_hostclock_free(f->hc);
@@ -211,45 +163,18 @@ static inline int fz_vm_init(struct fz_vm *f, struct fz_in *in, fz_events_fn on_
 	    (ret = pvt_xen_vm_new(&cfg, f->hc, &f->kvm, &f->vm)))
 		goto fail;
 	for (unsigned i = 0; i < FZ_VCPUS; i++) {
-		struct pvt_hosttimer *t;
-		struct fz_rt_timer *r = &f->rt[i];
-
+		/* A realtime one is the KVM_GET_CLOCK backend's: cancelled by a step. */
 		f->slots[i] = (struct fz_slot){ f, i };
-		if (f->realtime) {
-			r->sim = f->sim;
-			r->slot = &f->slots[i];
-			if ((ret = pvt_simhost_timer_new(f->sim, &r->inner)) ||
-			    (ret = pvt_simhost_timer_set_notify(r->inner, fz_rt_fire, r)) ||
-			    (ret = pvt_hosttimer_new_ops(&fz_rt_ops, r, CLOCK_REALTIME, &r->t)))
-				goto fail;
-			t = r->t;
-		} else {
-			if ((ret = pvt_simhost_timer_new(f->sim, &f->timers[i])) ||
-			    (ret = pvt_simhost_timer_set_notify(f->timers[i], fz_notify,
-								&f->slots[i])))
-				goto fail;
-			t = f->timers[i];
-		}
-		if ((ret = pvt_xen_vcpu_new(f->vm, i, t, &f->vcpus[i])))
+		if ((ret = f->realtime ? pvt_simhost_timer_new_realtime(f->sim, &f->timers[i]) :
+					 pvt_simhost_timer_new(f->sim, &f->timers[i])) ||
+		    (ret = pvt_simhost_timer_set_notify(f->timers[i], fz_notify, &f->slots[i])) ||
+		    (ret = pvt_xen_vcpu_new(f->vm, i, f->timers[i], &f->vcpus[i])))
 			goto fail;
-		f->vcpus_up++;
 	}
 	return 0;
 fail:
 	fz_vm_destroy(f);
 	return ret;
-}
-
-/* settimeofday as the host sees it: armed CANCEL_ON_SET timers wake up. */
-static inline void fz_step_realtime(struct fz_vm *f, int64_t delta_ns)
-{
-	pvt_simhost_step_realtime(f->sim, delta_ns);
-	for (unsigned i = 0; f->realtime && i < f->vcpus_up; i++) {
-		if (f->rt[i].armed) {
-			pvt_hosttimer_disarm(f->rt[i].inner);
-			fz_rt_fire(&f->rt[i]);	/* read() says ECANCELED: the owner re-arms */
-		}
-	}
 }
 
 /* After a call on v: takes (when take_after_calls) and hands it over. */

@@ -89,7 +89,7 @@ static void realtime_step_while_idle(void **state, int64_t step_ns)
 	struct harness h;
 	struct h_cfg c;
 	struct pvt_hostclock *rt;
-	struct h_rt_timer r;
+	struct pvt_hosttimer *r;
 	struct pvt_xen_vm *vm;
 	struct pvt_xen_vcpu *v;
 	struct h_slot slot;
@@ -100,18 +100,17 @@ static void realtime_step_while_idle(void **state, int64_t step_ns)
 	assert_int_equal(h_init(&h, &c), 0);
 	h.sim->realtime_offset_ns = 1700000000000000000ll;
 	assert_int_equal(pvt_simhost_hostclock_new_realtime(h.sim, &rt), 0);
-	assert_int_equal(h_rt_init(&r, h.sim), 0);
+	assert_int_equal(pvt_simhost_timer_new_realtime(h.sim, &r), 0);
 	assert_int_equal(pvt_xen_vm_new(NULL, rt, &h.kvm, &vm), 0);
-	assert_int_equal(h_vcpu_new(&h, &slot, vm, 0, r.t, &v), 0);
-	r.slot = &slot;
+	assert_int_equal(h_vcpu_new(&h, &slot, vm, 0, r, &v), 0);	/* notify: h_notify */
 	assert_int_equal(h_set_guest_clock(&h, v, &h.clock), 0);
 	/* A fresh pairing (arming pairs when idle), then nothing armed. */
 	assert_int_equal(h_set_timer_op(&h, v, h_guest_now(&h) + 100000), 0);
 	pvt_simhost_run_until(h.sim, h.sim->true_ns + 200000);
 	assert_int_equal(h.logs[0].singleshot, 1);
 	/* The host's wall clock steps while idle: no timer to cancel. */
-	assert_false(r.armed);
-	h_rt_step(h.sim, &r, step_ns);
+	assert_false(r->armed);
+	pvt_simhost_step_realtime(h.sim, step_ns);
 	deadline = h_guest_now(&h) + 1000000;
 	first = h_first_true_at(&h, h.sim->true_ns, deadline);
 	assert_int_equal(h_set_timer_op(&h, v, deadline), 0);
@@ -122,7 +121,7 @@ static void realtime_step_while_idle(void **state, int64_t step_ns)
 			 h.logs[0].last_true_ns, first);
 	pvt_xen_vcpu_free(v);
 	pvt_xen_vm_free(vm);
-	h_rt_destroy(&r);
+	pvt_hosttimer_free(r);
 	pvt_hostclock_free(rt);
 	h_destroy(&h);
 }

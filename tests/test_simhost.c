@@ -4,7 +4,9 @@
  * documents (checked against independent big-number arithmetic), slew
  * changes keep CLOCK_MONOTONIC continuous, the inverses return the first
  * true instant, and the timer queue fires in deadline order (FIFO on ties)
- * at the first instant monotonic reaches the deadline + wake latency.
+ * at the first instant monotonic reaches the deadline + wake latency. The
+ * realtime timer fires when realtime reaches its deadline and at once when
+ * realtime is stepped (cancel-on-set).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -200,6 +202,233 @@ static void full_queue(void **state)
 	pvt_hosttimer_free(b);
 }
 
+/* What a realtime timer's notify hook saw. */
+struct rt_seen {
+	struct pvt_simhost *sim;
+	unsigned n;
+	uint64_t true_ns, realtime_ns;
+};
+
+static void rt_fire(void *ctx)
+{
+	struct rt_seen *s = ctx;
+
+	s->n++;
+	s->true_ns = pvt_simhost_now_ns(s->sim);
+	s->realtime_ns = pvt_simhost_realtime(s->sim);
+}
+
+/* A host with 1 ms of slew-free mono per ms, realtime far ahead of mono. */
+static struct pvt_simhost *rt_host(uint64_t wake_latency_ns)
+{
+	struct pvt_simhost *sim;
+	struct pvt_simhost_config c = {
+		.tsc_khz = 2000000, .start_true_ns = 1000000000, .start_mono_ns = 5000000000,
+		.slew_ppt = 250 * PVT_PPT_PER_PPM, .wake_latency_ns = wake_latency_ns,
+		.max_timers = 4,
+	};
+
+	assert_int_equal(pvt_simhost_new(&c, &sim), 0);
+	sim->realtime_offset_ns = 1700000000000000000ll;
+	return sim;
+}
+
+/* It fires at the first true instant realtime reaches the deadline, + wake latency. */
+static void rt_timer_fires_at_deadline(void **state)
+{
+	struct pvt_simhost *sim = rt_host(5);
+	struct pvt_hosttimer *t;
+	struct rt_seen seen = { .sim = sim };
+	uint64_t deadline = pvt_simhost_realtime(sim) + 123456789, at;
+
+	(void)state;
+	assert_int_equal(pvt_simhost_timer_new_realtime(sim, &t), 0);
+	assert_int_equal(pvt_hosttimer_clockid(t), CLOCK_REALTIME);
+	assert_int_equal(pvt_hosttimer_fd(t), -1);
+	assert_int_equal(pvt_simhost_timer_set_notify(t, rt_fire, &seen), 0);
+	assert_int_equal(pvt_hosttimer_arm(t, deadline), 0);
+	at = pvt_simhost_next_fire(sim);
+	assert_true(pvt_simhost_mono_at(sim, at) + (uint64_t)sim->realtime_offset_ns >= deadline);
+	assert_true(pvt_simhost_mono_at(sim, at - 1) + (uint64_t)sim->realtime_offset_ns <
+		    deadline);
+	assert_int_equal(pvt_simhost_run_until(sim, at - 1), 0);
+	assert_int_equal(pvt_simhost_run_until(sim, at), 1);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.true_ns, at + 5);
+	assert_false(t->armed);
+	/* A deadline realtime has passed: at once. UINT64_MAX: not in 500 years. */
+	assert_int_equal(pvt_hosttimer_arm(t, deadline - 1000), 0);
+	assert_int_equal(pvt_simhost_next_fire(sim), pvt_simhost_now_ns(sim));
+	assert_int_equal(pvt_hosttimer_arm(t, UINT64_MAX), 0);
+	assert_int_equal(pvt_simhost_run_until(sim, pvt_simhost_now_ns(sim) +
+					       500ull * 365 * 86400 * 1000000000ull), 0);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(pvt_hosttimer_disarm(t), 0);
+	assert_false(t->armed);
+	pvt_hosttimer_free(t);
+	pvt_simhost_free(sim);
+}
+
+/*
+ * A step of realtime cancels an armed timer, forwards or backwards: it
+ * fires at once (now + wake latency), once; re-armed on the new realtime,
+ * it fires when that reaches the deadline. A disarmed one, or a monotonic
+ * one, is untouched.
+ */
+static void rt_timer_step(int64_t delta_ns)
+{
+	struct pvt_simhost *sim = rt_host(7);
+	struct pvt_hosttimer *t, *idle, *mono;
+	struct rt_seen seen = { .sim = sim }, seen_idle = { .sim = sim }, seen_mono = { .sim = sim };
+	uint64_t deadline = pvt_simhost_realtime(sim) + 50000000, now, mono_at, at;
+
+	assert_int_equal(pvt_simhost_timer_new_realtime(sim, &t), 0);
+	assert_int_equal(pvt_simhost_timer_new_realtime(sim, &idle), 0);
+	assert_int_equal(pvt_simhost_timer_new(sim, &mono), 0);
+	assert_int_equal(pvt_simhost_timer_set_notify(t, rt_fire, &seen), 0);
+	assert_int_equal(pvt_simhost_timer_set_notify(idle, rt_fire, &seen_idle), 0);
+	assert_int_equal(pvt_simhost_timer_set_notify(mono, rt_fire, &seen_mono), 0);
+	mono_at = pvt_simhost_mono(sim) + 80000000;
+	assert_int_equal(pvt_hosttimer_arm(mono, mono_at), 0);
+	assert_int_equal(pvt_hosttimer_arm(idle, deadline), 0);
+	assert_int_equal(pvt_hosttimer_disarm(idle), 0);
+	assert_int_equal(pvt_hosttimer_arm(t, deadline), 0);
+	pvt_simhost_run_until(sim, pvt_simhost_now_ns(sim) + 1000000);
+	assert_int_equal(seen.n, 0);
+
+	pvt_simhost_step_realtime(sim, delta_ns);
+	now = pvt_simhost_now_ns(sim);
+	assert_int_equal(pvt_simhost_next_fire(sim), now);
+	assert_int_equal(pvt_simhost_step(sim, now), 1);	/* the cancel, nothing else */
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.true_ns, now + 7);
+	assert_false(t->armed);
+	assert_int_equal(seen_idle.n + seen_mono.n, 0);
+
+	/* The owner re-arms on the stepped clock. */
+	assert_int_equal(pvt_hosttimer_arm(t, deadline), 0);
+	at = pvt_simhost_true_at_mono(sim, t->deadline_ns);	/* the mono timer may come first */
+	if (delta_ns > 0) {
+		/* Realtime already passed the deadline: at once. */
+		assert_int_equal(at, pvt_simhost_now_ns(sim));
+	} else {
+		assert_true(pvt_simhost_realtime(sim) < deadline);
+		assert_true(pvt_simhost_mono_at(sim, at) + (uint64_t)sim->realtime_offset_ns >=
+			    deadline);
+		assert_true(pvt_simhost_mono_at(sim, at - 1) +
+			    (uint64_t)sim->realtime_offset_ns < deadline);
+	}
+	pvt_simhost_run_until(sim, at + 7);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.true_ns, at + 7);
+	assert_true(seen.realtime_ns >= deadline);
+	/* The monotonic timer kept its instant. */
+	pvt_simhost_run_until(sim, pvt_simhost_true_at_mono(sim, mono_at) + 7);
+	assert_int_equal(seen_mono.n, 1);
+	assert_int_equal(seen_idle.n, 0);
+	assert_int_equal(seen.n, 2);
+	/* A step with nothing armed wakes nothing. */
+	pvt_simhost_step_realtime(sim, delta_ns);
+	assert_int_equal(pvt_simhost_next_fire(sim), UINT64_MAX);
+	pvt_hosttimer_free(t);
+	pvt_hosttimer_free(idle);
+	pvt_hosttimer_free(mono);
+	pvt_simhost_free(sim);
+}
+
+static void rt_timer_step_forward(void **state)
+{
+	(void)state;
+	rt_timer_step(3600ll * 1000000000ll);
+}
+
+static void rt_timer_step_backward(void **state)
+{
+	(void)state;
+	rt_timer_step(-25000000ll);
+	rt_timer_step(-86400ll * 1000000000ll);
+}
+
+/* A cancel wakes even a never-firing arming (a timerfd cancels whatever is armed). */
+static void rt_timer_step_cancels_never(void **state)
+{
+	struct pvt_simhost *sim = rt_host(0);
+	struct pvt_hosttimer *a, *b;
+	struct rt_seen sa = { .sim = sim }, sb = { .sim = sim };
+
+	(void)state;
+	assert_int_equal(pvt_simhost_timer_new_realtime(sim, &a), 0);
+	assert_int_equal(pvt_simhost_timer_new_realtime(sim, &b), 0);
+	assert_int_equal(pvt_simhost_timer_set_notify(a, rt_fire, &sa), 0);
+	assert_int_equal(pvt_simhost_timer_set_notify(b, rt_fire, &sb), 0);
+	assert_int_equal(pvt_hosttimer_arm(a, UINT64_MAX), 0);
+	assert_int_equal(pvt_hosttimer_arm(b, pvt_simhost_realtime(sim) + 1000000000), 0);
+	pvt_simhost_step_realtime(sim, 1);
+	/* Both at this instant, in the order they were made. */
+	assert_int_equal(pvt_simhost_step(sim, pvt_simhost_now_ns(sim)), 1);
+	assert_int_equal(sa.n, 1);
+	assert_int_equal(sb.n, 0);
+	assert_int_equal(pvt_simhost_step(sim, pvt_simhost_now_ns(sim)), 1);
+	assert_int_equal(sb.n, 1);
+	assert_int_equal(pvt_simhost_next_fire(sim), UINT64_MAX);
+	pvt_hosttimer_free(a);
+	pvt_hosttimer_free(b);
+	pvt_simhost_free(sim);
+}
+
+/* A bring-your-own timer around a simulated one. */
+static int ops_arm(void *ctx, uint64_t deadline_ns)
+{
+	return pvt_hosttimer_arm(ctx, deadline_ns);
+}
+
+static int ops_disarm(void *ctx)
+{
+	return pvt_hosttimer_disarm(ctx);
+}
+
+static void rt_timer_bad_args(void **state)
+{
+	struct pvt_simhost *sim = rt_host(0);
+	struct pvt_hosttimer *t, *ops_t;
+	static const struct pvt_hosttimer_ops ops = { .arm = ops_arm, .disarm = ops_disarm };
+
+	(void)state;
+	assert_int_equal(pvt_simhost_timer_new_realtime(NULL, &t), -EINVAL);
+	assert_int_equal(pvt_simhost_timer_new_realtime(sim, NULL), -EINVAL);
+	assert_int_equal(pvt_simhost_timer_new_realtime(sim, &t), 0);
+	assert_int_equal(pvt_simhost_timer_set_notify(NULL, rt_fire, NULL), -EINVAL);
+	/* Not a simulated timer: no notify hook to set. */
+	assert_int_equal(pvt_hosttimer_new_ops(&ops, t, CLOCK_REALTIME, &ops_t), 0);
+	assert_int_equal(pvt_simhost_timer_set_notify(ops_t, rt_fire, NULL), -EINVAL);
+	pvt_hosttimer_free(ops_t);
+	pvt_hosttimer_free(t);
+	pvt_simhost_free(sim);
+}
+
+/* Freed while armed: it leaves the queue. The host may go first: the timer turns inert. */
+static void rt_timer_free_armed(void **state)
+{
+	struct pvt_simhost *sim = rt_host(0);
+	struct pvt_hosttimer *t, *u;
+	struct rt_seen seen = { .sim = sim };
+
+	(void)state;
+	assert_int_equal(pvt_simhost_timer_new_realtime(sim, &t), 0);
+	assert_int_equal(pvt_simhost_timer_new_realtime(sim, &u), 0);
+	assert_int_equal(pvt_simhost_timer_set_notify(t, rt_fire, &seen), 0);
+	assert_int_equal(pvt_hosttimer_arm(t, pvt_simhost_realtime(sim) + 1000), 0);
+	assert_int_equal(pvt_hosttimer_arm(u, pvt_simhost_realtime(sim) + 2000), 0);
+	pvt_hosttimer_free(t);
+	assert_int_equal(pvt_simhost_run_until(sim, pvt_simhost_now_ns(sim) + 1500), 0);
+	pvt_simhost_step_realtime(sim, -1000000);	/* walks the host's timers: t is gone */
+	assert_int_equal(seen.n, 0);
+	pvt_simhost_free(sim);
+	assert_int_equal(pvt_hosttimer_arm(u, 1), -ENODEV);
+	assert_int_equal(pvt_hosttimer_disarm(u), 0);
+	pvt_hosttimer_free(u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +438,12 @@ int main(void)
 		cmocka_unit_test(queue_order_and_latency),
 		cmocka_unit_test(bad_config),
 		cmocka_unit_test(full_queue),
+		cmocka_unit_test(rt_timer_fires_at_deadline),
+		cmocka_unit_test(rt_timer_step_forward),
+		cmocka_unit_test(rt_timer_step_backward),
+		cmocka_unit_test(rt_timer_step_cancels_never),
+		cmocka_unit_test(rt_timer_bad_args),
+		cmocka_unit_test(rt_timer_free_armed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,17 +23,21 @@
 
 #define MS	1000000ull
 
-/* One realtime VM: the harness' sim, a realtime host clock, one vCPU on an h_rt_timer. */
+/*
+ * One realtime VM: the harness' sim, a realtime host clock, one vCPU on the
+ * simulated realtime timer rtt (or on a bring-your-own timer around it).
+ */
 struct rt_vm {
 	struct harness h;
 	struct pvt_hostclock *rt;
-	struct h_rt_timer r;
+	struct pvt_hosttimer *rtt;	/* in the sim queue, stepped by the sim */
+	struct pvt_hosttimer *ops_t;	/* the vCPU's timer when ops are given */
 	struct pvt_xen_vm *vm;
 	struct pvt_xen_vcpu *v;
 	struct h_slot slot;
 };
 
-/* ops NULL: the plain realtime timer. */
+/* ops NULL: the plain realtime timer; else ops on ctx rtt drive it. */
 static void rt_vm_init_ops(struct rt_vm *x, const struct pvt_hosttimer_ops *ops)
 {
 	struct h_cfg c;
@@ -42,10 +46,14 @@ static void rt_vm_init_ops(struct rt_vm *x, const struct pvt_hosttimer_ops *ops)
 	assert_int_equal(h_init(&x->h, &c), 0);
 	x->h.sim->realtime_offset_ns = 1700000000000000000ll;	/* before any pairing */
 	assert_int_equal(pvt_simhost_hostclock_new_realtime(x->h.sim, &x->rt), 0);
-	assert_int_equal(h_rt_init_ops(&x->r, x->h.sim, ops), 0);
+	assert_int_equal(pvt_simhost_timer_new_realtime(x->h.sim, &x->rtt), 0);
+	x->ops_t = NULL;
+	if (ops)
+		assert_int_equal(pvt_hosttimer_new_ops(ops, x->rtt, CLOCK_REALTIME, &x->ops_t), 0);
 	assert_int_equal(pvt_xen_vm_new(NULL, x->rt, &x->h.kvm, &x->vm), 0);
-	assert_int_equal(h_vcpu_new(&x->h, &x->slot, x->vm, 0, x->r.t, &x->v), 0);
-	x->r.slot = &x->slot;
+	assert_int_equal(h_vcpu_new(&x->h, &x->slot, x->vm, 0, ops ? x->ops_t : x->rtt, &x->v),
+			 0);
+	assert_int_equal(pvt_simhost_timer_set_notify(x->rtt, h_notify, &x->slot), 0);
 	assert_int_equal(h_set_guest_clock(&x->h, x->v, &x->h.clock), 0);
 }
 
@@ -58,7 +66,8 @@ static void rt_vm_destroy(struct rt_vm *x)
 {
 	pvt_xen_vcpu_free(x->v);
 	pvt_xen_vm_free(x->vm);
-	h_rt_destroy(&x->r);
+	pvt_hosttimer_free(x->ops_t);
+	pvt_hosttimer_free(x->rtt);
 	pvt_hostclock_free(x->rt);
 	h_destroy(&x->h);
 }
@@ -75,7 +84,7 @@ static void step(void **state, int64_t delta)
 	assert_int_equal(h_set_timer_op(&x.h, x.v, deadline), 0);
 	/* Soon after arming: the pairing is fresh, only the cancel tells. */
 	pvt_simhost_run_until(x.h.sim, x.h.sim->true_ns + MS);
-	h_rt_step(x.h.sim, &x.r, delta);
+	pvt_simhost_step_realtime(x.h.sim, delta);
 	assert_int_equal(x.h.logs[0].singleshot, 0);	/* a cancel is not an expiry */
 	pvt_simhost_run_until(x.h.sim, first + 100 * MS);
 	assert_int_equal(x.h.logs[0].singleshot, 1);
@@ -112,11 +121,16 @@ static int hooked_arm(void *ctx, uint64_t deadline_ns)
 	++hook.arms;
 	if (hook.step_at && hook.arms >= hook.step_at &&
 	    hook.arms < hook.step_at + (hook.count ? hook.count : 1))
-		pvt_simhost_step_realtime(hook.sim, hook.delta);	/* nothing armed to cancel yet */
-	return h_rt_arm(ctx, deadline_ns);
+		pvt_simhost_step_realtime(hook.sim, hook.delta);	/* the arm below replaces a cancel */
+	return pvt_hosttimer_arm(ctx, deadline_ns);
 }
 
-static const struct pvt_hosttimer_ops hooked_ops = { .arm = hooked_arm, .disarm = h_rt_disarm };
+static int hooked_disarm(void *ctx)
+{
+	return pvt_hosttimer_disarm(ctx);
+}
+
+static const struct pvt_hosttimer_ops hooked_ops = { .arm = hooked_arm, .disarm = hooked_disarm };
 
 /*
  * rearm: the vCPU already has a timer armed and re-programs it (the old
@@ -247,7 +261,7 @@ static void step_idle_refresh_busy(void **state)
 
 	(void)state;
 	rt_vm_init(&x);
-	h_rt_step(x.h.sim, &x.r, -3600ll * 1000000000ll);
+	pvt_simhost_step_realtime(x.h.sim, -3600ll * 1000000000ll);
 	__atomic_store_n(&x.rt->refresh_lock, 1, __ATOMIC_RELAXED);
 	deadline = h_guest_now(&x.h) + 20 * MS;
 	first = h_first_true_at(&x.h, x.h.sim->true_ns, deadline);
@@ -260,26 +274,24 @@ static void step_idle_refresh_busy(void **state)
 	rt_vm_destroy(&x);
 }
 
-/* The helper itself: UINT64_MAX means never (not "fire now"), even after steps. */
+/* The simulated realtime timer: UINT64_MAX means never (not "fire now"). */
 static void rt_timer_never(void **state)
 {
 	struct rt_vm x;
-	int fired = 0;
 
 	(void)state;
 	rt_vm_init(&x);
 	/* The timer is served through the vCPU: a wake would show as a host fire. */
-	assert_int_equal(h_rt_arm(&x.r, UINT64_MAX), 0);
+	assert_int_equal(pvt_hosttimer_arm(x.rtt, UINT64_MAX), 0);
 	assert_int_equal(pvt_simhost_run_until(x.h.sim, x.h.sim->true_ns + 1000 * MS), 0);
-	fired += x.r.armed ? 0 : 1;
-	assert_int_equal(fired, 0);
+	assert_true(x.rtt->armed);
 	{
 		struct pvt_xen_vcpu_stats st;
 
 		xt_snapshot(x.v, NULL, NULL, NULL, NULL, &st);
 		assert_int_equal(st.host_fires, 0);
 	}
-	assert_int_equal(h_rt_disarm(&x.r), 0);
+	assert_int_equal(pvt_hosttimer_disarm(x.rtt), 0);
 	rt_vm_destroy(&x);
 }
 

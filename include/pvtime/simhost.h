@@ -11,8 +11,9 @@
  * continuous). CLOCK_REALTIME = mono + realtime_offset and can be stepped.
  *
  * Host timers (pvt_simhost_timer_new) sit in a binary heap keyed by their
- * monotonic deadline (mono is non-decreasing in true time, so that is also
- * firing order; equal deadlines fire in arming order). A timer fires at the
+ * monotonic deadline (a realtime timer's is converted when it is armed;
+ * mono is non-decreasing in true time, so that is also firing order; equal
+ * deadlines fire in arming order). A timer fires at the
  * first true ns at which mono reaches its deadline; its notify hook runs at
  * that instant + wake_latency_ns (time never goes backwards: an overdue
  * timer runs at the current instant + wake latency). The hook is the user's:
@@ -88,7 +89,8 @@ PVT_API int pvt_simhost_set_slew(struct pvt_simhost *sim, int64_t slew_ppt);
 /*
  * Steps CLOCK_REALTIME by delta_ns (CLOCK_MONOTONIC never steps) and counts
  * the step, which the realtime host clock reports as its step count (what
- * the KVM backend's cancel-on-set watch fd tells on a real host).
+ * the KVM backend's cancel-on-set watch fd tells on a real host). Armed
+ * realtime timers are cancelled: each fires at once (queued at now).
  */
 PVT_API void pvt_simhost_step_realtime(struct pvt_simhost *sim, int64_t delta_ns);
 
@@ -124,6 +126,15 @@ PVT_API int pvt_simhost_hostclock_new_realtime(struct pvt_simhost *sim,
 
 /* A host timer in sim's queue (CLOCK_MONOTONIC). Free with pvt_hosttimer_free. */
 PVT_API int pvt_simhost_timer_new(struct pvt_simhost *sim, struct pvt_hosttimer **out);
+
+/*
+ * A CLOCK_REALTIME host timer in sim's queue, like the KVM_GET_CLOCK backend's
+ * CANCEL_ON_SET timerfd: fires when realtime reaches the deadline (UINT64_MAX:
+ * never in practice), or at once when pvt_simhost_step_realtime cancels it.
+ * Free with pvt_hosttimer_free.
+ */
+PVT_API int pvt_simhost_timer_new_realtime(struct pvt_simhost *sim,
+					   struct pvt_hosttimer **out);
 
 /* The hook pvt_simhost_step calls when t (a simulated timer) fires. -EINVAL otherwise. */
 PVT_API int pvt_simhost_timer_set_notify(struct pvt_hosttimer *t, pvt_simhost_notify_fn fn,
