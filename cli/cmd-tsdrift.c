@@ -15,75 +15,11 @@
 #include "args.h"
 #include "cmdline.h"
 #include "commands.h"
+#include "drift.h"
 #include "json.h"
 #include "openmetrics.h"
 #include "options.h"
 #include "svgplot.h"
-
-#define MAX_ROWS	10000000ull
-
-
-struct drift {
-	struct pvt_kvm_clock kvm;
-	struct pvt_tsc_scaling tsc;
-	struct pvt_guest_clock clock;
-	uint64_t duration_s, step_s;
-};
-
-/* One row of the table; see the section 4 contract for the first six. */
-struct row {
-	uint64_t elapsed_s, host_tsc, guest_tsc, kvmclock_ns, onestep_ns;
-	int64_t error_ns;
-	uint64_t true_ns;		/* (host_tsc - M) * 10^6 / H: true time since the reference */
-	int64_t guest_minus_true_ns;	/* the guest clock's own rate error (kHz rounding) */
-};
-
-static struct row row_at(const struct drift *d, uint64_t elapsed_s)
-{
-	struct row r = { .elapsed_s = elapsed_s };
-
-	r.host_tsc = d->kvm.master_tsc + elapsed_s * d->kvm.host_khz * 1000;
-	r.guest_tsc = pvt_guest_tsc(&d->tsc, r.host_tsc);
-	r.kvmclock_ns = pvt_guest_clock_ns(&d->clock, r.host_tsc);
-	r.onestep_ns = pvt_kvm_clock_legacy_ns(&d->kvm, r.host_tsc);
-	r.error_ns = (int64_t)(r.onestep_ns - r.kvmclock_ns);
-	/* elapsed_s * H * 1000 ticks at H kHz are exactly elapsed_s seconds. */
-	r.true_ns = elapsed_s * PVT_NSEC_PER_SEC;
-	r.guest_minus_true_ns = (int64_t)(r.kvmclock_ns - r.true_ns);
-	return r;
-}
-
-/* True if (delta << shift) would wrap, making scale_delta meaningless. */
-static bool shift_wraps(uint64_t delta, int shift)
-{
-	return shift > 0 && (delta >> (64 - shift));
-}
-
-/* Rejects configurations whose TSC or ns values leave 64 bits at the last row. */
-static int check_range(const struct drift *d, uint64_t frac)
-{
-	const uint64_t h = d->kvm.host_khz;
-	unsigned __int128 ticks = (unsigned __int128)d->duration_s * h * 1000;
-	unsigned __int128 last = ticks + d->kvm.master_tsc, guest_full;
-
-	if (ticks >> 64 || last >> 64)
-		return usage_error("--duration: host TSC %s + %" PRIu64 " s x %" PRIu64
-				   " kHz would pass 2^64", d->kvm.master_tsc ? "--master-tsc" : "0",
-				   d->duration_s, h);
-	if ((unsigned __int128)d->duration_s * PVT_NSEC_PER_SEC >> 64)
-		return usage_error("--duration: %" PRIu64 " s in ns would pass 2^64", d->duration_s);
-	guest_full = ((last & UINT64_MAX) * (unsigned __int128)d->tsc.ratio) >> frac;
-	if (guest_full >> 64)
-		return usage_error("--duration: the guest TSC at %" PRIu64 " s would pass 2^64", d->duration_s);
-	if (shift_wraps((uint64_t)ticks, d->kvm.host_shift) ||
-	    shift_wraps((uint64_t)guest_full - d->clock.page.tsc_timestamp, d->clock.page.tsc_shift))
-		return usage_error("--duration: the ns value at %" PRIu64 " s would overflow 64 bits",
-				   d->duration_s);
-	if (d->duration_s / d->step_s >= MAX_ROWS)
-		return usage_error("--step: %" PRIu64 " s gives more than %llu rows over %" PRIu64 " s",
-				   d->step_s, MAX_ROWS, d->duration_s);
-	return 0;
-}
 
 static void uptime_text(char *buf, size_t n, uint64_t s)
 {
@@ -94,22 +30,17 @@ static void uptime_text(char *buf, size_t n, uint64_t s)
 		snprintf(buf, n, "%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, s / 3600, s % 3600 / 60, s % 60);
 }
 
-static bool scaled(const struct drift *d)
-{
-	return d->tsc.ratio != pvt_tsc_ratio_one(d->tsc.frac_bits);
-}
-
 static void print_table(const struct drift *d, uint32_t guest_khz)
 {
 	uint64_t adv = pvt_kvm_advertised_khz(&d->kvm, &d->tsc);
-	struct row last = row_at(d, d->duration_s - d->duration_s % d->step_s);
+	struct drift_row last = drift_row_at(d, d->duration_s - d->duration_s % d->step_s);
 	char up[32];
 
 	printf("# pvtime tsdrift: host %u kHz, guest %u kHz, %u fraction bits (%s), master TSC %" PRIu64 "\n",
 	       d->kvm.host_khz, guest_khz, d->tsc.frac_bits,
 	       d->tsc.frac_bits == PVT_FRAC_BITS_VMX ? "Intel VMX" : "AMD SVM", d->kvm.master_tsc);
 	printf("# KVM scales the guest TSC: %s, ratio %" PRIu64 "\n",
-	       scaled(d) ? "yes (outside +-250 ppm)" : "no (within +-250 ppm: guest TSC = host TSC)", d->tsc.ratio);
+	       drift_scaled(d) ? "yes (outside +-250 ppm)" : "no (within +-250 ppm: guest TSC = host TSC)", d->tsc.ratio);
 	printf("# page advertises %" PRIu64 " kHz (asked %u): mul %u shift %d; one-step uses host mul %u shift %d\n",
 	       adv, guest_khz, d->clock.page.tsc_to_system_mul, d->clock.page.tsc_shift, d->kvm.host_mul,
 	       d->kvm.host_shift);
@@ -122,7 +53,7 @@ static void print_table(const struct drift *d, uint32_t guest_khz)
 	printf("%14s %14s %20s %20s %20s %20s %14s %15s %16s\n", "elapsed_s", "uptime", "host_tsc",
 	       "guest_tsc", "kvmclock (ns)", "one-step (ns)", "error (ns)", "error (\u00b5s)", "guest-true (ns)");
 	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
-		struct row r = row_at(d, e);
+		struct drift_row r = drift_row_at(d, e);
 
 		uptime_text(up, sizeof(up), e);
 		printf("%14" PRIu64 " %14s %20" PRIu64 " %20" PRIu64 " %20" PRIu64 " %20" PRIu64 " %14" PRId64
@@ -140,7 +71,7 @@ static void print_csv(const struct drift *d)
 {
 	printf("elapsed_s,host_tsc,guest_tsc,kvmclock_ns,onestep_ns,error_ns\n");
 	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
-		struct row r = row_at(d, e);
+		struct drift_row r = drift_row_at(d, e);
 
 		printf("%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRId64 "\n", e,
 		       r.host_tsc, r.guest_tsc, r.kvmclock_ns, r.onestep_ns, r.error_ns);
@@ -151,7 +82,7 @@ static void print_csv(const struct drift *d)
 
 static void print_json(const struct drift *d, uint32_t guest_khz)
 {
-	struct row last = row_at(d, d->duration_s - d->duration_s % d->step_s);
+	struct drift_row last = drift_row_at(d, d->duration_s - d->duration_s % d->step_s);
 	struct json j;
 
 	json_begin(&j, stdout);
@@ -162,7 +93,7 @@ static void print_json(const struct drift *d, uint32_t guest_khz)
 	json_u64(&j, "master_tsc", d->kvm.master_tsc);
 	json_u64(&j, "duration_s", d->duration_s);
 	json_u64(&j, "step_s", d->step_s);
-	json_bool(&j, "scaling", scaled(d));
+	json_bool(&j, "scaling", drift_scaled(d));
 	json_u64(&j, "ratio", d->tsc.ratio);
 	json_u64(&j, "advertised_khz", pvt_kvm_advertised_khz(&d->kvm, &d->tsc));
 	json_u64(&j, "guest_mul", d->clock.page.tsc_to_system_mul);
@@ -171,7 +102,7 @@ static void print_json(const struct drift *d, uint32_t guest_khz)
 	json_i64(&j, "host_shift", d->kvm.host_shift);
 	json_array_begin(&j, "rows");
 	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
-		struct row r = row_at(d, e);
+		struct drift_row r = drift_row_at(d, e);
 
 		json_object_begin(&j, NULL);
 		json_u64(&j, "elapsed_s", e);
@@ -217,7 +148,7 @@ static int write_plot(const struct drift *d, const char *path, uint32_t guest_kh
 	else if (d->duration_s >= 3 * 60)
 		unit = 60, xl = "guest uptime since the master clock reference (minutes)";
 	for (uint64_t k = 0; k < rows; k++) {
-		struct row r = row_at(d, k * d->step_s);
+		struct drift_row r = drift_row_at(d, k * d->step_s);
 
 		x[k] = (double)r.elapsed_s / unit;
 		err[k] = (double)r.error_ns / 1000;
@@ -256,7 +187,7 @@ static void om_rows(struct om *om, const struct drift *d, uint32_t guest_khz,
 {
 	om_family(om, name, "gauge", "seconds", help);
 	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
-		struct row r = row_at(d, e);
+		struct drift_row r = drift_row_at(d, e);
 
 		fputs(name, om->f);
 		om_labels(om, d, guest_khz);
@@ -319,6 +250,7 @@ int cmd_tsdrift(int argc, char **argv)
 		OPT_TABLE_END,
 	};
 	struct drift d;
+	char why[160];
 	bool table;
 	int ret = opts_parse("tsdrift", "pvtime tsdrift --host-khz H --guest-khz G [--frac-bits 48] [--master-tsc M]\n"
 			     "       [--duration S] [--step S] [--format table|csv|json|openmetrics]\n"
@@ -326,17 +258,9 @@ int cmd_tsdrift(int argc, char **argv)
 
 	if (ret)
 		return ret == OPTS_HELP ? PVT_EXIT_OK : ret;
-	d = (struct drift){ .duration_s = a.duration_s, .step_s = a.step_s };
-	if (pvt_kvm_clock_init(&d.kvm, a.host_khz, a.frac_bits))
-		return usage_error("--host-khz: %" PRIu32 " kHz has no valid mul/shift", a.host_khz);
-	d.kvm.master_tsc = a.master_tsc;
-	if (pvt_kvm_tsc_scaling(&d.kvm, a.guest_khz, 0, &d.tsc))
-		return usage_error("--guest-khz: %u kHz cannot be scaled from %u kHz", a.guest_khz, d.kvm.host_khz);
-	if (pvt_kvm_guest_clock(&d.kvm, &d.tsc, &d.clock))
-		return usage_error("--guest-khz: KVM would advertise %" PRIu64 " kHz, which has no mul/shift",
-				   pvt_kvm_advertised_khz(&d.kvm, &d.tsc));
-	if ((ret = check_range(&d, d.tsc.frac_bits)))
-		return ret;
+	if (drift_init(&d, a.host_khz, a.guest_khz, a.frac_bits, a.master_tsc, a.duration_s, a.step_s,
+		       why, sizeof(why)))
+		return usage_error("%s", why);
 
 	table = !a.out.csv && !a.out.json && !a.out.openmetrics;
 	if (a.out.csv)

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "drift.h"
+
+struct drift_row drift_row_at(const struct drift *d, uint64_t elapsed_s)
+{
+	struct drift_row r = { .elapsed_s = elapsed_s };
+
+	r.host_tsc = d->kvm.master_tsc + elapsed_s * d->kvm.host_khz * 1000;
+	r.guest_tsc = pvt_guest_tsc(&d->tsc, r.host_tsc);
+	r.kvmclock_ns = pvt_guest_clock_ns(&d->clock, r.host_tsc);
+	r.onestep_ns = pvt_kvm_clock_legacy_ns(&d->kvm, r.host_tsc);
+	r.error_ns = (int64_t)(r.onestep_ns - r.kvmclock_ns);
+	/* elapsed_s * H * 1000 ticks at H kHz are exactly elapsed_s seconds. */
+	r.true_ns = elapsed_s * PVT_NSEC_PER_SEC;
+	r.guest_minus_true_ns = (int64_t)(r.kvmclock_ns - r.true_ns);
+	return r;
+}
+
+bool drift_scaled(const struct drift *d)
+{
+	return d->tsc.ratio != pvt_tsc_ratio_one(d->tsc.frac_bits);
+}
+
+/* True if (delta << shift) would wrap, making scale_delta meaningless. */
+static bool shift_wraps(uint64_t delta, int shift)
+{
+	return shift > 0 && (delta >> (64 - shift));
+}
+
+/* Whether the TSC and ns values stay within 64 bits up to the last row. */
+static int check_range(const struct drift *d, char *error, size_t len)
+{
+	const uint64_t h = d->kvm.host_khz;
+	unsigned __int128 ticks = (unsigned __int128)d->duration_s * h * 1000;
+	unsigned __int128 last = ticks + d->kvm.master_tsc, guest_full;
+
+	if (ticks >> 64 || last >> 64)
+		return snprintf(error, len, "--duration: host TSC %s + %" PRIu64 " s x %" PRIu64
+				" kHz would pass 2^64", d->kvm.master_tsc ? "--master-tsc" : "0",
+				d->duration_s, h), -ERANGE;
+	if ((unsigned __int128)d->duration_s * PVT_NSEC_PER_SEC >> 64)
+		return snprintf(error, len, "--duration: %" PRIu64 " s in ns would pass 2^64",
+				d->duration_s), -ERANGE;
+	guest_full = ((last & UINT64_MAX) * (unsigned __int128)d->tsc.ratio) >> d->tsc.frac_bits;
+	if (guest_full >> 64)
+		return snprintf(error, len, "--duration: the guest TSC at %" PRIu64 " s would pass 2^64",
+				d->duration_s), -ERANGE;
+	if (shift_wraps((uint64_t)ticks, d->kvm.host_shift) ||
+	    shift_wraps((uint64_t)guest_full - d->clock.page.tsc_timestamp, d->clock.page.tsc_shift))
+		return snprintf(error, len, "--duration: the ns value at %" PRIu64 " s would overflow 64 bits",
+				d->duration_s), -ERANGE;
+	if (d->duration_s / d->step_s >= DRIFT_MAX_ROWS)
+		return snprintf(error, len, "--step: %" PRIu64 " s gives more than %llu rows over %" PRIu64 " s",
+				d->step_s, DRIFT_MAX_ROWS, d->duration_s), -ERANGE;
+	return 0;
+}
+
+int drift_init(struct drift *d, uint32_t host_khz, uint32_t guest_khz, unsigned frac_bits,
+	       uint64_t master_tsc, uint64_t duration_s, uint64_t step_s, char *error, size_t len)
+{
+	*d = (struct drift){ .duration_s = duration_s, .step_s = step_s };
+	if (!step_s)
+		return snprintf(error, len, "--step: must not be 0"), -EINVAL;
+	if (pvt_kvm_clock_init(&d->kvm, host_khz, frac_bits))
+		return snprintf(error, len, "--host-khz: %" PRIu32 " kHz has no valid mul/shift",
+				host_khz), -EINVAL;
+	d->kvm.master_tsc = master_tsc;
+	if (pvt_kvm_tsc_scaling(&d->kvm, guest_khz, 0, &d->tsc))
+		return snprintf(error, len, "--guest-khz: %" PRIu32 " kHz cannot be scaled from %" PRIu32
+				" kHz", guest_khz, host_khz), -EINVAL;
+	if (pvt_kvm_guest_clock(&d->kvm, &d->tsc, &d->clock))
+		return snprintf(error, len, "--guest-khz: KVM would advertise %" PRIu64
+				" kHz, which has no mul/shift", pvt_kvm_advertised_khz(&d->kvm, &d->tsc)),
+		       -EINVAL;
+	return check_range(d, error, len);
+}
