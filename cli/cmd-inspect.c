@@ -19,6 +19,7 @@
 #include <cpuid.h>
 
 #include "args.h"
+#include "clockns.h"
 #include "cmdline.h"
 #include "commands.h"
 #include "pvtime/hostinfo.h"
@@ -182,14 +183,6 @@ static int64_t drift_at(uint32_t host_khz, uint32_t guest_khz, uint64_t s, bool 
 			 pvt_guest_clock_ns(&clock, host_tsc));
 }
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * PVT_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 int cmd_inspect(int argc, char **argv)
 {
 	struct optspec o[] = {
@@ -227,10 +220,10 @@ int cmd_inspect(int argc, char **argv)
 				     "available: %s)", e ? ": " : "", e ? strerror(e) : "",
 				     clocksource, available);
 	live = (const volatile struct pvt_pvclock_page *)at;	/* vCPU 0's page */
-	mono0 = clock_ns(CLOCK_MONOTONIC);
+	mono0 = clock_now_ns(CLOCK_MONOTONIC);
 	ret = pvt_pvclock_read(live, read_tsc, NULL, &page, &tsc, &ns);
-	mono1 = clock_ns(CLOCK_MONOTONIC);
-	boot = clock_ns(CLOCK_BOOTTIME);
+	mono1 = clock_now_ns(CLOCK_MONOTONIC);
+	boot = clock_now_ns(CLOCK_BOOTTIME);
 	if (ret)
 		return runtime_error("inspect: the kvmclock page could not be read: %s%s",
 				     strerror(-ret), ret == -EINVAL ? " (garbage tsc_shift)" : "");

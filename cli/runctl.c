@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "clockns.h"
 #include "runctl.h"
 
 /*
@@ -111,10 +112,7 @@ void runctl_json(struct json *j)
 
 uint64_t runctl_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return clock_now_ns(CLOCK_MONOTONIC);
 }
 
 void runctl_start(struct runctl *rc, const char *what, uint64_t loops,

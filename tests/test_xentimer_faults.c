@@ -34,6 +34,8 @@
 #include "pvtime/hosttimer.h"
 #include "pvtime/xentimer.h"
 
+#include "clockns.h"
+
 #define MS		1000000ull
 #define NVCPUS		4
 
@@ -49,7 +51,7 @@ struct rvm {
 
 static void sleep_ns(uint64_t ns)
 {
-	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+	struct timespec ts = timespec_of_ns(ns);
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
