@@ -18,6 +18,13 @@
 
 /* Per kind and vCPU: a long run keeps its first million cost samples. */
 #define VMM_COST_MAX_SAMPLES	(1ull << 20)
+/*
+ * Cost samples kept per kind: room for two exits of a kind per loop (a
+ * timerlat loop makes one timer hypercall and one block), plus some for the
+ * exits outside the loops.
+ */
+#define COST_EXITS_PER_LOOP	2
+#define COST_SLACK		64
 
 /* How often join_all() looks again, and re-kicks once a stop was asked (see there why). */
 #define KICK_REPEAT_NS	50000000ull	/* 50 ms */
@@ -292,8 +299,8 @@ static void kick(int sig)
 static void alloc_costs(struct vmm_vcpu *vcpu)
 {
 	/* Enough for every exit of a normal run; long runs keep the first million. */
-	uint64_t cap = vcpu->vm->cfg.loops * 2 + 64 < VMM_COST_MAX_SAMPLES ?
-		       vcpu->vm->cfg.loops * 2 + 64 : VMM_COST_MAX_SAMPLES;
+	uint64_t want = vcpu->vm->cfg.loops * COST_EXITS_PER_LOOP + COST_SLACK;
+	uint64_t cap = want < VMM_COST_MAX_SAMPLES ? want : VMM_COST_MAX_SAMPLES;
 	struct vmm_vcpu_result *r = &vcpu->res;
 
 	bool ok = true;
