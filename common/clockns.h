@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * struct timespec <-> ns, and a clock read in ns: the one copy for the
+ * struct timespec <-> ns, a clock read in ns and a sleep: the one copy for the
  * library, the VMM, the CLI and the tests (never installed; the examples
  * build against the installed headers only and keep their own).
  */
 #ifndef PVTIME_COMMON_CLOCKNS_H
 #define PVTIME_COMMON_CLOCKNS_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -34,6 +35,15 @@ static inline uint64_t clock_now_ns(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return ns_of_timespec(&ts);
+}
+
+/* Sleeps ns (CLOCK_MONOTONIC); a signal's handler runs and the sleep goes on for what is left. */
+static inline void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = timespec_of_ns(ns);
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
 
 #endif

@@ -83,16 +83,13 @@ static void sample(uint64_t *tsc, uint64_t *ns)
 int pvt_host_tsc_khz_calibrate(uint64_t duration_ns, uint32_t *khz)
 {
 	uint64_t t0, n0, t1, n1, q, rem;
-	struct timespec pause;
 
 	if (!duration_ns)
 		duration_ns = CALIB_DEFAULT_NS;
 	if (duration_ns > CALIB_MAX_NS)
 		return -EINVAL;
-	pause = timespec_of_ns(duration_ns);
 	sample(&t0, &n0);
-	while (nanosleep(&pause, &pause) && errno == EINTR)
-		;
+	sleep_ns(duration_ns);
 	sample(&t1, &n1);
 	if (n1 <= n0 || t1 <= t0)
 		return -EIO;

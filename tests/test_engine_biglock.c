@@ -197,13 +197,6 @@ static uint64_t rnd(uint64_t *s)
 	return *s;
 }
 
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = timespec_of_ns(ns);
-
-	nanosleep(&ts, NULL);
-}
-
 /* One random hypercall on vCPU id (periodic ones maybe on another vCPU). Big lock held. */
 static void one_call(unsigned id, uint64_t *seed)
 {

@@ -49,14 +49,6 @@ struct rvm {
 	unsigned n;
 };
 
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = timespec_of_ns(ns);
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 /* A VM of n vCPUs on the vDSO clock with timerfds; false (skip) off x86-64. */
 static bool rvm_init(struct rvm *r, unsigned n)
 {
