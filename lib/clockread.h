@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The library's raw clock reads: a clock_gettime in ns (common/clockns.h), and an ordered TSC read. */
+/* The library's raw clock reads: clock_gettime in ns (common/clockns.h), an ordered TSC read. */
 #ifndef PVTIME_CLOCKREAD_H
 #define PVTIME_CLOCKREAD_H
 

@@ -38,7 +38,6 @@
 #define LARGE_PAGE_SIZE	(1ull << LARGE_PAGE_SHIFT)
 #define PD_HIGH_BASE	(3ull << 30)		/* what pdpt[3], so GPA_PD_HIGH, maps: 3..4 GiB */
 
-
 void vmm__setup_paging(struct vmm *vm)
 {
 	uint64_t *pml4 = vmm__gpa(vm, GPA_PML4, VMM_PAGE_SIZE);
