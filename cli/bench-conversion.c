@@ -17,6 +17,7 @@
 #include "pvtime/guestclock.h"
 
 #include "args.h"
+#include "clockns.h"
 #include "cmdline.h"
 #include "commands.h"
 #include "json.h"
@@ -35,20 +36,12 @@ struct bench {
 	uint64_t sink;		/* keeps results alive */
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * PVT_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static inline uint64_t read_tsc(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	return __builtin_ia32_rdtsc();
 #else
-	return now_ns();
+	return clock_now_ns(CLOCK_MONOTONIC);
 #endif
 }
 
@@ -98,7 +91,7 @@ __attribute__((noinline)) static void loop_clock_gettime(struct bench *b, uint64
 	uint64_t sum = 0;
 
 	for (uint64_t i = 0; i < n; i++)
-		sum += now_ns();
+		sum += clock_now_ns(CLOCK_MONOTONIC);
 	b->sink += sum;
 }
 
@@ -167,14 +160,14 @@ static double measure(struct bench *b, enum op op, uint64_t n, unsigned repeat, 
 		return NAN;
 	loops[op](b, n / 10 + 1);	/* warm caches and branch predictors */
 	for (unsigned r = 0; r < repeat; r++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = clock_now_ns(CLOCK_MONOTONIC);
 
 		if (runctl_signal()) {
 			repeat = r;
 			break;
 		}
 		loops[op](b, n);
-		runs[r] = (double)(now_ns() - t0) / (double)n;
+		runs[r] = (double)(clock_now_ns(CLOCK_MONOTONIC) - t0) / (double)n;
 	}
 	if (!repeat)
 		return NAN;

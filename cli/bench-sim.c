@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "args.h"
+#include "clockns.h"
 #include "cmdline.h"
 #include "commands.h"
 #include "json.h"
@@ -25,22 +26,14 @@ struct bench_row {
 	double wall_s, cpu_s;
 };
 
-static double now_s(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int measure(const struct sim_config *cfg, struct bench_row *row)
 {
 	struct sim_result res;
-	double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t w0 = clock_now_ns(CLOCK_MONOTONIC), c0 = clock_now_ns(CLOCK_THREAD_CPUTIME_ID);
 	int ret = sim_run(cfg, NULL, &res);
 
-	row->cpu_s = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
-	row->wall_s = now_s(CLOCK_MONOTONIC) - w0;
+	row->cpu_s = (double)(clock_now_ns(CLOCK_THREAD_CPUTIME_ID) - c0) * 1e-9;
+	row->wall_s = (double)(clock_now_ns(CLOCK_MONOTONIC) - w0) * 1e-9;
 	row->algo = cfg->algo;
 	row->events = res.events;
 	return ret;

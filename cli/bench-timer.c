@@ -32,6 +32,7 @@
 #include "pvtime/xentimer.h"
 
 #include "args.h"
+#include "clockns.h"
 #include "cmdline.h"
 #include "commands.h"
 #include "json.h"
@@ -54,14 +55,6 @@ struct kvm_vm {
 	int kvm_fd, vm_fd;
 	const char *why;	/* NULL when usable */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * PVT_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -129,7 +122,7 @@ static void loop_rdtsc(struct bench *b, uint64_t n)
 static void loop_clock_gettime(struct bench *b, uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++)
-		b->sink += now_ns();
+		b->sink += clock_now_ns(CLOCK_MONOTONIC);
 }
 
 static void loop_kvm_get_clock(struct bench *b, uint64_t n)
@@ -178,10 +171,10 @@ static double measure(struct bench *b, loop_fn fn, uint64_t n)
 
 	fn(b, n / 10 + 1);
 	for (int r = 0; r < REPEAT; r++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = clock_now_ns(CLOCK_MONOTONIC);
 
 		fn(b, n);
-		runs[r] = (double)(now_ns() - t0) / (double)n;
+		runs[r] = (double)(clock_now_ns(CLOCK_MONOTONIC) - t0) / (double)n;
 	}
 	qsort(runs, REPEAT, sizeof(runs[0]), cmp_double);
 	return runs[REPEAT / 2];
@@ -260,15 +253,14 @@ static int bare_wake(int fd, int64_t *late)
 {
 	struct itimerspec its = { 0 };
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	uint64_t deadline = now_ns() + DELIVERY_AHEAD_NS, n;
+	uint64_t deadline = clock_now_ns(CLOCK_MONOTONIC) + DELIVERY_AHEAD_NS, n;
 
-	its.it_value.tv_sec = (time_t)(deadline / PVT_NSEC_PER_SEC);
-	its.it_value.tv_nsec = (long)(deadline % PVT_NSEC_PER_SEC);
+	its.it_value = timespec_of_ns(deadline);
 	if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL))
 		return -errno;
 	if (poll(&pfd, 1, 1000) != 1 || read(fd, &n, sizeof(n)) != sizeof(n))
 		return -ETIMEDOUT;
-	*late = (int64_t)(now_ns() - deadline);
+	*late = (int64_t)(clock_now_ns(CLOCK_MONOTONIC) - deadline);
 	return 0;
 }
 

@@ -18,6 +18,8 @@
 #include "vmm-timerlat.h"
 
 #define BENCH_MAX_REPEAT	20
+/* runs[], last[]: one per algorithm, indexed by enum pvt_timer_algo (pvtime last). */
+#define BENCH_ALGOS		(PVT_ALGO_PVTIME + 1)
 
 struct bench_run {
 	int64_t p50, p99, max;		/* guest lateness, ns */
@@ -42,9 +44,9 @@ struct bench_vmm {
 	struct cli_output out;		/* --json, --format, --metrics */
 	uint64_t duration_ns;		/* --duration: per run, instead of -n */
 	unsigned reps_done;		/* repetitions with data (the last may be partial) */
-	struct vmm_vs_host last[3];	/* the last run of each algo, for OpenMetrics */
-	bool have_last[3];
-	struct bench_run runs[3][BENCH_MAX_REPEAT];
+	struct vmm_vs_host last[BENCH_ALGOS];	/* the last run of each algo, for OpenMetrics */
+	bool have_last[BENCH_ALGOS];
+	struct bench_run runs[BENCH_ALGOS][BENCH_MAX_REPEAT];
 	struct bench_run host[BENCH_MAX_REPEAT];
 	bool dma_held;
 	int64_t bare_rt_p50, bare_rt_p99, null_handling_p50;
@@ -133,7 +135,7 @@ static int measure_bare(struct bench_vmm *b)
 	b->bare_rt_p50 = rt.count ? stats_percentile(&rt, 50, 100) : -1;
 	b->bare_rt_p99 = rt.count ? stats_percentile(&rt, 99, 100) : -1;
 	b->null_handling_p50 = -1;
-	if (!vmm_cli_cost(&vm, 2, &h) && h.count)
+	if (!vmm_cli_cost(&vm, VMM_COST_NULL, &h) && h.count)
 		b->null_handling_p50 = stats_percentile(&h, 50, 100);
 	stats_free(&h);
 	stats_free(&rt);
@@ -215,7 +217,7 @@ static double floor_extra_ns(const struct bench_vmm *b)
 	if (b->scenario == PVT_SCN_TIMERLAT)
 		return b->bare_rt_p50 > 0 ? (double)b->bare_rt_p50 / 2 : 0;
 	for (unsigned i = 0; i < b->repeat; i++) {
-		const struct vmm_irq_breakdown *x = &b->runs[2][i].irq;
+		const struct vmm_irq_breakdown *x = &b->runs[PVT_ALGO_PVTIME][i].irq;
 
 		extra += (double)(x->kick_ns + x->inject_ns + x->entry_ns + x->handler_ns) / b->repeat;
 	}
@@ -245,7 +247,7 @@ static void adv_targets(const struct bench_vmm *b, struct adv_targets *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (unsigned i = 0; i < b->repeat; i++) {
-		const struct bench_run *r = &b->runs[2][i];
+		const struct bench_run *r = &b->runs[PVT_ALGO_PVTIME][i];
 
 		t->delivery_mean += (double)r->delivery / b->repeat;
 		t->spin_mean += r->adv.spin_mean / b->repeat;
@@ -272,11 +274,11 @@ static double floor_p50(const struct bench_vmm *b, double host_p50)
 
 static void print_text(const struct bench_vmm *b)
 {
-	static const char *const names[] = { "legacy", "kvm", "pvtime" };
 	int64_t lo, hi, hlo, hhi;
 	double mean, hmean;
 
-	runctl_text(stdout, b->runs[0][0].loops + b->runs[1][0].loops + b->runs[2][0].loops);
+	runctl_text(stdout, b->runs[PVT_ALGO_LEGACY][0].loops + b->runs[PVT_ALGO_KVM][0].loops +
+			    b->runs[PVT_ALGO_PVTIME][0].loops);
 	printf("# bench vmm: %llu x %llu ns sleeps per run, %u run(s), %u vCPU, %s, cpu_dma_latency %s\n",
 	       (unsigned long long)b->loops, (unsigned long long)b->interval_ns, b->repeat, b->vcpus,
 	       b->fifo ? "SCHED_FIFO" : "SCHED_OTHER (slack 1 ns)", b->dma_held ? "held at 0" : "NOT held");
@@ -293,22 +295,22 @@ static void print_text(const struct bench_vmm *b)
 	       (long long)b->null_handling_p50);
 	printf("%-8s %10s %10s %10s %22s %14s %16s %14s %6s\n", "algo", "p50", "p99", "max",
 	       "p50 mean [min..max]", "hcall p50 ns", "block wake->run", "delivery p50", "early");
-	for (int a = 0; a < 3; a++) {
+	for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; a < BENCH_ALGOS; a++) {
 		const struct bench_run *r = &b->runs[a][b->repeat - 1];
 
 		spread(b->runs[a], b->repeat, &lo, &hi, &mean);
 		printf("%-8s %10lld %10lld %10lld %10.0f [%lld..%lld] %14lld %16lld %14lld %6llu\n",
-		       names[a], (long long)r->p50, (long long)r->p99, (long long)r->max, mean,
+		       pvt_timer_algo_name(a), (long long)r->p50, (long long)r->p99, (long long)r->max, mean,
 		       (long long)lo, (long long)hi, (long long)r->cost_timer,
 		       (long long)r->cost_block, (long long)r->delivery,
 		       (unsigned long long)r->early);
 	}
 	if (b->irq_mode) {
 		printf("interrupt path p50 (ns)     wake      kick    inject     entry   handler  by irq  on unmask\n");
-		for (int a = 0; a < 3; a++) {
+		for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; a < BENCH_ALGOS; a++) {
 			const struct bench_run *r = &b->runs[a][b->repeat - 1];
 
-			printf("%-8s %18lld %9lld %9lld %9lld %9lld %7llu %10llu\n", names[a],
+			printf("%-8s %18lld %9lld %9lld %9lld %9lld %7llu %10llu\n", pvt_timer_algo_name(a),
 			       (long long)r->irq.wake_ns, (long long)r->irq.kick_ns,
 			       (long long)r->irq.inject_ns, (long long)r->irq.entry_ns,
 			       (long long)r->irq.handler_ns, (unsigned long long)r->irq_totals.upcalls,
@@ -320,7 +322,7 @@ static void print_text(const struct bench_vmm *b)
 	}
 	{
 		char buf[24];
-		const struct bench_run *r = &b->runs[2][b->repeat - 1];
+		const struct bench_run *r = &b->runs[PVT_ALGO_PVTIME][b->repeat - 1];
 
 		printf("# timer advance (pvtime only): %s", advance_name(b, buf, sizeof(buf)));
 		if (r->adv.on)
@@ -340,7 +342,7 @@ static void print_text(const struct bench_vmm *b)
 		       b->cyclic_min_us, b->cyclic_avg_us, b->cyclic_max_us);
 	else
 		printf("cyclictest: not run (not installed or failed)\n");
-	spread(b->runs[2], b->repeat, &lo, &hi, &mean);
+	spread(b->runs[PVT_ALGO_PVTIME], b->repeat, &lo, &hi, &mean);
 	printf("target pvtime p50 <= host p50 + %lld ns: %s (pvtime %.0f, host %.0f, difference %.0f ns)\n",
 	       (long long)target_budget_ns(b), mean <= hmean + (double)target_budget_ns(b) ? "met" : "NOT met",
 	       mean, hmean, mean - hmean);
@@ -356,7 +358,7 @@ static void print_text(const struct bench_vmm *b)
 		double dmean = 0;
 
 		for (unsigned i = 0; i < b->repeat; i++)
-			dmean += (double)b->runs[2][i].delivery / b->repeat;
+			dmean += (double)b->runs[PVT_ALGO_PVTIME][i].delivery / b->repeat;
 		printf("VMM share: pvtime expiry delivery p50 %.0f ns vs host p50 %.0f ns: %s 5000 ns;\n"
 		       "the rest of the guest's lateness is the resume into the guest (half the bare round trip)\n",
 		       dmean, hmean, dmean <= hmean + 5000 ? "within" : "NOT within");
@@ -379,7 +381,6 @@ static void print_text(const struct bench_vmm *b)
 
 static void print_json(const struct bench_vmm *b)
 {
-	static const char *const names[] = { "legacy", "kvm", "pvtime" };
 	char advbuf[24];
 	struct json j;
 	int64_t lo, hi;
@@ -405,12 +406,12 @@ static void print_json(const struct bench_vmm *b)
 	json_object_end(&j);
 	json_i64(&j, "bare_exit_handling_p50_ns", b->null_handling_p50);
 	json_array_begin(&j, "runs");
-	for (int a = 0; a < 3; a++) {
+	for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; a < BENCH_ALGOS; a++) {
 		const struct bench_run *r = &b->runs[a][b->repeat - 1];
 
 		spread(b->runs[a], b->repeat, &lo, &hi, &mean);
 		json_object_begin(&j, NULL);
-		json_string(&j, "algo", names[a]);
+		json_string(&j, "algo", pvt_timer_algo_name(a));
 		json_object_begin(&j, "lateness_ns");
 		json_i64(&j, "p50", r->p50);
 		json_i64(&j, "p99", r->p99);
@@ -431,7 +432,8 @@ static void print_json(const struct bench_vmm *b)
 			json_u64(&j, "upcalls_on_unmask", r->irq_totals.upcalls_direct);
 		}
 		json_u64(&j, "loops", r->loops);
-		json_string(&j, "advance", a == 2 ? advance_name(b, advbuf, sizeof(advbuf)) : "off");
+		json_string(&j, "advance",
+			    a == PVT_ALGO_PVTIME ? advance_name(b, advbuf, sizeof(advbuf)) : "off");
 		if (r->adv.on) {
 			vmm_cli_advance_summary_json(&j, &r->adv);
 			json_double(&j, "spin_cpu_ms_per_1000_timers_per_s", r->adv.spin_mean / 1000);
@@ -455,7 +457,7 @@ static void print_json(const struct bench_vmm *b)
 	{
 		double pmean;
 
-		spread(b->runs[2], b->repeat, &lo, &hi, &pmean);
+		spread(b->runs[PVT_ALGO_PVTIME], b->repeat, &lo, &hi, &pmean);
 		json_object_begin(&j, "target");
 		json_i64(&j, "budget_ns", target_budget_ns(b));
 		json_bool(&j, "met", pmean <= mean + (double)target_budget_ns(b));
@@ -491,22 +493,22 @@ static void print_json(const struct bench_vmm *b)
 /* OpenMetrics: each algo's last run (target vmm) and the host baseline, plus handling costs. */
 static int write_metrics(struct bench_vmm *b, bool to_stdout, const char *path)
 {
-	static const char *const names[] = { "legacy", "kvm", "pvtime" };
 	struct om_timerlat s[4];
 	unsigned n = 0;
 	struct om om;
 	int err;
 
-	for (int a = 0; a < 3; a++)
+	for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; a < BENCH_ALGOS; a++)
 		if (b->have_last[a])
 			s[n++] = (struct om_timerlat){
-				.target = "vmm", .algo = names[a], .vcpu = "all", .guest_clock = "kvm",
+				.target = "vmm", .algo = pvt_timer_algo_name(a), .vcpu = "all", .guest_clock = "kvm",
 				.r = &b->last[a].guest, .early_wakeups = b->last[a].totals.early_wakeups,
 			};
-	if (b->have_last[2] && b->last[2].host.loops)
+	if (b->have_last[PVT_ALGO_PVTIME] && b->last[PVT_ALGO_PVTIME].host.loops)
 		s[n++] = (struct om_timerlat){
 			.target = "host", .algo = "none", .vcpu = "all", .guest_clock = "none",
-			.r = &b->last[2].host, .early_wakeups = om_count_early(&b->last[2].host),
+			.r = &b->last[PVT_ALGO_PVTIME].host,
+			.early_wakeups = om_count_early(&b->last[PVT_ALGO_PVTIME].host),
 		};
 	err = om_open(&om);
 	if (err)
@@ -515,10 +517,10 @@ static int write_metrics(struct bench_vmm *b, bool to_stdout, const char *path)
 	om_timerlat(&om, s, n);
 	om_family(&om, "pvtime_bench_vmm_hypercall_handling_seconds", "gauge", "seconds",
 		  "median VMM handling of a timer hypercall (exit to resume), last run");
-	for (int a = 0; a < 3; a++)
+	for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; a < BENCH_ALGOS; a++)
 		if (b->have_last[a] && b->runs[a][b->reps_done - 1].cost_timer >= 0) {
 			fprintf(om.f, "pvtime_bench_vmm_hypercall_handling_seconds{target=\"vmm\",algo=\"%s\","
-				"vcpu=\"all\",guest_clock=\"kvm\"} ", names[a]);
+				"vcpu=\"all\",guest_clock=\"kvm\"} ", pvt_timer_algo_name(a));
 			om_seconds(om.f, b->runs[a][b->reps_done - 1].cost_timer);
 			fputc('\n', om.f);
 		}
@@ -552,7 +554,7 @@ int bench_vmm(int argc, char **argv)
 	if (!ret)
 		ret = measure_bare(b);
 	for (unsigned rep = 0; !ret && !stop && rep < b->repeat; rep++) {
-		for (int a = 0; !ret && !stop && a < 3; a++) {
+		for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; !ret && !stop && a < BENCH_ALGOS; a++) {
 			struct vmm_config cfg;
 			struct vmm_vs_host m;
 			struct bench_run *r = &b->runs[a][rep];
@@ -561,7 +563,7 @@ int bench_vmm(int argc, char **argv)
 			cfg.nr_vcpus = b->vcpus;
 			cfg.scenario = b->scenario;
 			cfg.irq_pref = b->irq_pref;
-			cfg.algo = (enum pvt_timer_algo)a;
+			cfg.algo = a;
 			cfg.advance_mode = b->adv.advance_mode;
 			cfg.advance_ns = b->adv.advance_ns;
 			cfg.loops = b->loops;
@@ -569,7 +571,7 @@ int bench_vmm(int argc, char **argv)
 			cfg.check_samples = false;	/* the oracles run in the tests, not here */
 			cfg.fifo_priority = b->fifo;
 			cfg.watchdog_ms = 600000 + b->duration_ns / 1000000;
-			ret = vmm_vs_host_measure("bench vmm", &cfg, &m, NULL, true, a == 2,
+			ret = vmm_vs_host_measure("bench vmm", &cfg, &m, NULL, true, a == PVT_ALGO_PVTIME,
 						  b->duration_ns, false);
 			if (!ret) {
 				/* Reports built from every sample: keep_samples is on here. */
@@ -584,7 +586,7 @@ int bench_vmm(int argc, char **argv)
 				b->irq_mode = m.irq_mode;
 				snprintf(b->irq_name, sizeof(b->irq_name), "%s", m.irq_name);
 				b->dma_held = m.env.dma_latency_held;
-				if (a == 2)
+				if (a == PVT_ALGO_PVTIME)
 					fill(&b->host[rep], &m.host.lateness);
 				b->reps_done = rep + 1;
 				if (b->have_last[a])
@@ -610,7 +612,7 @@ int bench_vmm(int argc, char **argv)
 		if (!ret && b->out.metrics && (ret = write_metrics(b, false, b->out.metrics)))
 			ret = runtime_error("bench vmm: --metrics %s: %s", b->out.metrics, strerror(-ret));
 	}
-	for (int a = 0; a < 3; a++)
+	for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; a < BENCH_ALGOS; a++)
 		if (b->have_last[a])
 			vmm_vs_host_free(&b->last[a]);
 	free(b);

@@ -61,10 +61,7 @@ static int mean_us(const struct demo_section *s, enum pvt_timer_algo algo, uint6
 static int uptime_plot(const char *path, const char *title, const struct demo_section *sec,
 		       unsigned n, uint64_t span_s, double unit_s, const char *x_label)
 {
-	static const char *const names[DEMO_MAX_SECTIONS][SIM_ALGOS] = {
-		{ "legacy", "kvm", "pvtime" },
-		{ "legacy (2nd)", "kvm (2nd)", "pvtime (2nd)" },
-	};
+	char names[2][SIM_ALGOS][32];	/* the algorithm, "(2nd)" for the second section */
 	double x[CURVE_POINTS], y[2][SIM_ALGOS][CURVE_POINTS];
 	struct svg_series series[2 * SIM_ALGOS];
 	size_t count = 0;
@@ -80,6 +77,8 @@ static int uptime_plot(const char *path, const char *title, const struct demo_se
 				if (ret)
 					return ret;
 			}
+			snprintf(names[k][a], sizeof(names[k][a]), "%s%s",
+				 pvt_timer_algo_name((enum pvt_timer_algo)a), k ? " (2nd)" : "");
 			series[count++] = (struct svg_series){
 				.name = names[k][a], .x = x, .y = y[k][a], .count = CURVE_POINTS,
 			};

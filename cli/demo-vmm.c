@@ -64,7 +64,7 @@ static void run_cell(const struct vmm_config *cfg, struct demo_vmm_cell *c, uint
 		c->delivery_p50 = -1;
 		if (cfg->clock_src == PVT_CLK_XEN)
 			c->model_error_ns = model_error(&vm);
-		if (!vmm_cli_cost(&vm, 3, &d) && d.count)
+		if (!vmm_cli_cost(&vm, VMM_COST_DELIVERY, &d) && d.count)
 			c->delivery_p50 = stats_percentile(&d, 50, 100);
 		stats_free(&d);
 	}

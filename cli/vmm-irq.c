@@ -108,7 +108,7 @@ int vmm_cli_irq_breakdown(const struct vmm *vm, struct vmm_irq_breakdown *b)
 		}
 	}
 	if (!ret)
-		ret = vmm_cli_cost(vm, 3, &wake);
+		ret = vmm_cli_cost(vm, VMM_COST_DELIVERY, &wake);
 	else
 		stats_init(&wake);
 	b->n = st[0].count;

@@ -137,11 +137,13 @@ void vmm_cli_print(FILE *out, const struct vmm *vm)
 		fprintf(out, "first mismatch: %s\n", t.first_mismatch);
 	if (vm->cfg.measure_costs) {
 		static const char *const names[] = {
-			"timer hypercall", "block (wake to resume)", "null exit",
-			"expiry delivery lateness on the guest clock",
+			[VMM_COST_TIMER] = "timer hypercall",
+			[VMM_COST_BLOCK] = "block (wake to resume)",
+			[VMM_COST_NULL] = "null exit",
+			[VMM_COST_DELIVERY] = "expiry delivery lateness on the guest clock",
 		};
 
-		for (int k = 0; k < 4; k++) {
+		for (enum vmm_cost_kind k = VMM_COST_TIMER; k <= VMM_COST_DELIVERY; k++) {
 			struct stats s;
 
 			if (vmm_cli_cost(vm, k, &s) || !s.count) {
@@ -149,7 +151,7 @@ void vmm_cli_print(FILE *out, const struct vmm *vm)
 				continue;
 			}
 			fprintf(out, "%s %s: n=%zu p50=%lld ns p99=%lld ns\n",
-				k < 3 ? "handling cost" : "VMM", names[k],
+				k < VMM_COST_EXIT_KINDS ? "handling cost" : "VMM", names[k],
 				s.count, (long long)stats_percentile(&s, 50, 100),
 				(long long)stats_percentile(&s, 99, 100));
 			stats_free(&s);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "clockns.h"
 #include "cmdline.h"
 #include "runctl.h"
 #include "vmm-cli.h"
@@ -351,7 +352,7 @@ static uint64_t open_fds(void)
 
 static void sleep_ms(unsigned ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+	struct timespec ts = timespec_of_ns((uint64_t)ms * 1000000);
 
 	nanosleep(&ts, NULL);
 }

@@ -10,7 +10,7 @@
 #include "runctl.h"
 #include "vmm-timerlat.h"
 
-static int64_t cost_p50(const struct vmm *vm, int kind)
+static int64_t cost_p50(const struct vmm *vm, enum vmm_cost_kind kind)
 {
 	struct stats s;
 	int64_t v = -1;
@@ -77,10 +77,10 @@ int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
 	if (!ret && (vmm_cli_timerlat_report(&vm, &m->guest) || per_vcpu(&vm, m, cfg)))
 		ret = runtime_error("%s: out of memory", prog);
 	vmm_cli_totals(&vm, &m->totals);
-	m->cost_timer_p50 = cost_p50(&vm, 0);
-	m->cost_block_p50 = cost_p50(&vm, 1);
-	m->cost_null_p50 = cost_p50(&vm, 2);
-	m->delivery_p50 = cost_p50(&vm, 3);
+	m->cost_timer_p50 = cost_p50(&vm, VMM_COST_TIMER);
+	m->cost_block_p50 = cost_p50(&vm, VMM_COST_BLOCK);
+	m->cost_null_p50 = cost_p50(&vm, VMM_COST_NULL);
+	m->delivery_p50 = cost_p50(&vm, VMM_COST_DELIVERY);
 	if (!ret && vmm_cli_advance_summary(&vm, &m->adv))
 		ret = runtime_error("%s: out of memory", prog);
 	{

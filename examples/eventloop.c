@@ -318,6 +318,10 @@ static void loop_sim(void)
 	pthread_mutex_unlock(&big_lock);
 }
 
+/*
+ * Its own few lines on purpose: the examples build against the installed
+ * headers only, and the project's shared clock helpers are not installed.
+ */
 static uint64_t mono_now(void)
 {
 	struct timespec ts;

@@ -84,7 +84,7 @@ static uint64_t kvm_read_tsc(void *ctx)
 static uint64_t kvm_read_mono(void *ctx)
 {
 	(void)ctx;
-	return pvt_clock_ns(CLOCK_REALTIME);
+	return clock_now_ns(CLOCK_REALTIME);
 }
 
 static int kvm_pair(void *ctx, struct pvt_clock_pair *out)

@@ -49,7 +49,7 @@ static inline uint64_t tsc_open(void)
 
 static uint64_t mono_now(void)
 {
-	return pvt_clock_ns(CLOCK_MONOTONIC);
+	return clock_now_ns(CLOCK_MONOTONIC);
 }
 #endif
 

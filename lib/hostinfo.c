@@ -73,27 +73,23 @@ int pvt_host_tsc_khz_kvm(uint32_t *khz)
  */
 static void sample(uint64_t *tsc, uint64_t *ns)
 {
-	uint64_t a = pvt_clock_ns(CLOCK_MONOTONIC_RAW);
+	uint64_t a = clock_now_ns(CLOCK_MONOTONIC_RAW);
 
 	*tsc = pvt_rdtsc_lfence();
 	__builtin_ia32_lfence();
-	*ns = a + (pvt_clock_ns(CLOCK_MONOTONIC_RAW) - a) / 2;
+	*ns = a + (clock_now_ns(CLOCK_MONOTONIC_RAW) - a) / 2;
 }
 
 int pvt_host_tsc_khz_calibrate(uint64_t duration_ns, uint32_t *khz)
 {
 	uint64_t t0, n0, t1, n1, q, rem;
-	struct timespec pause;
 
 	if (!duration_ns)
 		duration_ns = CALIB_DEFAULT_NS;
 	if (duration_ns > CALIB_MAX_NS)
 		return -EINVAL;
-	pause.tv_sec = (time_t)(duration_ns / 1000000000ull);
-	pause.tv_nsec = (long)(duration_ns % 1000000000ull);
 	sample(&t0, &n0);
-	while (nanosleep(&pause, &pause) && errno == EINTR)
-		;
+	sleep_ns(duration_ns);
 	sample(&t1, &n1);
 	if (n1 <= n0 || t1 <= t0)
 		return -EIO;

@@ -12,6 +12,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "clockns.h"
 #include "hosttimer-internal.h"
 
 /* timerfd takes a timespec; clamp so tv_sec stays a valid time_t. */
@@ -29,8 +30,7 @@ static int tfd_arm(struct pvt_hosttimer *t, uint64_t deadline_ns)
 	if (t->clockid == CLOCK_REALTIME)
 		flags |= TFD_TIMER_CANCEL_ON_SET;
 	memset(&its, 0, sizeof(its));
-	its.it_value.tv_sec = (time_t)(deadline_ns / 1000000000ull);
-	its.it_value.tv_nsec = (long)(deadline_ns % 1000000000ull);
+	its.it_value = timespec_of_ns(deadline_ns);
 	if (timerfd_settime(t->fd, flags, &its, NULL))
 		return -errno;
 	t->armed = true;
@@ -188,8 +188,7 @@ int pvt_hosttimer_wait(struct pvt_hosttimer *t, uint64_t timeout_ns)
 	if (t->fd < 0)
 		return -EBADF;
 	if (timeout_ns) {
-		ts.tv_sec = (time_t)(timeout_ns / 1000000000ull);
-		ts.tv_nsec = (long)(timeout_ns % 1000000000ull);
+		ts = timespec_of_ns(timeout_ns);
 		tsp = &ts;
 	}
 	r = ppoll(&pfd, 1, tsp, NULL);

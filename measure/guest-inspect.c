@@ -9,6 +9,7 @@
 #include <x86intrin.h>
 #include <cpuid.h>
 
+#include "clockns.h"
 #include "guest-inspect.h"
 #include "pvtime/guestclock.h"
 #include "pvtime/hostinfo.h"
@@ -168,14 +169,6 @@ static int64_t drift_at(uint32_t host_khz, uint32_t guest_khz, uint64_t s, bool 
 			 pvt_guest_clock_ns(&clock, host_tsc));
 }
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * PVT_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 int guest_inspect(uint32_t override_khz, struct guest_inspect *gi)
 {
 	const volatile struct pvt_pvclock_page *live;
@@ -197,10 +190,10 @@ int guest_inspect(uint32_t override_khz, struct guest_inspect *gi)
 		return e ? -e : -ENOENT;
 	}
 	live = (const volatile struct pvt_pvclock_page *)at;	/* vCPU 0's page */
-	gi->monotonic_ns_before = clock_ns(CLOCK_MONOTONIC);
+	gi->monotonic_ns_before = clock_now_ns(CLOCK_MONOTONIC);
 	ret = pvt_pvclock_read(live, read_tsc, NULL, page, &gi->tsc, &gi->ns);
-	gi->monotonic_ns_after = clock_ns(CLOCK_MONOTONIC);
-	gi->boottime_ns = clock_ns(CLOCK_BOOTTIME);
+	gi->monotonic_ns_after = clock_now_ns(CLOCK_MONOTONIC);
+	gi->boottime_ns = clock_now_ns(CLOCK_BOOTTIME);
 	if (ret) {
 		snprintf(gi->error, sizeof(gi->error), "the kvmclock page could not be read: %s%s",
 			 strerror(-ret), ret == -EINVAL ? " (garbage tsc_shift)" : "");

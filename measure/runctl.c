@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clockns.h"
 #include "runctl.h"
 
 /*
@@ -110,10 +111,7 @@ void runctl_json(struct json *j)
 
 uint64_t runctl_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return clock_now_ns(CLOCK_MONOTONIC);
 }
 
 void runctl_start(struct runctl *rc, const char *what, uint64_t loops,

@@ -10,16 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clockns.h"
 #include "runctl.h"
 #include "timerlat-host.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Idle-state exits through the outer hypervisor add µs to every wake-up: forbid them. */
 static void hold_dma_latency(struct timerlat_host_env *env)
@@ -79,11 +72,8 @@ int timerlat_host_measure(const struct timerlat_host_opts *opts,
 	runctl_start(&rc, "timerlat", opts->duration_ns ? 0 : opts->loops, opts->duration_ns,
 		     !opts->progress);
 	for (uint64_t i = 0; i < opts->loops; i++) {
-		uint64_t t0 = now_ns(), deadline = t0 + opts->interval_ns;
-		struct timespec ts = {
-			.tv_sec = (time_t)(deadline / 1000000000ull),
-			.tv_nsec = (long)(deadline % 1000000000ull),
-		};
+		uint64_t t0 = clock_now_ns(CLOCK_MONOTONIC), deadline = t0 + opts->interval_ns;
+		struct timespec ts = timespec_of_ns(deadline);
 		int ret;
 
 		if (runctl_should_stop(&rc, i, t0))
@@ -98,7 +88,7 @@ int timerlat_host_measure(const struct timerlat_host_opts *opts,
 			runctl_end(&rc);
 			return -ret;
 		}
-		if (timerlat_report_add(r, now_ns() - t0)) {
+		if (timerlat_report_add(r, clock_now_ns(CLOCK_MONOTONIC) - t0)) {
 			runctl_end(&rc);
 			return -ENOMEM;
 		}

@@ -29,6 +29,13 @@ const char *const sim_hypercall_names[SIM_HC_COUNT] = { "set_timer_op", "singles
 /* Slack per loop beyond the interval: set_timer_op's 100 ms workaround, legacy's drift. */
 #define SIM_LOOP_SLACK_NS	200000000ull
 
+/*
+ * CLOCK_MONOTONIC's ns at the run's end may run ahead of true ns by the
+ * slew, |--ntp-ppm| <= SIM_MAX_PPM (10 %): bound it by end + end / this,
+ * twice the largest slew.
+ */
+#define SIM_SLEW_MARGIN_DIV	5
+
 void sim_config_default(struct sim_config *cfg)
 {
 	*cfg = (struct sim_config){
@@ -114,7 +121,7 @@ int sim_config_check(const struct sim_config *cfg)
 		  cfg->wake_jitter_ns + cfg->preempt_ns + SIM_LOOP_SLACK_NS) +
 		 cfg->interval_ns;	/* vCPU start stagger */
 	end_ns = start_ns + run_ns;
-	slewed = end_ns + end_ns / 5;	/* |slew| <= 10 % */
+	slewed = end_ns + end_ns / SIM_SLEW_MARGIN_DIV;
 	what = overflow_at(&kvm, &gc, end_ns * cfg->host_khz / 1000000);
 	if (!what && slewed > NS_LIMIT)
 		what = "host ns";

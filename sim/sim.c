@@ -19,6 +19,13 @@
 #include "sim-rng.h"
 #include "sim.h"
 
+/*
+ * cfg->poll (may a signal stop the run?) is asked every this many loops, a
+ * power of two for the mask: at millions of loops per second a stop still
+ * lands within a few milliseconds, and the call stays off the hot path.
+ */
+#define SIM_POLL_LOOPS	4096u
+
 struct sim;
 
 struct sim_vcpu {
@@ -121,7 +128,7 @@ static void guest_run(struct sim *s, struct sim_vcpu *v)
 						       cfg->vcpus > 1 ? tag : NULL))
 				s->error = -ENOMEM;
 		}
-		if (cfg->poll && !(++s->loops_done & 4095) &&
+		if (cfg->poll && !(++s->loops_done & (SIM_POLL_LOOPS - 1)) &&
 		    cfg->poll(cfg->poll_ctx, s->loops_done))
 			s->stopped = true;
 		if (v->loops_done == cfg->loops || (cfg->duration_ns &&

@@ -18,7 +18,7 @@ if(CMAKE_C_COMPILER_ID STREQUAL "Clang")
       message(FATAL_ERROR "${name} is not in tests/fuzz_targets.txt")
     endif()
     target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests
-      ${CMAKE_SOURCE_DIR}/lib ${CMAKE_SOURCE_DIR}/include)
+      ${CMAKE_SOURCE_DIR}/lib ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/common)
     target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
     target_link_options(${name} PRIVATE -fsanitize=fuzzer)
     add_test(NAME ${name} COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_run.sh

@@ -39,6 +39,7 @@
 #include "pvtime/hosttimer.h"
 #include "pvtime/xentimer.h"
 
+#include "clockns.h"
 #include "test_skip.h"
 
 #define VCPUS		4
@@ -181,14 +182,8 @@ static void *loop_thread(void *arg)
 		}
 		/* Re-pair off the hypercall path once the pairing goes stale. */
 		pthread_mutex_lock(&big);
-		{
-			struct timespec ts;
-
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			if ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec >=
-			    pvt_hostclock_next_refresh_ns(hc))
-				(void)pvt_hostclock_refresh(hc);
-		}
+		if (clock_now_ns(CLOCK_MONOTONIC) >= pvt_hostclock_next_refresh_ns(hc))
+			(void)pvt_hostclock_refresh(hc);
 		pthread_mutex_unlock(&big);
 	}
 	return NULL;
@@ -200,13 +195,6 @@ static uint64_t rnd(uint64_t *s)
 	*s ^= *s >> 7;
 	*s ^= *s << 17;
 	return *s;
-}
-
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
-
-	nanosleep(&ts, NULL);
 }
 
 /* One random hypercall on vCPU id (periodic ones maybe on another vCPU). Big lock held. */
@@ -407,7 +395,7 @@ static void big_lock_event_loop(void **state)
 	printf("# %" PRIu64 " expiries taken in %.2f s: %" PRIu64 " singleshots set, %" PRIu64
 	       " fired, %" PRIu64 " stopped or replaced; %" PRIu64 " periodic ticks\n",
 	       (uint64_t)atomic_load(&expiries),
-	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	       (double)(ns_of_timespec(&t1) - ns_of_timespec(&t0)) / 1e9,
 	       ss_set, ss_fired, ss_gone, ticks);
 	if (atomic_load(&expiries) < TARGET)
 		fail_msg("only %" PRIu64 " expiries in %d s", (uint64_t)atomic_load(&expiries),

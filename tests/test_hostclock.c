@@ -23,16 +23,9 @@
 
 #include "pvtime/hostclock.h"
 #include "pvtime/simhost.h"
+#include "clockns.h"
 #include "test_engine_harness.h"
 #include "test_skip.h"
-
-static uint64_t now_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -110,10 +103,10 @@ static void vdso_pairs_bracket(void **state)
 	printf("# clocksource %s, flags %#x\n", cs, hc->flags);
 	for (int i = 0; i < N; i++) {
 		struct pvt_clock_pair p;
-		uint64_t before = now_ns(CLOCK_MONOTONIC), after;
+		uint64_t before = clock_now_ns(CLOCK_MONOTONIC), after;
 
 		assert_int_equal(pvt_hostclock_pair(hc, &p), 0);
-		after = now_ns(CLOCK_MONOTONIC);
+		after = clock_now_ns(CLOCK_MONOTONIC);
 		/* The clock at p.tsc is within the bound, and between the reads. */
 		if (p.mono_ns + p.uncertainty_ns < before || p.mono_ns > after + p.uncertainty_ns)
 			fail_msg("pair %" PRIu64 " +- %" PRIu64 " outside [%" PRIu64 ", %" PRIu64 "]",
@@ -134,9 +127,9 @@ static void vdso_convert_not_before_clock(void **state)
 	(void)state;
 	init_vdso_or_skip(&hc);
 	for (int i = 0; i < 20000; i++) {
-		uint64_t before = now_ns(CLOCK_MONOTONIC);
+		uint64_t before = clock_now_ns(CLOCK_MONOTONIC);
 		uint64_t tsc = pvt_hostclock_read_tsc(hc);
-		uint64_t after = now_ns(CLOCK_MONOTONIC);
+		uint64_t after = clock_now_ns(CLOCK_MONOTONIC);
 		uint64_t late = pvt_hostclock_tsc_to_mono(hc, tsc);
 		uint64_t est = pvt_hostclock_tsc_to_mono_est(hc, tsc);
 
@@ -229,10 +222,10 @@ static void kvm_backend(void **state)
 	assert_int_equal(hc->clockid, CLOCK_REALTIME);
 	for (int i = 0; i < 1000; i++) {
 		struct pvt_clock_pair p;
-		uint64_t before = now_ns(CLOCK_REALTIME), after;
+		uint64_t before = clock_now_ns(CLOCK_REALTIME), after;
 
 		assert_int_equal(pvt_hostclock_pair(hc, &p), 0);
-		after = now_ns(CLOCK_REALTIME);
+		after = clock_now_ns(CLOCK_REALTIME);
 		assert_true(p.mono_ns >= before && p.mono_ns <= after);
 		assert_int_equal(p.uncertainty_ns, 1);
 	}

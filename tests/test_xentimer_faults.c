@@ -34,6 +34,8 @@
 #include "pvtime/hosttimer.h"
 #include "pvtime/xentimer.h"
 
+#include "clockns.h"
+
 #define MS		1000000ull
 #define NVCPUS		4
 
@@ -46,14 +48,6 @@ struct rvm {
 	struct pvt_xen_vcpu *v[NVCPUS];
 	unsigned n;
 };
-
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
 
 /* A VM of n vCPUs on the vDSO clock with timerfds; false (skip) off x86-64. */
 static bool rvm_init(struct rvm *r, unsigned n)

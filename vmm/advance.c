@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clockns.h"
 #include "vmm-internal.h"
 
 #define ADV_START_NS	1000ull
@@ -117,7 +118,7 @@ void vcpu__advance_wake(struct vmm_vcpu *vcpu, uint64_t lateness_ns)
 static void test_preempt(const struct vmm_vcpu *vcpu, uint64_t due_tsc)
 {
 	uint64_t us = vcpu->vm->cfg.test_spin_sleep_us;
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)(us % 1000000) * 1000 };
+	struct timespec ts = timespec_of_ns(us * 1000);
 
 	if (!us || vmm__rdtsc() >= due_tsc)
 		return;

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
+#include "clockns.h"
 #include "vmm-internal.h"
 
 /* Legacy's guest "now": KVM's own one-step get_kvmclock_ns() via KVM_GET_CLOCK. */
@@ -92,7 +93,7 @@ void vcpu__take_expiries(struct vmm_vcpu *owner)
 static void test_delay(const struct vmm_vcpu *vcpu)
 {
 	uint64_t us = vcpu->vm->cfg.test_raise_delay_us;
-	struct timespec ts = { .tv_sec = (time_t)(us / 1000000), .tv_nsec = (long)(us % 1000000) * 1000 };
+	struct timespec ts = timespec_of_ns(us * 1000);
 
 	if (us)
 		nanosleep(&ts, NULL);
@@ -382,15 +383,11 @@ int vcpu__sync_guest_clock_call(struct vmm_vcpu *vcpu)
 int vcpu__poll_timer(struct vmm_vcpu *vcpu)
 {
 	struct pvt_xen_vcpu_state st;
-	struct timespec ts;
-	uint64_t now;
 
 	pvt_xen_vcpu_get_state(vcpu->xen, &st);
 	if (!st.host_armed)
 		return 0;
-	clock_gettime(pvt_hosttimer_clockid(vcpu->timer), &ts);
-	now = (uint64_t)ts.tv_sec * PVT_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-	if (now >= st.host_deadline_ns)
+	if (clock_now_ns(pvt_hosttimer_clockid(vcpu->timer)) >= st.host_deadline_ns)
 		return vcpu__serve_timer(vcpu, false);
 	return 0;
 }

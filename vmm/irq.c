@@ -36,6 +36,8 @@
 #include "vmm-internal.h"
 
 #define APIC_MSI_ADDR	0xfee00000u
+/* SCHED_FIFO's highest priority on Linux: the irq thread goes one above the vCPUs, capped here. */
+#define FIFO_PRIO_MAX	99
 
 static bool uses_upcalls(const struct vmm_config *cfg)
 {
@@ -339,7 +341,8 @@ static void *irq_thread(void *arg)
 	pvt_thread_set_timerslack(1);
 	if (vm->cfg.fifo_priority > 0)
 		/* Above the vCPUs: a computing vCPU thread never yields its CPU. */
-		(void)pvt_thread_set_fifo(vm->cfg.fifo_priority < 99 ? vm->cfg.fifo_priority + 1 : 99);
+		(void)pvt_thread_set_fifo(vm->cfg.fifo_priority < FIFO_PRIO_MAX ?
+					  vm->cfg.fifo_priority + 1 : FIFO_PRIO_MAX);
 	for (;;) {
 		int n = epoll_wait(vm->epoll_fd, ev, PVT_GUEST_MAX_VCPUS + 1, -1);
 

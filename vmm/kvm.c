@@ -187,15 +187,23 @@ static int load_guest(struct vmm *vm)
 	return 0;
 }
 
+/*
+ * Per vCPU, samples beyond the loops' own: the guest stops recording when
+ * its area is full, so this only has to be generous, not exact.
+ */
+#define SAMPLES_SLACK		4096
+/* busy/mixed: room for the few clock reads the guest takes per timer. */
+#define BUSY_SAMPLES_PER_LOOP	8
+
 /* Enough sample space for the scenario: two samples per loop plus slack. */
 static uint64_t needed_mem(const struct vmm_config *cfg)
 {
 	uint64_t per_loop = cfg->scenario == PVT_SCN_CLOCKCHECK ? cfg->burst : 2;
-	uint64_t samples = cfg->loops * per_loop + 4096;
+	uint64_t samples = cfg->loops * per_loop + SAMPLES_SLACK;
 
 	/* busy/mixed: a few clock reads per timer, plus the upcall records. */
 	if (cfg->scenario == PVT_SCN_BUSY || cfg->scenario == PVT_SCN_MIXED)
-		samples = cfg->loops * 8 + 4096 +
+		samples = cfg->loops * BUSY_SAMPLES_PER_LOOP + SAMPLES_SLACK +
 			  (irq_records(cfg) * sizeof(struct pvt_guest_irq_rec) +
 			   sizeof(struct pvt_guest_sample)) / sizeof(struct pvt_guest_sample) + 1;
 	return PVT_GPA_SAMPLES + cfg->nr_vcpus * samples * sizeof(struct pvt_guest_sample);

@@ -33,26 +33,30 @@
 #define PTE_PCD		(1ull << 4)
 #define APIC_GPA	0xfee00000ull
 
+#define PT_ENTRIES	(VMM_PAGE_SIZE / 8)	/* 8-byte entries in a one-page table: 512 */
+#define LARGE_PAGE_SHIFT 21			/* a PD entry with PTE_PS maps 2 MiB */
+#define LARGE_PAGE_SIZE	(1ull << LARGE_PAGE_SHIFT)
+#define PD_HIGH_BASE	(3ull << 30)		/* what pdpt[3], so GPA_PD_HIGH, maps: 3..4 GiB */
 
 void vmm__setup_paging(struct vmm *vm)
 {
-	uint64_t *pml4 = vmm__gpa(vm, GPA_PML4, 4096);
-	uint64_t *pdpt = vmm__gpa(vm, GPA_PDPT, 4096);
-	uint64_t *pd = vmm__gpa(vm, GPA_PD, 4096);
-	uint64_t *pd_high = vmm__gpa(vm, GPA_PD_HIGH, 4096);
+	uint64_t *pml4 = vmm__gpa(vm, GPA_PML4, VMM_PAGE_SIZE);
+	uint64_t *pdpt = vmm__gpa(vm, GPA_PDPT, VMM_PAGE_SIZE);
+	uint64_t *pd = vmm__gpa(vm, GPA_PD, VMM_PAGE_SIZE);
+	uint64_t *pd_high = vmm__gpa(vm, GPA_PD_HIGH, VMM_PAGE_SIZE);
 	uint64_t *gdt = vmm__gpa(vm, GPA_GDT, PVT_SEL_TSS + 16 * PVT_GUEST_MAX_VCPUS);
 
-	memset(pml4, 0, 4096);
-	memset(pdpt, 0, 4096);
-	memset(pd_high, 0, 4096);
+	memset(pml4, 0, VMM_PAGE_SIZE);
+	memset(pdpt, 0, VMM_PAGE_SIZE);
+	memset(pd_high, 0, VMM_PAGE_SIZE);
 	pml4[0] = GPA_PDPT | PTE_P | PTE_RW | PTE_US;
 	pdpt[0] = GPA_PD | PTE_P | PTE_RW | PTE_US;
 	/* All of the first GiB is mapped: a stray access beyond RAM exits as MMIO. */
-	for (uint64_t i = 0; i < 512; i++)
-		pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_US | PTE_PS;
+	for (uint64_t i = 0; i < PT_ENTRIES; i++)
+		pd[i] = (i << LARGE_PAGE_SHIFT) | PTE_P | PTE_RW | PTE_US | PTE_PS;
 	/* The local APIC (in-kernel irqchip), uncached; the handler EOIs it at CPL 0. */
 	pdpt[3] = GPA_PD_HIGH | PTE_P | PTE_RW | PTE_US;
-	pd_high[(APIC_GPA - (3ull << 30)) >> 21] = (APIC_GPA & ~((2ull << 20) - 1)) |
+	pd_high[(APIC_GPA - PD_HIGH_BASE) >> LARGE_PAGE_SHIFT] = (APIC_GPA & ~(LARGE_PAGE_SIZE - 1)) |
 		PTE_P | PTE_RW | PTE_PS | PTE_PWT | PTE_PCD;
 	gdt[0] = 0;
 	gdt[PVT_SEL_KERNEL_CS / 8] = 0x00af9b000000ffffull;	/* 64-bit code, DPL 0 */

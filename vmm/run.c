@@ -13,10 +13,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clockns.h"
 #include "vmm-internal.h"
 
 /* Per kind and vCPU: a long run keeps its first million cost samples. */
 #define VMM_COST_MAX_SAMPLES	(1ull << 20)
+/*
+ * Cost samples kept per kind: room for two exits of a kind per loop (a
+ * timerlat loop makes one timer hypercall and one block), plus some for the
+ * exits outside the loops.
+ */
+#define COST_EXITS_PER_LOOP	2
+#define COST_SLACK		64
+
+/* How often join_all() looks again, and re-kicks once a stop was asked (see there why). */
+#define KICK_REPEAT_NS	50000000ull	/* 50 ms */
 
 /* Extra entries after DONE to settle a suspect oracle (a) check. */
 #define VMM_SETTLE_RUNS	4
@@ -288,8 +299,8 @@ static void kick(int sig)
 static void alloc_costs(struct vmm_vcpu *vcpu)
 {
 	/* Enough for every exit of a normal run; long runs keep the first million. */
-	uint64_t cap = vcpu->vm->cfg.loops * 2 + 64 < VMM_COST_MAX_SAMPLES ?
-		       vcpu->vm->cfg.loops * 2 + 64 : VMM_COST_MAX_SAMPLES;
+	uint64_t want = vcpu->vm->cfg.loops * COST_EXITS_PER_LOOP + COST_SLACK;
+	uint64_t cap = want < VMM_COST_MAX_SAMPLES ? want : VMM_COST_MAX_SAMPLES;
 	struct vmm_vcpu_result *r = &vcpu->res;
 
 	bool ok = true;
@@ -318,21 +329,6 @@ static void kick_all(struct vmm *vm)
 	}
 }
 
-static void add_ns(struct timespec *ts, uint64_t ns)
-{
-	ts->tv_sec += (time_t)(ns / 1000000000);
-	ts->tv_nsec += (long)(ns % 1000000000);
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
-static bool before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 /*
  * Waits for all vCPU threads, kicking them when the watchdog expires or
  * vm->poll_stop asks (then again every 50 ms: a vCPU may have been between
@@ -340,28 +336,24 @@ static bool before(const struct timespec *a, const struct timespec *b)
  */
 static bool join_all(struct vmm *vm)
 {
-	struct timespec deadline;
+	/* CLOCK_MONOTONIC: a wall-clock step must neither fire nor hold off the watchdog. */
+	uint64_t deadline_ns = clock_now_ns(CLOCK_MONOTONIC) + vm->cfg.watchdog_ms * 1000000;
 	bool kicked = false, requested = false;
 
-	/* CLOCK_MONOTONIC: a wall-clock step must neither fire nor hold off the watchdog. */
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	add_ns(&deadline, vm->cfg.watchdog_ms * 1000000);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vmm_vcpu *vcpu = &vm->vcpus[i];
 		if (!vcpu->thread_started)
 			continue;
 		while (!kicked && (vm->cfg.watchdog_ms || vm->poll_stop)) {
-			struct timespec until, now;
+			uint64_t until_ns = clock_now_ns(CLOCK_MONOTONIC) + KICK_REPEAT_NS;
+			struct timespec until;
 
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			until = now;
-			add_ns(&until, 50000000);
-			if (!vm->poll_stop || (vm->cfg.watchdog_ms && before(&deadline, &until)))
-				until = deadline;
+			if (!vm->poll_stop || (vm->cfg.watchdog_ms && deadline_ns < until_ns))
+				until_ns = deadline_ns;
+			until = timespec_of_ns(until_ns);
 			if (wait_exited(vm, vcpu, &until))
 				break;
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (vm->cfg.watchdog_ms && !before(&now, &deadline)) {
+			if (vm->cfg.watchdog_ms && clock_now_ns(CLOCK_MONOTONIC) >= deadline_ns) {
 				vm->watchdog_fired = true;
 				vmm__fail(vm, -ETIMEDOUT, "watchdog: the guest did not finish within %llu ms",
 					  (unsigned long long)vm->cfg.watchdog_ms);

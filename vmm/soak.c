@@ -20,17 +20,25 @@
 
 #include "vmm-internal.h"
 
+/*
+ * xorshift64* (shifts 12, 25, 27, then this odd output multiplier): cheap,
+ * and fine for choosing which exits a save+restore round trip hits.
+ */
+#define XORSHIFT64STAR_MUL	2685821657736338717ull
+/* XORed into --seed so 0 and small seeds start with many bits set (any such constant would do). */
+#define SEED_MIX		0x5851f42d4c957f2dull
+
 static uint64_t next_rng(struct vmm_vcpu *vcpu)
 {
 	uint64_t x = vcpu->soak_rng;
 
 	if (!x)
-		x = (vcpu->vm->cfg.seed ^ 0x5851f42d4c957f2dull) * (vcpu->id + 3) | 1;
+		x = (vcpu->vm->cfg.seed ^ SEED_MIX) * (vcpu->id + 3) | 1;
 	x ^= x >> 12;
 	x ^= x << 25;
 	x ^= x >> 27;
 	vcpu->soak_rng = x;
-	return x * 2685821657736338717ull;
+	return x * XORSHIFT64STAR_MUL;
 }
 
 int vcpu__soak_exit(struct vmm_vcpu *vcpu)

@@ -10,11 +10,20 @@
 
 #include "vmm-internal.h"
 
+/*
+ * KVM_GET_SUPPORTED_CPUID wants a table at least as large as its list and
+ * says E2BIG otherwise: start at a size that usually fits and double. KVM
+ * bounds its list at a few hundred entries: past this an E2BIG is not our
+ * table being small, and the loop must end.
+ */
+#define CPUID_FIRST_ENTRIES	64
+#define CPUID_MAX_ENTRIES	4096
+
 /* The guest gets what KVM supports: long mode needs CPUID.LM to be set. */
 static int set_cpuid(struct vmm_vcpu *vcpu)
 {
 	struct kvm_cpuid2 *cpuid = NULL;
-	int nent = 64, ret;
+	int nent = CPUID_FIRST_ENTRIES, ret;
 
 	for (;;) {
 		cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(cpuid->entries[0]));
@@ -25,7 +34,7 @@ static int set_cpuid(struct vmm_vcpu *vcpu)
 			break;
 		ret = -errno;
 		free(cpuid);
-		if (ret != -E2BIG || nent > 4096)
+		if (ret != -E2BIG || nent > CPUID_MAX_ENTRIES)
 			return ret;
 		nent *= 2;
 	}
@@ -147,8 +156,8 @@ int vcpu__create(struct vmm_vcpu *vcpu)
 					  "guests run on the host TSC, a non-zero offset cannot be tested here",
 					  (unsigned long long)want, (unsigned long long)got);
 	}
-	vcpu->shared = vmm__gpa(vm, PVT_GPA_VCPU_PAGE(vcpu->id), 4096);
-	memset(vcpu->shared, 0, 4096);
+	vcpu->shared = vmm__gpa(vm, PVT_GPA_VCPU_PAGE(vcpu->id), VMM_PAGE_SIZE);
+	memset(vcpu->shared, 0, VMM_PAGE_SIZE);
 	return 0;
 }
 

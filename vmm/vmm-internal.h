@@ -17,6 +17,9 @@ int vmm__fail(struct vmm *vm, int err, const char *fmt, ...)
 int vcpu__fail(struct vmm_vcpu *vcpu, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* An x86 page: a page table, the vCPU page (vmm/guest/abi.h lays them out 0x1000 apart). */
+#define VMM_PAGE_SIZE		4096ull
+
 /* Host pointer for [gpa, gpa + len) or NULL if any byte is outside RAM. */
 static inline void *vmm__gpa(struct vmm *vm, uint64_t gpa, uint64_t len)
 {
