@@ -574,7 +574,6 @@ int bench_vmm(int argc, char **argv)
 			ret = vmm_vs_host_measure("bench vmm", &cfg, &m, NULL, true, a == PVT_ALGO_PVTIME,
 						  b->duration_ns, false);
 			if (!ret) {
-				/* Reports built from every sample: keep_samples is on here. */
 				fill(r, &m.guest.lateness);
 				r->cost_timer = m.cost_timer_p50;
 				r->cost_block = m.cost_block_p50;

@@ -145,7 +145,6 @@ int cmd_sim(int argc, char **argv)
 	runctl_install();
 	timerlat_report_init(&r, pvt_timer_algo_name(cli.cfg.algo), cli.cfg.interval_ns, stdout,
 			     cli.quiet || !text);
-	r.keep_samples = false;
 	if (text)
 		print_header(stdout, &cli.cfg, &model);
 	runctl_start(&rc, "sim", cli.cfg.duration_ns ? 0 : cli.cfg.loops * cli.cfg.vcpus, 0,

@@ -173,7 +173,6 @@ int cmd_timerlat(int argc, char **argv)
 
 	runctl_install();
 	timerlat_report_init(&r, "host", cli.host.interval_ns, stdout, cli.quiet || !text_out);
-	r.keep_samples = false;
 	ret = timerlat_host_setup(&cli.host, &env);
 	if (ret) {
 		ret = runtime_error("%s", env.error);

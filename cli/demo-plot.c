@@ -50,9 +50,8 @@ static int mean_us(const struct demo_section *s, enum pvt_timer_algo algo, uint6
 	cfg.interval_ns = s->interval_ns;
 	cfg.loops = 5;
 	timerlat_report_init(&r, pvt_timer_algo_name(algo), cfg.interval_ns, NULL, true);
-	r.keep_samples = false;
 	ret = sim_run(&cfg, &r, NULL);
-	*out = vhist_mean(&r.dist) / 1000.0;
+	*out = stats_mean(&r.lateness) / 1000.0;
 	timerlat_report_free(&r);
 	return ret;
 }

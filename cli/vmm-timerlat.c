@@ -35,7 +35,6 @@ static int per_vcpu(struct vmm *vm, struct vmm_vs_host *m, const struct vmm_conf
 
 		timerlat_report_init(&m->vcpu[c], pvt_timer_algo_name(cfg->algo),
 				     cfg->interval_ns, NULL, true);
-		m->vcpu[c].keep_samples = false;
 		m->vcpu_early[c] = res->early_wakeups;
 		m->vcpu_lost[c] = vmm_cli_vcpu_lost(vm, c);
 		for (uint64_t i = 0; i + 1 < res->nr_samples && i / 2 < res->loops_done; i += 2)

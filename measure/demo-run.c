@@ -74,12 +74,11 @@ static int run_row(struct demo *d, struct demo_section *s, struct demo_row *row)
 		cfg.loops = s->interval_ns > 1000000000 ? 3 : d->loops;
 		cfg.poll = stop_requested;
 		timerlat_report_init(&r, pvt_timer_algo_name(a), cfg.interval_ns, NULL, true);
-		r.keep_samples = false;
 		ret = sim_run(&cfg, &r, &res);
 		if (!ret) {
-			row->cell[a].mean_ns = vhist_mean(&r.dist);
-			row->cell[a].min_ns = r.dist.min;
-			row->cell[a].max_ns = r.dist.max;
+			row->cell[a].mean_ns = stats_mean(&r.lateness);
+			row->cell[a].min_ns = stats_min(&r.lateness);
+			row->cell[a].max_ns = stats_max(&r.lateness);
 		}
 		timerlat_report_free(&r);
 		if (ret)

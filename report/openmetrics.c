@@ -155,12 +155,12 @@ static const int64_t bounds_ns[] = {
 
 static void histogram(struct om *om, const struct om_timerlat *s)
 {
-	uint64_t cum[NR_BOUNDS] = { 0 }, sum_ns = 0, n = s->r->dist.n;
-	const struct vhist_entry *e = NULL;
+	uint64_t cum[NR_BOUNDS] = { 0 }, sum_ns = 0, n = s->r->lateness.count;
+	const struct stats_entry *e = NULL;
 	size_t ne = 0;
 
 	if (n)
-		e = vhist_sorted(&s->r->dist, &ne);
+		e = stats_sorted(&s->r->lateness, &ne);
 	for (size_t i = 0; e && i < ne; i++) {
 		/* Early wake-ups are counted on their own; here they are "0 late". */
 		int64_t v = e[i].value > 0 ? e[i].value : 0;
@@ -237,13 +237,13 @@ void om_timerlat(struct om *om, const struct om_timerlat *s, unsigned n)
 	for (unsigned g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
 		om_family(om, gauges[g].name, "gauge", "seconds", gauges[g].help);
 		for (unsigned i = 0; i < n; i++) {
-			struct vhist *h = &s[i].r->dist;
+			struct stats *h = &s[i].r->lateness;
 			int64_t v;
 
-			if (!h->n)
+			if (!h->count)
 				continue;	/* no loops: no figure (not a made-up 0) */
-			v = gauges[g].pct == 0 ? h->min : gauges[g].pct == 100 ? h->max :
-			    vhist_percentile(h, (unsigned)gauges[g].pct, (unsigned)gauges[g].per);
+			v = gauges[g].pct == 0 ? stats_min(h) : gauges[g].pct == 100 ? stats_max(h) :
+			    stats_percentile(h, (unsigned)gauges[g].pct, (unsigned)gauges[g].per);
 			fputs(gauges[g].name, om->f);
 			labels(om->f, &s[i], NULL);
 			fputc(' ', om->f);
@@ -262,13 +262,13 @@ void om_timerlat(struct om *om, const struct om_timerlat *s, unsigned n)
 
 uint64_t om_count_early(struct timerlat_report *r)
 {
-	const struct vhist_entry *e;
+	const struct stats_entry *e;
 	uint64_t c = 0;
 	size_t n;
 
-	if (!r->dist.n || r->dist.min >= 0)
+	if (!r->lateness.count || stats_min(&r->lateness) >= 0)
 		return 0;
-	e = vhist_sorted(&r->dist, &n);
+	e = stats_sorted(&r->lateness, &n);
 	for (size_t i = 0; e && i < n && e[i].value < 0; i++)
 		c += e[i].count;
 	return c;

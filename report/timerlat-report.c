@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <inttypes.h>
+#include <stdlib.h>
 
 #include "timerlat-report.h"
 
@@ -11,16 +12,16 @@ void timerlat_report_init(struct timerlat_report *r, const char *algo,
 		.interval_ns = interval_ns,
 		.out = out,
 		.quiet = quiet,
-		.keep_samples = true,
 	};
-	vhist_init(&r->dist);
 	stats_init(&r->lateness);
 }
 
 void timerlat_report_free(struct timerlat_report *r)
 {
-	vhist_free(&r->dist);
 	stats_free(&r->lateness);
+	free(r->order);
+	r->order = NULL;
+	r->ordered = r->order_capacity = 0;
 }
 
 int timerlat_format_line(char *buf, size_t len, uint64_t loop,
@@ -55,9 +56,19 @@ int timerlat_report_add_tagged(struct timerlat_report *r, uint64_t latency_ns,
 	int64_t lateness = (int64_t)(latency_ns - r->interval_ns);
 
 	r->loops++;
-	if (r->keep_samples && stats_add(&r->lateness, lateness))
-		return -1;
-	return vhist_add(&r->dist, lateness);
+	if (r->keep_order) {
+		if (r->ordered == r->order_capacity) {
+			size_t cap = r->order_capacity ? r->order_capacity * 2 : 1024;
+			int64_t *p = cap <= SIZE_MAX / sizeof(*p) ? realloc(r->order, cap * sizeof(*p)) : NULL;
+
+			if (!p)
+				return -1;
+			r->order = p;
+			r->order_capacity = cap;
+		}
+		r->order[r->ordered++] = lateness;
+	}
+	return stats_add(&r->lateness, lateness);
 }
 
 int timerlat_report_add(struct timerlat_report *r, uint64_t latency_ns)
@@ -66,28 +77,30 @@ int timerlat_report_add(struct timerlat_report *r, uint64_t latency_ns)
 }
 
 /* One summary line for the samples shifted by offset (latency = lateness + interval). */
-static void summary_line(FILE *out, const char *key, struct vhist *h, int64_t offset)
+static void summary_line(FILE *out, const char *key, struct stats *s, int64_t offset)
 {
 	fprintf(out, "%-12s min=%" PRId64 " mean=%.1f max=%" PRId64 " p50=%" PRId64
 		" p99=%" PRId64 " p99.9=%" PRId64 "\n", key,
-		h->min + offset, vhist_mean(h) + (double)offset, h->max + offset,
-		vhist_percentile(h, 50, 100) + offset, vhist_percentile(h, 99, 100) + offset,
-		vhist_percentile(h, 999, 1000) + offset);
+		stats_shift(stats_min(s), offset), stats_mean(s) + (double)offset,
+		stats_shift(stats_max(s), offset), stats_shift(stats_percentile(s, 50, 100), offset),
+		stats_shift(stats_percentile(s, 99, 100), offset),
+		stats_shift(stats_percentile(s, 999, 1000), offset));
 }
 
 int64_t timerlat_bucket_ns(struct timerlat_report *r, unsigned target_rows)
 {
-	int64_t span, step = 1;
+	int64_t step = 1;
+	uint64_t span;
 
-	if (!r->dist.n || !target_rows)
+	if (!r->lateness.count || !target_rows)
 		return 1;
 	/* Size for the bulk: outliers past p99 share the last "(and above)" row. */
-	span = vhist_percentile(&r->dist, 99, 100) - r->dist.min;
+	span = (uint64_t)stats_percentile(&r->lateness, 99, 100) - (uint64_t)stats_min(&r->lateness);
 	for (;;) {
 		static const int64_t nice[] = { 1, 2, 5 };
 
 		for (int i = 0; i < 3; i++)
-			if (span / (step * nice[i]) < (int64_t)target_rows)
+			if (span / (uint64_t)(step * nice[i]) < target_rows)
 				return step * nice[i];
 		if (step > INT64_MAX / 100)
 			return step * 10;
@@ -98,65 +111,23 @@ int64_t timerlat_bucket_ns(struct timerlat_report *r, unsigned target_rows)
 int timerlat_report_buckets(struct timerlat_report *r, int64_t bucket_ns, unsigned max_rows,
 			    int64_t *from_ns, uint64_t *count, unsigned *rows)
 {
-	const struct vhist_entry *e;
-	size_t n, i = 0;
-	int64_t lo;
-
-	*rows = 0;
-	if (!r->dist.n)
-		return 0;
-	e = vhist_sorted(&r->dist, &n);
-	if (!e)
-		return -1;
-	lo = r->dist.min - ((r->dist.min % bucket_ns + bucket_ns) % bucket_ns);
-	while (i < n && *rows < max_rows) {
-		bool last = *rows + 1 == max_rows;
-		uint64_t c = 0;
-
-		/* The last row also holds everything beyond it. */
-		while (i < n && (last || e[i].value - lo < bucket_ns))
-			c += e[i++].count;
-		from_ns[*rows] = lo;
-		count[(*rows)++] = c;
-		lo += bucket_ns;
-	}
-	return 0;
+	return stats_buckets(&r->lateness, bucket_ns, max_rows, from_ns, count, rows);
 }
 
 #define SUMMARY_ROWS	24
 
 void timerlat_report_summary(struct timerlat_report *r, FILE *out)
 {
-	int64_t interval = (int64_t)r->interval_ns, from[SUMMARY_ROWS];
-	int64_t bucket = timerlat_bucket_ns(r, 20);
-	uint64_t count[SUMMARY_ROWS];
-	unsigned rows;
+	int64_t interval = (int64_t)r->interval_ns;
 
 	fprintf(out, "summary: algo=%s loops=%" PRIu64 " interval_ns=%" PRIu64 "\n",
 		r->algo, r->loops, r->interval_ns);
 	if (!r->loops)
 		return;
-	summary_line(out, "latency_ns:", &r->dist, interval);
-	summary_line(out, "lateness_ns:", &r->dist, 0);
-	if (timerlat_report_buckets(r, bucket, SUMMARY_ROWS, from, count, &rows))
-		return;
-	fprintf(out, "# Histogram: lateness (latency - interval) (bucket %" PRId64 " ns)\n", bucket);
-	fprintf(out, "# %14s %10s\n", "from_ns", "count");
-	for (unsigned i = 0; i < rows; i++)
-		fprintf(out, "# %14" PRId64 " %10" PRIu64 "%s\n", from[i], count[i],
-			i + 1 == SUMMARY_ROWS && r->dist.max >= from[i] + bucket ? " (and above)" : "");
-}
-
-static void json_offset(struct json *j, const char *key, struct vhist *h, int64_t offset)
-{
-	json_object_begin(j, key);
-	json_i64(j, "min", h->min + offset);
-	json_double(j, "mean", vhist_mean(h) + (double)offset);
-	json_i64(j, "max", h->max + offset);
-	json_i64(j, "p50", vhist_percentile(h, 50, 100) + offset);
-	json_i64(j, "p99", vhist_percentile(h, 99, 100) + offset);
-	json_i64(j, "p999", vhist_percentile(h, 999, 1000) + offset);
-	json_object_end(j);
+	summary_line(out, "latency_ns:", &r->lateness, interval);
+	summary_line(out, "lateness_ns:", &r->lateness, 0);
+	stats_histogram(out, &r->lateness, "lateness (latency - interval)",
+			timerlat_bucket_ns(r, 20), SUMMARY_ROWS);
 }
 
 void timerlat_report_json(struct timerlat_report *r, struct json *j)
@@ -169,6 +140,6 @@ void timerlat_report_json(struct timerlat_report *r, struct json *j)
 		json_null(j, "lateness_ns");
 		return;
 	}
-	json_offset(j, "latency_ns", &r->dist, (int64_t)r->interval_ns);
-	json_offset(j, "lateness_ns", &r->dist, 0);
+	stats_json_shifted(j, "latency_ns", &r->lateness, (int64_t)r->interval_ns);
+	stats_json(j, "lateness_ns", &r->lateness);
 }

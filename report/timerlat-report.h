@@ -6,8 +6,8 @@
  *
  * Only lateness (latency - interval) is stored, as an exact value -> count
  * distribution (a billion simulated loops with a few distinct values take a
- * few entries); latency figures are derived from it. Every sample in loop
- * order is kept too when keep_samples is set (tests, 8 bytes per loop).
+ * few entries); latency figures are derived from it. Every lateness in loop
+ * order is kept too, only when keep_order is set (tests: 8 bytes per loop).
  */
 #ifndef PVTIME_REPORT_TIMERLAT_REPORT_H
 #define PVTIME_REPORT_TIMERLAT_REPORT_H
@@ -17,7 +17,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "histogram.h"
 #include "json.h"
 #include "stats.h"
 
@@ -27,14 +26,15 @@ struct timerlat_report {
 	FILE *out;		/* per-loop lines; NULL or quiet: none */
 	bool quiet;
 	uint64_t loops;		/* samples recorded */
-	struct vhist dist;	/* lateness = latency - interval, signed ns */
-	bool keep_samples;	/* also fill lateness (default true) */
-	struct stats lateness;	/* every lateness in loop order, if keep_samples */
+	struct stats lateness;	/* latency - interval, signed ns */
+	bool keep_order;	/* also fill order[] (default false) */
+	int64_t *order;		/* order[i]: loop i's lateness, i < ordered */
+	size_t ordered, order_capacity;
 };
 
 /*
  * Starts an empty report; out receives the per-loop lines unless quiet.
- * keep_samples starts true: clear it for long runs.
+ * Set keep_order before the first sample to keep the loop order too.
  */
 void timerlat_report_init(struct timerlat_report *r, const char *algo,
 			  uint64_t interval_ns, FILE *out, bool quiet);
