@@ -12,6 +12,7 @@
 #include "args.h"
 #include "cmdline.h"
 #include "commands.h"
+#include "cyclictest.h"
 #include "openmetrics.h"
 #include "options.h"
 #include "runctl.h"
@@ -48,8 +49,8 @@ struct bench_vmm {
 	struct bench_run host[BENCH_MAX_REPEAT];
 	bool dma_held;
 	int64_t bare_rt_p50, bare_rt_p99, null_handling_p50;
-	bool cyclic_ok;
-	double cyclic_min_us, cyclic_avg_us, cyclic_max_us;
+	bool cyclic_ok;			/* cyclictest ran: its figures */
+	struct cyclictest_result cyclic;
 };
 
 /* One run's --duration ceiling: an hour; the loops it may take size the guest. */
@@ -151,53 +152,44 @@ static void fill(struct bench_run *r, struct stats *s)
 	r->max = stats_max(s);
 }
 
-/* cyclictest's own figures for the same interval and loops, when installed. */
-static void run_cyclictest(struct bench_vmm *b)
+/* The mean, lowest and highest p50 of one algorithm (or the host) over the runs. */
+struct spread {
+	int64_t lo, hi;
+	double mean;
+};
+
+static void spread(const struct bench_run *r, unsigned n, struct spread *s)
 {
-	char cmd[256], line[512];
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd),
-		 "cyclictest -m -q -t1 -p%d -i%llu -l%llu 2>/dev/null", b->fifo,
-		 (unsigned long long)(b->interval_ns / 1000 ? b->interval_ns / 1000 : 1),
-		 (unsigned long long)b->loops);
-	p = popen(cmd, "r");
-	if (!p)
-		return;
-	while (fgets(line, sizeof(line), p)) {
-		char *m = strstr(line, "Min:"), *a = strstr(line, "Avg:"), *x = strstr(line, "Max:");
-
-		if (m && a && x) {
-			b->cyclic_min_us = strtod(m + 4, NULL);
-			b->cyclic_avg_us = strtod(a + 4, NULL);
-			b->cyclic_max_us = strtod(x + 4, NULL);
-			b->cyclic_ok = true;
-		}
-	}
-	if (pclose(p) != 0)
-		b->cyclic_ok = false;
-}
-
-static void spread(const struct bench_run *r, unsigned n, int64_t *lo, int64_t *hi, double *mean)
-{
-	*lo = *hi = r[0].p50;
-	*mean = 0;
+	s->lo = s->hi = r[0].p50;
+	s->mean = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if (!r[i].loops && n > 1)
 			continue;	/* an interrupted repetition that never ran this algo */
-		if (r[i].p50 < *lo)
-			*lo = r[i].p50;
-		if (r[i].p50 > *hi)
-			*hi = r[i].p50;
-		*mean += (double)r[i].p50 / n;
+		if (r[i].p50 < s->lo)
+			s->lo = r[i].p50;
+		if (r[i].p50 > s->hi)
+			s->hi = r[i].p50;
+		s->mean += (double)r[i].p50 / n;
 	}
 }
 
-/* The target: idle within 5 us of the host, an interrupted guest within 10 us. */
-static int64_t target_budget_ns(const struct bench_vmm *b)
-{
-	return b->scenario == PVT_SCN_TIMERLAT ? 5000 : 10000;
-}
+/* The advance targets: delivery within 1 us, mean spin within the advance's p50 + 2 us. */
+#define DELIVERY_BUDGET_NS	1000
+#define SPIN_SLACK_NS		2000
+
+/* What the outputs conclude from all runs; computed once, printed as text or JSON. */
+struct figures {
+	struct spread algo[3], host;
+	int64_t budget_ns;	/* pvtime p50 within host p50 + this */
+	bool met;
+	/* The platform floor: < 0 when there is none (mixed). */
+	double floor_extra_ns, floor_p50_ns;
+	bool floor_has_host;	/* the host's wake-up is part of it (no advance) */
+	bool advance_on;
+	/* pvtime's means over the runs of each run's p50 (delivery, advance) or mean (spin). */
+	double delivery_mean, spin_mean, advance_p50_mean;
+	bool delivery_met, spin_met;
+};
 
 /*
  * What this platform costs on top of the host's own wake-up whatever the
@@ -222,60 +214,44 @@ static double floor_extra_ns(const struct bench_vmm *b)
 	return extra;
 }
 
-/* The advance targets: delivery within 1 us, mean spin within the advance's p50 + 2 us. */
-#define DELIVERY_BUDGET_NS	1000
-#define SPIN_SLACK_NS		2000
-
-static const char *advance_name(const struct bench_vmm *b, char *buf, size_t len)
+static void figures(const struct bench_vmm *b, struct figures *f)
 {
-	return vmm_cli_advance_name(&b->adv, buf, len);
-}
-
-static bool advance_on(const struct bench_vmm *b)
-{
-	return b->adv.advance_mode != VMM_ADV_OFF;
-}
-
-/* pvtime's figures over all runs (means of each run's p50 / mean). */
-struct adv_targets {
-	double delivery_mean, spin_mean, spin_p50_mean, spin_p99_mean, advance_p50_mean;
-};
-
-static void adv_targets(const struct bench_vmm *b, struct adv_targets *t)
-{
-	memset(t, 0, sizeof(*t));
+	memset(f, 0, sizeof(*f));
+	for (int a = 0; a < 3; a++)
+		spread(b->runs[a], b->repeat, &f->algo[a]);
+	spread(b->host, b->repeat, &f->host);
+	/* The target: idle within 5 us of the host, an interrupted guest within 10 us. */
+	f->budget_ns = b->scenario == PVT_SCN_TIMERLAT ? 5000 : 10000;
+	f->met = f->algo[2].mean <= f->host.mean + (double)f->budget_ns;
+	f->advance_on = b->adv.advance_mode != VMM_ADV_OFF;
+	/*
+	 * The host's own wake-up is part of the floor unless pvtime's advance
+	 * hides it (armed early by up to the cap, spun to the deadline): then
+	 * only what follows the deadline remains.
+	 */
+	f->floor_has_host = !f->advance_on;
+	f->floor_extra_ns = floor_extra_ns(b);
+	f->floor_p50_ns = (f->floor_has_host ? f->host.mean : 0) + f->floor_extra_ns;
 	for (unsigned i = 0; i < b->repeat; i++) {
 		const struct bench_run *r = &b->runs[2][i];
 
-		t->delivery_mean += (double)r->delivery / b->repeat;
-		t->spin_mean += r->adv.spin_mean / b->repeat;
-		t->spin_p50_mean += (double)r->adv.spin_p50 / b->repeat;
-		t->spin_p99_mean += (double)r->adv.spin_p99 / b->repeat;
-		t->advance_p50_mean += (double)r->adv.advance_p50 / b->repeat;
+		f->delivery_mean += (double)r->delivery / b->repeat;
+		f->spin_mean += r->adv.spin_mean / b->repeat;
+		f->advance_p50_mean += (double)r->adv.advance_p50 / b->repeat;
 	}
+	f->delivery_met = f->delivery_mean <= DELIVERY_BUDGET_NS;
+	f->spin_met = f->spin_mean <= f->advance_p50_mean + SPIN_SLACK_NS;
 }
 
-/*
- * The host's own wake-up is part of the floor unless pvtime's advance hides
- * it (armed early by up to the cap, spun to the deadline): then only what
- * follows the deadline remains.
- */
-static bool floor_has_host(const struct bench_vmm *b)
-{
-	return !advance_on(b);
-}
-
-static double floor_p50(const struct bench_vmm *b, double host_p50)
-{
-	return (floor_has_host(b) ? host_p50 : 0) + floor_extra_ns(b);
-}
+static const char *const algo_names[] = { "legacy", "kvm", "pvtime" };
 
 static void print_text(const struct bench_vmm *b)
 {
-	static const char *const names[] = { "legacy", "kvm", "pvtime" };
-	int64_t lo, hi, hlo, hhi;
-	double mean, hmean;
+	const struct bench_run *last;
+	struct figures f;
+	char buf[24];
 
+	figures(b, &f);
 	runctl_text(stdout, b->runs[0][0].loops + b->runs[1][0].loops + b->runs[2][0].loops);
 	printf("# bench vmm: %llu x %llu ns sleeps per run, %u run(s), %u vCPU, %s, cpu_dma_latency %s\n",
 	       (unsigned long long)b->loops, (unsigned long long)b->interval_ns, b->repeat, b->vcpus,
@@ -296,11 +272,10 @@ static void print_text(const struct bench_vmm *b)
 	for (int a = 0; a < 3; a++) {
 		const struct bench_run *r = &b->runs[a][b->repeat - 1];
 
-		spread(b->runs[a], b->repeat, &lo, &hi, &mean);
 		printf("%-8s %10lld %10lld %10lld %10.0f [%lld..%lld] %14lld %16lld %14lld %6llu\n",
-		       names[a], (long long)r->p50, (long long)r->p99, (long long)r->max, mean,
-		       (long long)lo, (long long)hi, (long long)r->cost_timer,
-		       (long long)r->cost_block, (long long)r->delivery,
+		       algo_names[a], (long long)r->p50, (long long)r->p99, (long long)r->max,
+		       f.algo[a].mean, (long long)f.algo[a].lo, (long long)f.algo[a].hi,
+		       (long long)r->cost_timer, (long long)r->cost_block, (long long)r->delivery,
 		       (unsigned long long)r->early);
 	}
 	if (b->irq_mode) {
@@ -308,7 +283,7 @@ static void print_text(const struct bench_vmm *b)
 		for (int a = 0; a < 3; a++) {
 			const struct bench_run *r = &b->runs[a][b->repeat - 1];
 
-			printf("%-8s %18lld %9lld %9lld %9lld %9lld %7llu %10llu\n", names[a],
+			printf("%-8s %18lld %9lld %9lld %9lld %9lld %7llu %10llu\n", algo_names[a],
 			       (long long)r->irq.wake_ns, (long long)r->irq.kick_ns,
 			       (long long)r->irq.inject_ns, (long long)r->irq.entry_ns,
 			       (long long)r->irq.handler_ns, (unsigned long long)r->irq_totals.upcalls,
@@ -318,73 +293,71 @@ static void print_text(const struct bench_vmm *b)
 		       "# guest mode; inject = -> KVM_INTERRUPT/KVM_SIGNAL_MSI done; entry = -> guest handler\n"
 		       "# runs (emulated CPL 0 entry stub + resume); handler = -> the timer fired\n");
 	}
-	{
-		char buf[24];
-		const struct bench_run *r = &b->runs[2][b->repeat - 1];
-
-		printf("# timer advance (pvtime only): %s", advance_name(b, buf, sizeof(buf)));
-		if (r->adv.on)
-			printf("; last run: advance p50 %lld ns p99 %lld ns, spin p50 %lld ns p99 %lld ns "
-			       "mean %.0f ns (%llu of %llu expiries spun)",
-			       (long long)r->adv.advance_p50, (long long)r->adv.advance_p99,
-			       (long long)r->adv.spin_p50, (long long)r->adv.spin_p99, r->adv.spin_mean,
-			       (unsigned long long)r->adv.spins, (unsigned long long)r->adv.expiries);
-		printf("\n");
-	}
-	spread(b->host, b->repeat, &hlo, &hhi, &hmean);
-	printf("%-8s %10lld %10lld %10lld %10.0f [%lld..%lld]\n", "host",
-	       (long long)b->host[b->repeat - 1].p50, (long long)b->host[b->repeat - 1].p99,
-	       (long long)b->host[b->repeat - 1].max, hmean, (long long)hlo, (long long)hhi);
+	last = &b->runs[2][b->repeat - 1];
+	printf("# timer advance (pvtime only): %s", vmm_cli_advance_name(&b->adv, buf, sizeof(buf)));
+	if (last->adv.on)
+		printf("; last run: advance p50 %lld ns p99 %lld ns, spin p50 %lld ns p99 %lld ns "
+		       "mean %.0f ns (%llu of %llu expiries spun)",
+		       (long long)last->adv.advance_p50, (long long)last->adv.advance_p99,
+		       (long long)last->adv.spin_p50, (long long)last->adv.spin_p99, last->adv.spin_mean,
+		       (unsigned long long)last->adv.spins, (unsigned long long)last->adv.expiries);
+	printf("\n");
+	last = &b->host[b->repeat - 1];
+	printf("%-8s %10lld %10lld %10lld %10.0f [%lld..%lld]\n", "host", (long long)last->p50,
+	       (long long)last->p99, (long long)last->max, f.host.mean, (long long)f.host.lo,
+	       (long long)f.host.hi);
 	if (b->cyclic_ok)
 		printf("cyclictest (same interval/loops/policy): min %.0f us, avg %.0f us, max %.0f us\n",
-		       b->cyclic_min_us, b->cyclic_avg_us, b->cyclic_max_us);
+		       b->cyclic.min_us, b->cyclic.avg_us, b->cyclic.max_us);
 	else
 		printf("cyclictest: not run (not installed or failed)\n");
-	spread(b->runs[2], b->repeat, &lo, &hi, &mean);
 	printf("target pvtime p50 <= host p50 + %lld ns: %s (pvtime %.0f, host %.0f, difference %.0f ns)\n",
-	       (long long)target_budget_ns(b), mean <= hmean + (double)target_budget_ns(b) ? "met" : "NOT met",
-	       mean, hmean, mean - hmean);
-	if (floor_extra_ns(b) >= 0)
+	       (long long)f.budget_ns, f.met ? "met" : "NOT met", f.algo[2].mean, f.host.mean,
+	       f.algo[2].mean - f.host.mean);
+	if (f.floor_extra_ns >= 0)
 		printf("platform floor: %s%s %.0f ns = %.0f ns (target %.0f ns)\n",
-		       floor_has_host(b) ? "host p50 + " : "(the advance hides the host wake-up) ",
+		       f.floor_has_host ? "host p50 + " : "(the advance hides the host wake-up) ",
 		       b->scenario == PVT_SCN_TIMERLAT ? "resume into the guest (half the bare round trip)" :
 		       "interrupt path after the raise (kick + inject + entry + handler)",
-		       floor_extra_ns(b), floor_p50(b, hmean), hmean + (double)target_budget_ns(b));
+		       f.floor_extra_ns, f.floor_p50_ns, f.host.mean + (double)f.budget_ns);
 	else
 		printf("platform floor: see --guest busy (most of mixed's expiries are taken on unmask)\n");
-	if (b->scenario == PVT_SCN_TIMERLAT) {
-		double dmean = 0;
-
-		for (unsigned i = 0; i < b->repeat; i++)
-			dmean += (double)b->runs[2][i].delivery / b->repeat;
+	if (b->scenario == PVT_SCN_TIMERLAT)
 		printf("VMM share: pvtime expiry delivery p50 %.0f ns vs host p50 %.0f ns: %s 5000 ns;\n"
 		       "the rest of the guest's lateness is the resume into the guest (half the bare round trip)\n",
-		       dmean, hmean, dmean <= hmean + 5000 ? "within" : "NOT within");
-	}
-	if (advance_on(b)) {
-		struct adv_targets t;
-
-		adv_targets(b, &t);
+		       f.delivery_mean, f.host.mean,
+		       f.delivery_mean <= f.host.mean + 5000 ? "within" : "NOT within");
+	if (f.advance_on) {
 		printf("target VMM delivery p50 <= %d ns after the deadline with the advance: %s (%.0f ns)\n",
-		       DELIVERY_BUDGET_NS, t.delivery_mean <= DELIVERY_BUDGET_NS ? "met" : "NOT met",
-		       t.delivery_mean);
+		       DELIVERY_BUDGET_NS, f.delivery_met ? "met" : "NOT met", f.delivery_mean);
 		printf("target mean spin per expiry <= advance p50 + %d ns: %s (spin mean %.0f ns, "
-		       "advance p50 %.0f ns)\n", SPIN_SLACK_NS,
-		       t.spin_mean <= t.advance_p50_mean + SPIN_SLACK_NS ? "met" : "NOT met",
-		       t.spin_mean, t.advance_p50_mean);
+		       "advance p50 %.0f ns)\n", SPIN_SLACK_NS, f.spin_met ? "met" : "NOT met",
+		       f.spin_mean, f.advance_p50_mean);
 		printf("spin cost: %.2f ms of host CPU per second per 1000 timers/s (%.2f %% of a CPU)\n",
-		       t.spin_mean / 1000, t.spin_mean / 1e4);
+		       f.spin_mean / 1000, f.spin_mean / 1e4);
 	}
+}
+
+/* "lateness_ns": the last run's p50/p99/max and the p50 spread over all runs. */
+static void json_lateness(struct json *j, const struct bench_run *r, const struct spread *s)
+{
+	json_object_begin(j, "lateness_ns");
+	json_i64(j, "p50", r->p50);
+	json_i64(j, "p99", r->p99);
+	json_i64(j, "max", r->max);
+	json_double(j, "p50_mean", s->mean);
+	json_i64(j, "p50_min", s->lo);
+	json_i64(j, "p50_max", s->hi);
+	json_object_end(j);
 }
 
 static void print_json(const struct bench_vmm *b)
 {
-	static const char *const names[] = { "legacy", "kvm", "pvtime" };
 	char advbuf[24];
+	struct figures f;
 	struct json j;
-	int64_t lo, hi;
-	double mean;
 
+	figures(b, &f);
 	json_begin(&j, stdout);
 	cmdline_json_header(&j);
 	runctl_json(&j);
@@ -397,7 +370,7 @@ static void print_json(const struct bench_vmm *b)
 	if (b->irq_mode)
 		json_string(&j, "upcall_delivery", b->irq_mode == PVT_IRQ_CHIP ? "irqchip" : "userspace");
 	json_string(&j, "scheduler", b->fifo ? "SCHED_FIFO" : "SCHED_OTHER");
-	json_string(&j, "advance", advance_name(b, advbuf, sizeof(advbuf)));
+	json_string(&j, "advance", vmm_cli_advance_name(&b->adv, advbuf, sizeof(advbuf)));
 	json_bool(&j, "cpu_dma_latency_held", b->dma_held);
 	json_object_begin(&j, "bare_exit_round_trip_ns");
 	json_i64(&j, "p50", b->bare_rt_p50);
@@ -408,17 +381,9 @@ static void print_json(const struct bench_vmm *b)
 	for (int a = 0; a < 3; a++) {
 		const struct bench_run *r = &b->runs[a][b->repeat - 1];
 
-		spread(b->runs[a], b->repeat, &lo, &hi, &mean);
 		json_object_begin(&j, NULL);
-		json_string(&j, "algo", names[a]);
-		json_object_begin(&j, "lateness_ns");
-		json_i64(&j, "p50", r->p50);
-		json_i64(&j, "p99", r->p99);
-		json_i64(&j, "max", r->max);
-		json_double(&j, "p50_mean", mean);
-		json_i64(&j, "p50_min", lo);
-		json_i64(&j, "p50_max", hi);
-		json_object_end(&j);
+		json_string(&j, "algo", algo_names[a]);
+		json_lateness(&j, r, &f.algo[a]);
 		json_object_begin(&j, "hypercall_handling_ns");
 		json_i64(&j, "p50", r->cost_timer);
 		json_object_end(&j);
@@ -431,7 +396,7 @@ static void print_json(const struct bench_vmm *b)
 			json_u64(&j, "upcalls_on_unmask", r->irq_totals.upcalls_direct);
 		}
 		json_u64(&j, "loops", r->loops);
-		json_string(&j, "advance", a == 2 ? advance_name(b, advbuf, sizeof(advbuf)) : "off");
+		json_string(&j, "advance", a == 2 ? vmm_cli_advance_name(&b->adv, advbuf, sizeof(advbuf)) : "off");
 		if (r->adv.on) {
 			vmm_cli_advance_summary_json(&j, &r->adv);
 			json_double(&j, "spin_cpu_ms_per_1000_timers_per_s", r->adv.spin_mean / 1000);
@@ -441,48 +406,32 @@ static void print_json(const struct bench_vmm *b)
 		json_object_end(&j);
 	}
 	json_array_end(&j);
-	spread(b->host, b->repeat, &lo, &hi, &mean);
 	json_object_begin(&j, "host");
-	json_object_begin(&j, "lateness_ns");
-	json_i64(&j, "p50", b->host[b->repeat - 1].p50);
-	json_i64(&j, "p99", b->host[b->repeat - 1].p99);
-	json_i64(&j, "max", b->host[b->repeat - 1].max);
-	json_double(&j, "p50_mean", mean);
-	json_i64(&j, "p50_min", lo);
-	json_i64(&j, "p50_max", hi);
+	json_lateness(&j, &b->host[b->repeat - 1], &f.host);
 	json_object_end(&j);
-	json_object_end(&j);
-	{
-		double pmean;
-
-		spread(b->runs[2], b->repeat, &lo, &hi, &pmean);
-		json_object_begin(&j, "target");
-		json_i64(&j, "budget_ns", target_budget_ns(b));
-		json_bool(&j, "met", pmean <= mean + (double)target_budget_ns(b));
-		json_double(&j, "pvtime_minus_host_p50_ns", pmean - mean);
-		if (floor_extra_ns(b) >= 0) {
-			json_double(&j, "floor_extra_ns", floor_extra_ns(b));
-			json_double(&j, "floor_p50_ns", floor_p50(b, mean));
-			json_bool(&j, "floor_includes_host_wake", floor_has_host(b));
-		}
-		if (advance_on(b)) {
-			struct adv_targets t;
-
-			adv_targets(b, &t);
-			json_i64(&j, "delivery_budget_ns", DELIVERY_BUDGET_NS);
-			json_double(&j, "delivery_p50_mean_ns", t.delivery_mean);
-			json_bool(&j, "delivery_met", t.delivery_mean <= DELIVERY_BUDGET_NS);
-			json_double(&j, "spin_mean_ns", t.spin_mean);
-			json_double(&j, "spin_budget_ns", t.advance_p50_mean + SPIN_SLACK_NS);
-			json_bool(&j, "spin_met", t.spin_mean <= t.advance_p50_mean + SPIN_SLACK_NS);
-		}
-		json_object_end(&j);
+	json_object_begin(&j, "target");
+	json_i64(&j, "budget_ns", f.budget_ns);
+	json_bool(&j, "met", f.met);
+	json_double(&j, "pvtime_minus_host_p50_ns", f.algo[2].mean - f.host.mean);
+	if (f.floor_extra_ns >= 0) {
+		json_double(&j, "floor_extra_ns", f.floor_extra_ns);
+		json_double(&j, "floor_p50_ns", f.floor_p50_ns);
+		json_bool(&j, "floor_includes_host_wake", f.floor_has_host);
 	}
+	if (f.advance_on) {
+		json_i64(&j, "delivery_budget_ns", DELIVERY_BUDGET_NS);
+		json_double(&j, "delivery_p50_mean_ns", f.delivery_mean);
+		json_bool(&j, "delivery_met", f.delivery_met);
+		json_double(&j, "spin_mean_ns", f.spin_mean);
+		json_double(&j, "spin_budget_ns", f.advance_p50_mean + SPIN_SLACK_NS);
+		json_bool(&j, "spin_met", f.spin_met);
+	}
+	json_object_end(&j);
 	if (b->cyclic_ok) {
 		json_object_begin(&j, "cyclictest_us");
-		json_double(&j, "min", b->cyclic_min_us);
-		json_double(&j, "avg", b->cyclic_avg_us);
-		json_double(&j, "max", b->cyclic_max_us);
+		json_double(&j, "min", b->cyclic.min_us);
+		json_double(&j, "avg", b->cyclic.avg_us);
+		json_double(&j, "max", b->cyclic.max_us);
 		json_object_end(&j);
 	}
 	json_end(&j);
@@ -491,7 +440,6 @@ static void print_json(const struct bench_vmm *b)
 /* OpenMetrics: each algo's last run (target vmm) and the host baseline, plus handling costs. */
 static int write_metrics(struct bench_vmm *b, bool to_stdout, const char *path)
 {
-	static const char *const names[] = { "legacy", "kvm", "pvtime" };
 	struct om_timerlat s[4];
 	unsigned n = 0;
 	struct om om;
@@ -500,7 +448,7 @@ static int write_metrics(struct bench_vmm *b, bool to_stdout, const char *path)
 	for (int a = 0; a < 3; a++)
 		if (b->have_last[a])
 			s[n++] = (struct om_timerlat){
-				.target = "vmm", .algo = names[a], .vcpu = "all", .guest_clock = "kvm",
+				.target = "vmm", .algo = algo_names[a], .vcpu = "all", .guest_clock = "kvm",
 				.r = &b->last[a].guest, .early_wakeups = b->last[a].totals.early_wakeups,
 			};
 	if (b->have_last[2] && b->last[2].host.loops)
@@ -518,7 +466,7 @@ static int write_metrics(struct bench_vmm *b, bool to_stdout, const char *path)
 	for (int a = 0; a < 3; a++)
 		if (b->have_last[a] && b->runs[a][b->reps_done - 1].cost_timer >= 0) {
 			fprintf(om.f, "pvtime_bench_vmm_hypercall_handling_seconds{target=\"vmm\",algo=\"%s\","
-				"vcpu=\"all\",guest_clock=\"kvm\"} ", names[a]);
+				"vcpu=\"all\",guest_clock=\"kvm\"} ", algo_names[a]);
 			om_seconds(om.f, b->runs[a][b->reps_done - 1].cost_timer);
 			fputc('\n', om.f);
 		}
@@ -600,7 +548,7 @@ int bench_vmm(int argc, char **argv)
 	if (!ret && b->reps_done) {
 		b->repeat = b->reps_done;	/* what was measured */
 		if (!stop)
-			run_cyclictest(b);
+			b->cyclic_ok = !cyclictest_run(b->fifo, b->interval_ns, b->loops, &b->cyclic);
 		if (b->out.json)
 			print_json(b);
 		else if (!b->out.openmetrics)
