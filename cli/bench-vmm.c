@@ -4,6 +4,10 @@
  * sleep excluded) next to a bare port-I/O exit measured in the same run,
  * and the guest's lateness for 100 us sleeps per algorithm next to the
  * host baseline (and cyclictest when installed), over repeated runs.
+ *
+ * The runs are bench_vmm_measure(): a config in, a result out. They stay
+ * here while vmm_vs_host_measure() and vmm_cli_run() live in cli/ (they
+ * print their own errors); the section moves to measure/ with them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +16,7 @@
 #include "args.h"
 #include "cmdline.h"
 #include "commands.h"
+#include "cyclictest.h"
 #include "openmetrics.h"
 #include "options.h"
 #include "runctl.h"
@@ -20,7 +25,22 @@
 #define BENCH_MAX_REPEAT	20
 /* runs[], last[]: one per algorithm, indexed by enum pvt_timer_algo (pvtime last). */
 #define BENCH_ALGOS		(PVT_ALGO_PVTIME + 1)
+/* One run's --duration ceiling: an hour; the loops it may take size the guest. */
+#define BENCH_MAX_DURATION_S	3600
+#define BENCH_DURATION_MAX_LOOPS	1000000ull
 
+/* What the runs are: the parsed options. */
+struct bench_vmm_config {
+	uint64_t loops, interval_ns;
+	unsigned repeat, vcpus;
+	int fifo;
+	enum pvt_guest_scenario scenario;	/* idle (timerlat), busy, mixed */
+	enum vmm_irq_pref irq_pref;
+	struct vmm_config adv;			/* --advance: advance_mode/advance_ns only */
+	uint64_t duration_ns;			/* --duration: per run, instead of -n */
+};
+
+/* One algorithm's figures from one run. */
 struct bench_run {
 	int64_t p50, p99, max;		/* guest lateness, ns */
 	int64_t cost_timer, cost_block;	/* handling p50, ns */
@@ -32,31 +52,61 @@ struct bench_run {
 	struct vmm_advance_summary adv;	/* pvtime's timer advance (adv.on) */
 };
 
-struct bench_vmm {
-	uint64_t loops, interval_ns;
-	unsigned repeat, vcpus;
-	int fifo;
-	enum pvt_guest_scenario scenario;	/* idle (timerlat), busy, mixed */
-	enum vmm_irq_pref irq_pref;
-	struct vmm_config adv;			/* --advance: advance_mode/advance_ns only */
-	int irq_mode;				/* what the runs used */
+/* The mean, lowest and highest p50 of one algorithm (or the host) over the runs. */
+struct spread {
+	int64_t lo, hi;
+	double mean;
+};
+
+static void spread(const struct bench_run *r, unsigned n, struct spread *s)
+{
+	s->lo = s->hi = r[0].p50;
+	s->mean = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (!r[i].loops && n > 1)
+			continue;	/* an interrupted repetition that never ran this algo */
+		if (r[i].p50 < s->lo)
+			s->lo = r[i].p50;
+		if (r[i].p50 > s->hi)
+			s->hi = r[i].p50;
+		s->mean += (double)r[i].p50 / n;
+	}
+}
+
+/* The advance targets: delivery within 1 us, mean spin within the advance's p50 + 2 us. */
+#define DELIVERY_BUDGET_NS	1000
+#define SPIN_SLACK_NS		2000
+
+/* What the outputs conclude from all runs; computed once, printed as text or JSON. */
+struct figures {
+	struct spread algo[BENCH_ALGOS], host;
+	int64_t budget_ns;	/* pvtime p50 within host p50 + this */
+	bool met;
+	/* The platform floor: < 0 when there is none (mixed). */
+	double floor_extra_ns, floor_p50_ns;
+	bool floor_has_host;	/* the host's wake-up is part of it (no advance) */
+	bool advance_on;
+	/* pvtime's means over the runs of each run's p50 (delivery, advance) or mean (spin). */
+	double delivery_mean, spin_mean, advance_p50_mean;
+	bool delivery_met, spin_met;
+};
+
+/* What the runs measured. */
+struct bench_vmm_result {
+	unsigned repeat;		/* repetitions with data (the last may be partial) */
+	bool stopped;			/* SIGINT/SIGTERM ended the runs */
+	int irq_mode;			/* what the runs used */
 	char irq_name[96];
-	struct cli_output out;		/* --json, --format, --metrics */
-	uint64_t duration_ns;		/* --duration: per run, instead of -n */
-	unsigned reps_done;		/* repetitions with data (the last may be partial) */
+	bool dma_held;
 	struct vmm_vs_host last[BENCH_ALGOS];	/* the last run of each algo, for OpenMetrics */
 	bool have_last[BENCH_ALGOS];
 	struct bench_run runs[BENCH_ALGOS][BENCH_MAX_REPEAT];
 	struct bench_run host[BENCH_MAX_REPEAT];
-	bool dma_held;
-	int64_t bare_rt_p50, bare_rt_p99, null_handling_p50;
-	bool cyclic_ok;
-	double cyclic_min_us, cyclic_avg_us, cyclic_max_us;
+	int64_t bare_rt_p50, bare_rt_p99, null_handling_p50;	/* ns, -1: no sample */
+	bool cyclic_ok;			/* cyclictest ran: its figures */
+	struct cyclictest_result cyclic;
+	struct figures f;		/* the conclusions over all runs */
 };
-
-/* One run's --duration ceiling: an hour; the loops it may take size the guest. */
-#define BENCH_MAX_DURATION_S	3600
-#define BENCH_DURATION_MAX_LOOPS	1000000ull
 
 static const char usage_text[] =
 	"pvtime bench vmm [-n LOOPS | --duration S] [-i NS] [--repeat R] [--fifo PRIO|0]\n"
@@ -70,7 +120,7 @@ static const char usage_text[] =
 	"--duration: each run lasts S seconds. SIGINT/SIGTERM: the runs so far\n"
 	"are reported (exit 130/143).";
 
-static int parse(int argc, char **argv, struct bench_vmm *b)
+static int parse(int argc, char **argv, struct bench_vmm_config *b, struct cli_output *out)
 {
 	bool vcpus_set = false, irq_set = false;
 	struct opt o[] = {
@@ -85,13 +135,13 @@ static int parse(int argc, char **argv, struct bench_vmm *b)
 		  .seen = &irq_set },
 		{ .name = "advance", .kind = OPT_CUSTOM, .field = &b->adv, .parse = vmm_cli_parse_advance },
 		{ OPT_DURATION(b->duration_ns, BENCH_MAX_DURATION_S) },
-		OPT_OUTPUT(b->out),
+		OPT_OUTPUT(*out),
 		OPT_TABLE_END,
 	};
 	int ret;
 
-	*b = (struct bench_vmm){ .loops = 10000, .interval_ns = 100000, .repeat = 3,
-				 .vcpus = 1, .fifo = 1, .scenario = PVT_SCN_TIMERLAT };
+	*b = (struct bench_vmm_config){ .loops = 10000, .interval_ns = 100000, .repeat = 3,
+					.vcpus = 1, .fifo = 1, .scenario = PVT_SCN_TIMERLAT };
 	b->adv.algo = PVT_ALGO_PVTIME;
 	b->adv.advance_mode = VMM_ADV_ADAPTIVE;
 	if ((ret = opts_parse("bench vmm", usage_text, o, argc, argv)))
@@ -109,21 +159,23 @@ static int parse(int argc, char **argv, struct bench_vmm *b)
 	return 0;
 }
 
+/* ---- the runs ---- */
+
 /* Bare exits: the guest times an OUT to a port whose handler does nothing. */
-static int measure_bare(struct bench_vmm *b)
+static int measure_bare(const struct bench_vmm_config *cfg, struct bench_vmm_result *res)
 {
-	struct vmm_config cfg;
+	struct vmm_config vc;
 	struct stats rt, h;
 	struct vmm vm;
 	int ret;
 
-	vmm_config_default(&cfg);
-	cfg.nr_vcpus = 1;
-	cfg.scenario = PVT_SCN_NULLCALL;
-	cfg.loops = b->loops < 2000 ? b->loops : 2000;
-	cfg.check_samples = false;
-	cfg.fifo_priority = b->fifo;
-	ret = vmm_cli_run("bench vmm", &vm, &cfg);
+	vmm_config_default(&vc);
+	vc.nr_vcpus = 1;
+	vc.scenario = PVT_SCN_NULLCALL;
+	vc.loops = cfg->loops < 2000 ? cfg->loops : 2000;
+	vc.check_samples = false;
+	vc.fifo_priority = cfg->fifo;
+	ret = vmm_cli_run("bench vmm", &vm, &vc);
 	if (ret) {
 		vmm_destroy(&vm);
 		return ret;
@@ -132,15 +184,70 @@ static int measure_bare(struct bench_vmm *b)
 	for (uint64_t i = 0; i + 1 < vm.vcpus[0].res.nr_samples; i += 2)
 		stats_add(&rt, (int64_t)(vm.vcpus[0].res.samples[i + 1].ns -
 					 vm.vcpus[0].res.samples[i].ns));
-	b->bare_rt_p50 = rt.count ? stats_percentile(&rt, 50, 100) : -1;
-	b->bare_rt_p99 = rt.count ? stats_percentile(&rt, 99, 100) : -1;
-	b->null_handling_p50 = -1;
+	res->bare_rt_p50 = rt.count ? stats_percentile(&rt, 50, 100) : -1;
+	res->bare_rt_p99 = rt.count ? stats_percentile(&rt, 99, 100) : -1;
+	res->null_handling_p50 = -1;
 	if (!vmm_cli_cost(&vm, VMM_COST_NULL, &h) && h.count)
-		b->null_handling_p50 = stats_percentile(&h, 50, 100);
+		res->null_handling_p50 = stats_percentile(&h, 50, 100);
 	stats_free(&h);
 	stats_free(&rt);
 	vmm_destroy(&vm);
 	return 0;
+}
+
+/*
+ * What this platform costs on top of the host's own wake-up whatever the
+ * timer algorithm: idle, the resume into the guest (half the bare exit
+ * round trip); busy, the interrupt path after the raise (kick, inject,
+ * entry, handler p50s, mean over pvtime's runs). Mixed takes most of its
+ * expiries on unmask, not by interrupt: no floor (-1), busy gives it.
+ */
+static double floor_extra_ns(const struct bench_vmm_config *cfg,
+			     const struct bench_vmm_result *res)
+{
+	double extra = 0;
+
+	if (cfg->scenario == PVT_SCN_MIXED)
+		return -1;
+	if (cfg->scenario == PVT_SCN_TIMERLAT)
+		return res->bare_rt_p50 > 0 ? (double)res->bare_rt_p50 / 2 : 0;
+	for (unsigned i = 0; i < res->repeat; i++) {
+		const struct vmm_irq_breakdown *x = &res->runs[PVT_ALGO_PVTIME][i].irq;
+
+		extra += (double)(x->kick_ns + x->inject_ns + x->entry_ns + x->handler_ns) / res->repeat;
+	}
+	return extra;
+}
+
+static void figures(const struct bench_vmm_config *cfg, struct bench_vmm_result *res)
+{
+	struct figures *f = &res->f;
+
+	memset(f, 0, sizeof(*f));
+	for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; a < BENCH_ALGOS; a++)
+		spread(res->runs[a], res->repeat, &f->algo[a]);
+	spread(res->host, res->repeat, &f->host);
+	/* The target: idle within 5 us of the host, an interrupted guest within 10 us. */
+	f->budget_ns = cfg->scenario == PVT_SCN_TIMERLAT ? 5000 : 10000;
+	f->met = f->algo[PVT_ALGO_PVTIME].mean <= f->host.mean + (double)f->budget_ns;
+	f->advance_on = cfg->adv.advance_mode != VMM_ADV_OFF;
+	/*
+	 * The host's own wake-up is part of the floor unless pvtime's advance
+	 * hides it (armed early by up to the cap, spun to the deadline): then
+	 * only what follows the deadline remains.
+	 */
+	f->floor_has_host = !f->advance_on;
+	f->floor_extra_ns = floor_extra_ns(cfg, res);
+	f->floor_p50_ns = (f->floor_has_host ? f->host.mean : 0) + f->floor_extra_ns;
+	for (unsigned i = 0; i < res->repeat; i++) {
+		const struct bench_run *r = &res->runs[PVT_ALGO_PVTIME][i];
+
+		f->delivery_mean += (double)r->delivery / res->repeat;
+		f->spin_mean += r->adv.spin_mean / res->repeat;
+		f->advance_p50_mean += (double)r->adv.advance_p50 / res->repeat;
+	}
+	f->delivery_met = f->delivery_mean <= DELIVERY_BUDGET_NS;
+	f->spin_met = f->spin_mean <= f->advance_p50_mean + SPIN_SLACK_NS;
 }
 
 static void fill(struct bench_run *r, struct stats *s)
@@ -153,162 +260,123 @@ static void fill(struct bench_run *r, struct stats *s)
 	r->max = stats_max(s);
 }
 
-/* cyclictest's own figures for the same interval and loops, when installed. */
-static void run_cyclictest(struct bench_vmm *b)
+/* One algorithm's run (and, for pvtime, the host baseline) as repetition rep. */
+static int run_one(const struct bench_vmm_config *cfg, struct bench_vmm_result *res,
+		   unsigned rep, enum pvt_timer_algo a)
 {
-	char cmd[256], line[512];
-	FILE *p;
+	struct bench_run *r = &res->runs[a][rep];
+	struct vmm_config vc;
+	struct vmm_vs_host m;
+	int ret;
 
-	snprintf(cmd, sizeof(cmd),
-		 "cyclictest -m -q -t1 -p%d -i%llu -l%llu 2>/dev/null", b->fifo,
-		 (unsigned long long)(b->interval_ns / 1000 ? b->interval_ns / 1000 : 1),
-		 (unsigned long long)b->loops);
-	p = popen(cmd, "r");
-	if (!p)
-		return;
-	while (fgets(line, sizeof(line), p)) {
-		char *m = strstr(line, "Min:"), *a = strstr(line, "Avg:"), *x = strstr(line, "Max:");
+	vmm_config_default(&vc);
+	vc.nr_vcpus = cfg->vcpus;
+	vc.scenario = cfg->scenario;
+	vc.irq_pref = cfg->irq_pref;
+	vc.algo = a;
+	vc.advance_mode = cfg->adv.advance_mode;
+	vc.advance_ns = cfg->adv.advance_ns;
+	vc.loops = cfg->loops;
+	vc.interval_ns = cfg->interval_ns;
+	vc.check_samples = false;	/* the oracles run in the tests, not here */
+	vc.fifo_priority = cfg->fifo;
+	vc.watchdog_ms = 600000 + cfg->duration_ns / 1000000;
+	ret = vmm_vs_host_measure("bench vmm", &vc, &m, NULL, true, a == PVT_ALGO_PVTIME, cfg->duration_ns, false);
+	if (ret) {
+		vmm_vs_host_free(&m);
+		return ret;
+	}
+	fill(r, &m.guest.lateness);
+	r->cost_timer = m.cost_timer_p50;
+	r->cost_block = m.cost_block_p50;
+	r->delivery = m.delivery_p50;
+	r->adv = m.adv;
+	r->early = m.totals.early_wakeups;
+	r->irq = m.irq;
+	r->irq_totals = m.irq_totals;
+	res->irq_mode = m.irq_mode;
+	snprintf(res->irq_name, sizeof(res->irq_name), "%s", m.irq_name);
+	res->dma_held = m.env.dma_latency_held;
+	if (a == PVT_ALGO_PVTIME)
+		fill(&res->host[rep], &m.host.lateness);
+	res->repeat = rep + 1;
+	if (res->have_last[a])
+		vmm_vs_host_free(&res->last[a]);
+	res->last[a] = m;	/* owned now */
+	res->have_last[a] = true;
+	return 0;
+}
 
-		if (m && a && x) {
-			b->cyclic_min_us = strtod(m + 4, NULL);
-			b->cyclic_avg_us = strtod(a + 4, NULL);
-			b->cyclic_max_us = strtod(x + 4, NULL);
-			b->cyclic_ok = true;
+static void bench_vmm_result_free(struct bench_vmm_result *res)
+{
+	for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; a < BENCH_ALGOS; a++)
+		if (res->have_last[a])
+			vmm_vs_host_free(&res->last[a]);
+}
+
+/*
+ * The bare exit, then cfg->repeat rounds of the three algorithms, then
+ * cyclictest (unless a signal stopped the runs). 0, or an exit code after
+ * a message; res->repeat 0: nothing measured. bench_vmm_result_free().
+ */
+static int bench_vmm_measure(const struct bench_vmm_config *cfg, struct bench_vmm_result *res)
+{
+	int ret = measure_bare(cfg, res);
+
+	for (unsigned rep = 0; !ret && !res->stopped && rep < cfg->repeat; rep++) {
+		for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; !ret && !res->stopped && a < BENCH_ALGOS; a++) {
+			ret = run_one(cfg, res, rep, a);
+			res->stopped = runctl_signal() != 0;
 		}
 	}
-	if (pclose(p) != 0)
-		b->cyclic_ok = false;
+	if (ret || !res->repeat)
+		return ret;
+	if (!res->stopped)
+		res->cyclic_ok = !cyclictest_run(cfg->fifo, cfg->interval_ns, cfg->loops, &res->cyclic);
+	figures(cfg, res);
+	return 0;
 }
 
-static void spread(const struct bench_run *r, unsigned n, int64_t *lo, int64_t *hi, double *mean)
+/* ---- output ---- */
+
+
+static void print_text(const struct bench_vmm_config *cfg, const struct bench_vmm_result *res)
 {
-	*lo = *hi = r[0].p50;
-	*mean = 0;
-	for (unsigned i = 0; i < n; i++) {
-		if (!r[i].loops && n > 1)
-			continue;	/* an interrupted repetition that never ran this algo */
-		if (r[i].p50 < *lo)
-			*lo = r[i].p50;
-		if (r[i].p50 > *hi)
-			*hi = r[i].p50;
-		*mean += (double)r[i].p50 / n;
-	}
-}
+	const struct bench_run *last;
+	const struct figures *f = &res->f;
+	char buf[24];
 
-/* The target: idle within 5 us of the host, an interrupted guest within 10 us. */
-static int64_t target_budget_ns(const struct bench_vmm *b)
-{
-	return b->scenario == PVT_SCN_TIMERLAT ? 5000 : 10000;
-}
-
-/*
- * What this platform costs on top of the host's own wake-up whatever the
- * timer algorithm: idle, the resume into the guest (half the bare exit
- * round trip); busy, the interrupt path after the raise (kick, inject,
- * entry, handler p50s, mean over pvtime's runs). Mixed takes most of its
- * expiries on unmask, not by interrupt: no floor (-1), busy gives it.
- */
-static double floor_extra_ns(const struct bench_vmm *b)
-{
-	double extra = 0;
-
-	if (b->scenario == PVT_SCN_MIXED)
-		return -1;
-	if (b->scenario == PVT_SCN_TIMERLAT)
-		return b->bare_rt_p50 > 0 ? (double)b->bare_rt_p50 / 2 : 0;
-	for (unsigned i = 0; i < b->repeat; i++) {
-		const struct vmm_irq_breakdown *x = &b->runs[PVT_ALGO_PVTIME][i].irq;
-
-		extra += (double)(x->kick_ns + x->inject_ns + x->entry_ns + x->handler_ns) / b->repeat;
-	}
-	return extra;
-}
-
-/* The advance targets: delivery within 1 us, mean spin within the advance's p50 + 2 us. */
-#define DELIVERY_BUDGET_NS	1000
-#define SPIN_SLACK_NS		2000
-
-static const char *advance_name(const struct bench_vmm *b, char *buf, size_t len)
-{
-	return vmm_cli_advance_name(&b->adv, buf, len);
-}
-
-static bool advance_on(const struct bench_vmm *b)
-{
-	return b->adv.advance_mode != VMM_ADV_OFF;
-}
-
-/* pvtime's figures over all runs (means of each run's p50 / mean). */
-struct adv_targets {
-	double delivery_mean, spin_mean, spin_p50_mean, spin_p99_mean, advance_p50_mean;
-};
-
-static void adv_targets(const struct bench_vmm *b, struct adv_targets *t)
-{
-	memset(t, 0, sizeof(*t));
-	for (unsigned i = 0; i < b->repeat; i++) {
-		const struct bench_run *r = &b->runs[PVT_ALGO_PVTIME][i];
-
-		t->delivery_mean += (double)r->delivery / b->repeat;
-		t->spin_mean += r->adv.spin_mean / b->repeat;
-		t->spin_p50_mean += (double)r->adv.spin_p50 / b->repeat;
-		t->spin_p99_mean += (double)r->adv.spin_p99 / b->repeat;
-		t->advance_p50_mean += (double)r->adv.advance_p50 / b->repeat;
-	}
-}
-
-/*
- * The host's own wake-up is part of the floor unless pvtime's advance hides
- * it (armed early by up to the cap, spun to the deadline): then only what
- * follows the deadline remains.
- */
-static bool floor_has_host(const struct bench_vmm *b)
-{
-	return !advance_on(b);
-}
-
-static double floor_p50(const struct bench_vmm *b, double host_p50)
-{
-	return (floor_has_host(b) ? host_p50 : 0) + floor_extra_ns(b);
-}
-
-static void print_text(const struct bench_vmm *b)
-{
-	int64_t lo, hi, hlo, hhi;
-	double mean, hmean;
-
-	runctl_text(stdout, b->runs[PVT_ALGO_LEGACY][0].loops + b->runs[PVT_ALGO_KVM][0].loops +
-			    b->runs[PVT_ALGO_PVTIME][0].loops);
+	runctl_text(stdout, res->runs[PVT_ALGO_LEGACY][0].loops + res->runs[PVT_ALGO_KVM][0].loops +
+			    res->runs[PVT_ALGO_PVTIME][0].loops);
 	printf("# bench vmm: %llu x %llu ns sleeps per run, %u run(s), %u vCPU, %s, cpu_dma_latency %s\n",
-	       (unsigned long long)b->loops, (unsigned long long)b->interval_ns, b->repeat, b->vcpus,
-	       b->fifo ? "SCHED_FIFO" : "SCHED_OTHER (slack 1 ns)", b->dma_held ? "held at 0" : "NOT held");
+	       (unsigned long long)cfg->loops, (unsigned long long)cfg->interval_ns, res->repeat, cfg->vcpus,
+	       cfg->fifo ? "SCHED_FIFO" : "SCHED_OTHER (slack 1 ns)", res->dma_held ? "held at 0" : "NOT held");
 	printf("# guest clock: its own kvmclock; figures are the last run's, p50 spread over all runs\n");
-	printf("# guest: %s%s%s\n", b->scenario == PVT_SCN_TIMERLAT ? "idle (the task sleeps, the vCPU blocks)" :
-	       b->scenario == PVT_SCN_BUSY ? "busy (the vCPU computes; only the timer interrupt tells it)" :
+	printf("# guest: %s%s%s\n", cfg->scenario == PVT_SCN_TIMERLAT ? "idle (the task sleeps, the vCPU blocks)" :
+	       cfg->scenario == PVT_SCN_BUSY ? "busy (the vCPU computes; only the timer interrupt tells it)" :
 	       "mixed (3 timers per vCPU, computing and blocking)",
-	       b->irq_mode ? "; upcall delivery: " : "", b->irq_mode ? b->irq_name : "");
+	       res->irq_mode ? "; upcall delivery: " : "", res->irq_mode ? res->irq_name : "");
 	printf("# lateness = guest-observed sleep - interval; delivery = when the expiry reached the\n"
 	       "# guest's event word, on the guest's clock, minus the deadline (the VMM's share)\n");
 	printf("bare port-I/O exit round trip (guest-observed, incl. one clock read): p50 %lld ns, p99 %lld ns\n",
-	       (long long)b->bare_rt_p50, (long long)b->bare_rt_p99);
+	       (long long)res->bare_rt_p50, (long long)res->bare_rt_p99);
 	printf("VMM handling of that bare exit (exit to resume): p50 %lld ns\n",
-	       (long long)b->null_handling_p50);
+	       (long long)res->null_handling_p50);
 	printf("%-8s %10s %10s %10s %22s %14s %16s %14s %6s\n", "algo", "p50", "p99", "max",
 	       "p50 mean [min..max]", "hcall p50 ns", "block wake->run", "delivery p50", "early");
 	for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; a < BENCH_ALGOS; a++) {
-		const struct bench_run *r = &b->runs[a][b->repeat - 1];
+		const struct bench_run *r = &res->runs[a][res->repeat - 1];
 
-		spread(b->runs[a], b->repeat, &lo, &hi, &mean);
 		printf("%-8s %10lld %10lld %10lld %10.0f [%lld..%lld] %14lld %16lld %14lld %6llu\n",
-		       pvt_timer_algo_name(a), (long long)r->p50, (long long)r->p99, (long long)r->max, mean,
-		       (long long)lo, (long long)hi, (long long)r->cost_timer,
-		       (long long)r->cost_block, (long long)r->delivery,
+		       pvt_timer_algo_name(a), (long long)r->p50, (long long)r->p99, (long long)r->max,
+		       f->algo[a].mean, (long long)f->algo[a].lo, (long long)f->algo[a].hi,
+		       (long long)r->cost_timer, (long long)r->cost_block, (long long)r->delivery,
 		       (unsigned long long)r->early);
 	}
-	if (b->irq_mode) {
+	if (res->irq_mode) {
 		printf("interrupt path p50 (ns)     wake      kick    inject     entry   handler  by irq  on unmask\n");
 		for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; a < BENCH_ALGOS; a++) {
-			const struct bench_run *r = &b->runs[a][b->repeat - 1];
+			const struct bench_run *r = &res->runs[a][res->repeat - 1];
 
 			printf("%-8s %18lld %9lld %9lld %9lld %9lld %7llu %10llu\n", pvt_timer_algo_name(a),
 			       (long long)r->irq.wake_ns, (long long)r->irq.kick_ns,
@@ -320,120 +388,109 @@ static void print_text(const struct bench_vmm *b)
 		       "# guest mode; inject = -> KVM_INTERRUPT/KVM_SIGNAL_MSI done; entry = -> guest handler\n"
 		       "# runs (emulated CPL 0 entry stub + resume); handler = -> the timer fired\n");
 	}
-	{
-		char buf[24];
-		const struct bench_run *r = &b->runs[PVT_ALGO_PVTIME][b->repeat - 1];
-
-		printf("# timer advance (pvtime only): %s", advance_name(b, buf, sizeof(buf)));
-		if (r->adv.on)
-			printf("; last run: advance p50 %lld ns p99 %lld ns, spin p50 %lld ns p99 %lld ns "
-			       "mean %.0f ns (%llu of %llu expiries spun)",
-			       (long long)r->adv.advance_p50, (long long)r->adv.advance_p99,
-			       (long long)r->adv.spin_p50, (long long)r->adv.spin_p99, r->adv.spin_mean,
-			       (unsigned long long)r->adv.spins, (unsigned long long)r->adv.expiries);
-		printf("\n");
-	}
-	spread(b->host, b->repeat, &hlo, &hhi, &hmean);
-	printf("%-8s %10lld %10lld %10lld %10.0f [%lld..%lld]\n", "host",
-	       (long long)b->host[b->repeat - 1].p50, (long long)b->host[b->repeat - 1].p99,
-	       (long long)b->host[b->repeat - 1].max, hmean, (long long)hlo, (long long)hhi);
-	if (b->cyclic_ok)
+	last = &res->runs[PVT_ALGO_PVTIME][res->repeat - 1];
+	printf("# timer advance (pvtime only): %s", vmm_cli_advance_name(&cfg->adv, buf, sizeof(buf)));
+	if (last->adv.on)
+		printf("; last run: advance p50 %lld ns p99 %lld ns, spin p50 %lld ns p99 %lld ns "
+		       "mean %.0f ns (%llu of %llu expiries spun)",
+		       (long long)last->adv.advance_p50, (long long)last->adv.advance_p99,
+		       (long long)last->adv.spin_p50, (long long)last->adv.spin_p99, last->adv.spin_mean,
+		       (unsigned long long)last->adv.spins, (unsigned long long)last->adv.expiries);
+	printf("\n");
+	last = &res->host[res->repeat - 1];
+	printf("%-8s %10lld %10lld %10lld %10.0f [%lld..%lld]\n", "host", (long long)last->p50,
+	       (long long)last->p99, (long long)last->max, f->host.mean, (long long)f->host.lo,
+	       (long long)f->host.hi);
+	if (res->cyclic_ok)
 		printf("cyclictest (same interval/loops/policy): min %.0f us, avg %.0f us, max %.0f us\n",
-		       b->cyclic_min_us, b->cyclic_avg_us, b->cyclic_max_us);
+		       res->cyclic.min_us, res->cyclic.avg_us, res->cyclic.max_us);
 	else
 		printf("cyclictest: not run (not installed or failed)\n");
-	spread(b->runs[PVT_ALGO_PVTIME], b->repeat, &lo, &hi, &mean);
 	printf("target pvtime p50 <= host p50 + %lld ns: %s (pvtime %.0f, host %.0f, difference %.0f ns)\n",
-	       (long long)target_budget_ns(b), mean <= hmean + (double)target_budget_ns(b) ? "met" : "NOT met",
-	       mean, hmean, mean - hmean);
-	if (floor_extra_ns(b) >= 0)
+	       (long long)f->budget_ns, f->met ? "met" : "NOT met", f->algo[PVT_ALGO_PVTIME].mean, f->host.mean,
+	       f->algo[PVT_ALGO_PVTIME].mean - f->host.mean);
+	if (f->floor_extra_ns >= 0)
 		printf("platform floor: %s%s %.0f ns = %.0f ns (target %.0f ns)\n",
-		       floor_has_host(b) ? "host p50 + " : "(the advance hides the host wake-up) ",
-		       b->scenario == PVT_SCN_TIMERLAT ? "resume into the guest (half the bare round trip)" :
+		       f->floor_has_host ? "host p50 + " : "(the advance hides the host wake-up) ",
+		       cfg->scenario == PVT_SCN_TIMERLAT ? "resume into the guest (half the bare round trip)" :
 		       "interrupt path after the raise (kick + inject + entry + handler)",
-		       floor_extra_ns(b), floor_p50(b, hmean), hmean + (double)target_budget_ns(b));
+		       f->floor_extra_ns, f->floor_p50_ns, f->host.mean + (double)f->budget_ns);
 	else
 		printf("platform floor: see --guest busy (most of mixed's expiries are taken on unmask)\n");
-	if (b->scenario == PVT_SCN_TIMERLAT) {
-		double dmean = 0;
-
-		for (unsigned i = 0; i < b->repeat; i++)
-			dmean += (double)b->runs[PVT_ALGO_PVTIME][i].delivery / b->repeat;
+	if (cfg->scenario == PVT_SCN_TIMERLAT)
 		printf("VMM share: pvtime expiry delivery p50 %.0f ns vs host p50 %.0f ns: %s 5000 ns;\n"
 		       "the rest of the guest's lateness is the resume into the guest (half the bare round trip)\n",
-		       dmean, hmean, dmean <= hmean + 5000 ? "within" : "NOT within");
-	}
-	if (advance_on(b)) {
-		struct adv_targets t;
-
-		adv_targets(b, &t);
+		       f->delivery_mean, f->host.mean,
+		       f->delivery_mean <= f->host.mean + 5000 ? "within" : "NOT within");
+	if (f->advance_on) {
 		printf("target VMM delivery p50 <= %d ns after the deadline with the advance: %s (%.0f ns)\n",
-		       DELIVERY_BUDGET_NS, t.delivery_mean <= DELIVERY_BUDGET_NS ? "met" : "NOT met",
-		       t.delivery_mean);
+		       DELIVERY_BUDGET_NS, f->delivery_met ? "met" : "NOT met", f->delivery_mean);
 		printf("target mean spin per expiry <= advance p50 + %d ns: %s (spin mean %.0f ns, "
-		       "advance p50 %.0f ns)\n", SPIN_SLACK_NS,
-		       t.spin_mean <= t.advance_p50_mean + SPIN_SLACK_NS ? "met" : "NOT met",
-		       t.spin_mean, t.advance_p50_mean);
+		       "advance p50 %.0f ns)\n", SPIN_SLACK_NS, f->spin_met ? "met" : "NOT met",
+		       f->spin_mean, f->advance_p50_mean);
 		printf("spin cost: %.2f ms of host CPU per second per 1000 timers/s (%.2f %% of a CPU)\n",
-		       t.spin_mean / 1000, t.spin_mean / 1e4);
+		       f->spin_mean / 1000, f->spin_mean / 1e4);
 	}
 }
 
-static void print_json(const struct bench_vmm *b)
+/* "lateness_ns": the last run's p50/p99/max and the p50 spread over all runs. */
+static void json_lateness(struct json *j, const struct bench_run *r, const struct spread *s)
+{
+	json_object_begin(j, "lateness_ns");
+	json_i64(j, "p50", r->p50);
+	json_i64(j, "p99", r->p99);
+	json_i64(j, "max", r->max);
+	json_double(j, "p50_mean", s->mean);
+	json_i64(j, "p50_min", s->lo);
+	json_i64(j, "p50_max", s->hi);
+	json_object_end(j);
+}
+
+static void print_json(const struct bench_vmm_config *cfg, const struct bench_vmm_result *res)
 {
 	char advbuf[24];
+	const struct figures *f = &res->f;
 	struct json j;
-	int64_t lo, hi;
-	double mean;
 
 	json_begin(&j, stdout);
 	cmdline_json_header(&j);
 	runctl_json(&j);
-	json_u64(&j, "loops", b->loops);
-	json_u64(&j, "interval_ns", b->interval_ns);
-	json_u64(&j, "repeat", b->repeat);
-	json_string(&j, "guest", b->scenario == PVT_SCN_TIMERLAT ? "idle" :
-				 b->scenario == PVT_SCN_BUSY ? "busy" : "mixed");
-	json_u64(&j, "vcpus", b->vcpus);
-	if (b->irq_mode)
-		json_string(&j, "upcall_delivery", b->irq_mode == PVT_IRQ_CHIP ? "irqchip" : "userspace");
-	json_string(&j, "scheduler", b->fifo ? "SCHED_FIFO" : "SCHED_OTHER");
-	json_string(&j, "advance", advance_name(b, advbuf, sizeof(advbuf)));
-	json_bool(&j, "cpu_dma_latency_held", b->dma_held);
+	json_u64(&j, "loops", cfg->loops);
+	json_u64(&j, "interval_ns", cfg->interval_ns);
+	json_u64(&j, "repeat", res->repeat);
+	json_string(&j, "guest", cfg->scenario == PVT_SCN_TIMERLAT ? "idle" :
+				 cfg->scenario == PVT_SCN_BUSY ? "busy" : "mixed");
+	json_u64(&j, "vcpus", cfg->vcpus);
+	if (res->irq_mode)
+		json_string(&j, "upcall_delivery", res->irq_mode == PVT_IRQ_CHIP ? "irqchip" : "userspace");
+	json_string(&j, "scheduler", cfg->fifo ? "SCHED_FIFO" : "SCHED_OTHER");
+	json_string(&j, "advance", vmm_cli_advance_name(&cfg->adv, advbuf, sizeof(advbuf)));
+	json_bool(&j, "cpu_dma_latency_held", res->dma_held);
 	json_object_begin(&j, "bare_exit_round_trip_ns");
-	json_i64(&j, "p50", b->bare_rt_p50);
-	json_i64(&j, "p99", b->bare_rt_p99);
+	json_i64(&j, "p50", res->bare_rt_p50);
+	json_i64(&j, "p99", res->bare_rt_p99);
 	json_object_end(&j);
-	json_i64(&j, "bare_exit_handling_p50_ns", b->null_handling_p50);
+	json_i64(&j, "bare_exit_handling_p50_ns", res->null_handling_p50);
 	json_array_begin(&j, "runs");
 	for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; a < BENCH_ALGOS; a++) {
-		const struct bench_run *r = &b->runs[a][b->repeat - 1];
+		const struct bench_run *r = &res->runs[a][res->repeat - 1];
 
-		spread(b->runs[a], b->repeat, &lo, &hi, &mean);
 		json_object_begin(&j, NULL);
 		json_string(&j, "algo", pvt_timer_algo_name(a));
-		json_object_begin(&j, "lateness_ns");
-		json_i64(&j, "p50", r->p50);
-		json_i64(&j, "p99", r->p99);
-		json_i64(&j, "max", r->max);
-		json_double(&j, "p50_mean", mean);
-		json_i64(&j, "p50_min", lo);
-		json_i64(&j, "p50_max", hi);
-		json_object_end(&j);
+		json_lateness(&j, r, &f->algo[a]);
 		json_object_begin(&j, "hypercall_handling_ns");
 		json_i64(&j, "p50", r->cost_timer);
 		json_object_end(&j);
 		json_i64(&j, "block_wake_to_resume_p50_ns", r->cost_block);
 		json_i64(&j, "delivery_lateness_p50_ns", r->delivery);
 		json_u64(&j, "early_wakeups", r->early);
-		if (b->irq_mode) {
+		if (res->irq_mode) {
 			vmm_cli_irq_json_breakdown(&j, &r->irq);
 			json_u64(&j, "upcalls_by_interrupt", r->irq_totals.upcalls);
 			json_u64(&j, "upcalls_on_unmask", r->irq_totals.upcalls_direct);
 		}
 		json_u64(&j, "loops", r->loops);
-		json_string(&j, "advance",
-			    a == PVT_ALGO_PVTIME ? advance_name(b, advbuf, sizeof(advbuf)) : "off");
+		json_string(&j, "advance", a == PVT_ALGO_PVTIME ? vmm_cli_advance_name(&cfg->adv, advbuf, sizeof(advbuf)) : "off");
 		if (r->adv.on) {
 			vmm_cli_advance_summary_json(&j, &r->adv);
 			json_double(&j, "spin_cpu_ms_per_1000_timers_per_s", r->adv.spin_mean / 1000);
@@ -443,55 +500,39 @@ static void print_json(const struct bench_vmm *b)
 		json_object_end(&j);
 	}
 	json_array_end(&j);
-	spread(b->host, b->repeat, &lo, &hi, &mean);
 	json_object_begin(&j, "host");
-	json_object_begin(&j, "lateness_ns");
-	json_i64(&j, "p50", b->host[b->repeat - 1].p50);
-	json_i64(&j, "p99", b->host[b->repeat - 1].p99);
-	json_i64(&j, "max", b->host[b->repeat - 1].max);
-	json_double(&j, "p50_mean", mean);
-	json_i64(&j, "p50_min", lo);
-	json_i64(&j, "p50_max", hi);
+	json_lateness(&j, &res->host[res->repeat - 1], &f->host);
 	json_object_end(&j);
-	json_object_end(&j);
-	{
-		double pmean;
-
-		spread(b->runs[PVT_ALGO_PVTIME], b->repeat, &lo, &hi, &pmean);
-		json_object_begin(&j, "target");
-		json_i64(&j, "budget_ns", target_budget_ns(b));
-		json_bool(&j, "met", pmean <= mean + (double)target_budget_ns(b));
-		json_double(&j, "pvtime_minus_host_p50_ns", pmean - mean);
-		if (floor_extra_ns(b) >= 0) {
-			json_double(&j, "floor_extra_ns", floor_extra_ns(b));
-			json_double(&j, "floor_p50_ns", floor_p50(b, mean));
-			json_bool(&j, "floor_includes_host_wake", floor_has_host(b));
-		}
-		if (advance_on(b)) {
-			struct adv_targets t;
-
-			adv_targets(b, &t);
-			json_i64(&j, "delivery_budget_ns", DELIVERY_BUDGET_NS);
-			json_double(&j, "delivery_p50_mean_ns", t.delivery_mean);
-			json_bool(&j, "delivery_met", t.delivery_mean <= DELIVERY_BUDGET_NS);
-			json_double(&j, "spin_mean_ns", t.spin_mean);
-			json_double(&j, "spin_budget_ns", t.advance_p50_mean + SPIN_SLACK_NS);
-			json_bool(&j, "spin_met", t.spin_mean <= t.advance_p50_mean + SPIN_SLACK_NS);
-		}
-		json_object_end(&j);
+	json_object_begin(&j, "target");
+	json_i64(&j, "budget_ns", f->budget_ns);
+	json_bool(&j, "met", f->met);
+	json_double(&j, "pvtime_minus_host_p50_ns", f->algo[PVT_ALGO_PVTIME].mean - f->host.mean);
+	if (f->floor_extra_ns >= 0) {
+		json_double(&j, "floor_extra_ns", f->floor_extra_ns);
+		json_double(&j, "floor_p50_ns", f->floor_p50_ns);
+		json_bool(&j, "floor_includes_host_wake", f->floor_has_host);
 	}
-	if (b->cyclic_ok) {
+	if (f->advance_on) {
+		json_i64(&j, "delivery_budget_ns", DELIVERY_BUDGET_NS);
+		json_double(&j, "delivery_p50_mean_ns", f->delivery_mean);
+		json_bool(&j, "delivery_met", f->delivery_met);
+		json_double(&j, "spin_mean_ns", f->spin_mean);
+		json_double(&j, "spin_budget_ns", f->advance_p50_mean + SPIN_SLACK_NS);
+		json_bool(&j, "spin_met", f->spin_met);
+	}
+	json_object_end(&j);
+	if (res->cyclic_ok) {
 		json_object_begin(&j, "cyclictest_us");
-		json_double(&j, "min", b->cyclic_min_us);
-		json_double(&j, "avg", b->cyclic_avg_us);
-		json_double(&j, "max", b->cyclic_max_us);
+		json_double(&j, "min", res->cyclic.min_us);
+		json_double(&j, "avg", res->cyclic.avg_us);
+		json_double(&j, "max", res->cyclic.max_us);
 		json_object_end(&j);
 	}
 	json_end(&j);
 }
 
 /* OpenMetrics: each algo's last run (target vmm) and the host baseline, plus handling costs. */
-static int write_metrics(struct bench_vmm *b, bool to_stdout, const char *path)
+static int write_metrics(struct bench_vmm_result *res, const char *path)
 {
 	struct om_timerlat s[4];
 	unsigned n = 0;
@@ -499,16 +540,15 @@ static int write_metrics(struct bench_vmm *b, bool to_stdout, const char *path)
 	int err;
 
 	for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; a < BENCH_ALGOS; a++)
-		if (b->have_last[a])
+		if (res->have_last[a])
 			s[n++] = (struct om_timerlat){
 				.target = "vmm", .algo = pvt_timer_algo_name(a), .vcpu = "all", .guest_clock = "kvm",
-				.r = &b->last[a].guest, .early_wakeups = b->last[a].totals.early_wakeups,
+				.r = &res->last[a].guest, .early_wakeups = res->last[a].totals.early_wakeups,
 			};
-	if (b->have_last[PVT_ALGO_PVTIME] && b->last[PVT_ALGO_PVTIME].host.loops)
+	if (res->have_last[PVT_ALGO_PVTIME] && res->last[PVT_ALGO_PVTIME].host.loops)
 		s[n++] = (struct om_timerlat){
 			.target = "host", .algo = "none", .vcpu = "all", .guest_clock = "none",
-			.r = &b->last[PVT_ALGO_PVTIME].host,
-			.early_wakeups = om_count_early(&b->last[PVT_ALGO_PVTIME].host),
+			.r = &res->last[PVT_ALGO_PVTIME].host, .early_wakeups = om_count_early(&res->last[PVT_ALGO_PVTIME].host),
 		};
 	err = om_open(&om);
 	if (err)
@@ -518,102 +558,53 @@ static int write_metrics(struct bench_vmm *b, bool to_stdout, const char *path)
 	om_family(&om, "pvtime_bench_vmm_hypercall_handling_seconds", "gauge", "seconds",
 		  "median VMM handling of a timer hypercall (exit to resume), last run");
 	for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; a < BENCH_ALGOS; a++)
-		if (b->have_last[a] && b->runs[a][b->reps_done - 1].cost_timer >= 0) {
+		if (res->have_last[a] && res->runs[a][res->repeat - 1].cost_timer >= 0) {
 			fprintf(om.f, "pvtime_bench_vmm_hypercall_handling_seconds{target=\"vmm\",algo=\"%s\","
 				"vcpu=\"all\",guest_clock=\"kvm\"} ", pvt_timer_algo_name(a));
-			om_seconds(om.f, b->runs[a][b->reps_done - 1].cost_timer);
+			om_seconds(om.f, res->runs[a][res->repeat - 1].cost_timer);
 			fputc('\n', om.f);
 		}
 	om_family(&om, "pvtime_bench_vmm_bare_exit_round_trip_seconds", "gauge", "seconds",
 		  "median guest-observed round trip of a bare port-I/O exit");
-	if (b->bare_rt_p50 >= 0) {
+	if (res->bare_rt_p50 >= 0) {
 		fputs("pvtime_bench_vmm_bare_exit_round_trip_seconds{target=\"vmm\",algo=\"none\","
 		      "vcpu=\"0\",guest_clock=\"kvm\"} ", om.f);
-		om_seconds(om.f, b->bare_rt_p50);
+		om_seconds(om.f, res->bare_rt_p50);
 		fputc('\n', om.f);
 	}
-	(void)to_stdout;
 	return om_finish(&om, path);
 }
 
 int bench_vmm(int argc, char **argv)
 {
-	struct bench_vmm *b = calloc(1, sizeof(*b));
-	bool stop = false;
+	struct bench_vmm_result *res = calloc(1, sizeof(*res));
+	struct bench_vmm_config cfg;
+	struct cli_output out;
 	int ret;
 
-	if (!b)
+	if (!res)
 		return runtime_error("bench vmm: out of memory");
-	ret = parse(argc, argv, b);
+	memset(&out, 0, sizeof(out));
+	ret = parse(argc, argv, &cfg, &out);
 	if (ret) {
-		free(b);
+		free(res);
 		return ret == OPTS_HELP ? PVT_EXIT_OK : ret;
 	}
 	runctl_install();
 	ret = vmm_cli_require_kvm("bench vmm");
 	if (!ret)
-		ret = measure_bare(b);
-	for (unsigned rep = 0; !ret && !stop && rep < b->repeat; rep++) {
-		for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; !ret && !stop && a < BENCH_ALGOS; a++) {
-			struct vmm_config cfg;
-			struct vmm_vs_host m;
-			struct bench_run *r = &b->runs[a][rep];
-
-			vmm_config_default(&cfg);
-			cfg.nr_vcpus = b->vcpus;
-			cfg.scenario = b->scenario;
-			cfg.irq_pref = b->irq_pref;
-			cfg.algo = a;
-			cfg.advance_mode = b->adv.advance_mode;
-			cfg.advance_ns = b->adv.advance_ns;
-			cfg.loops = b->loops;
-			cfg.interval_ns = b->interval_ns;
-			cfg.check_samples = false;	/* the oracles run in the tests, not here */
-			cfg.fifo_priority = b->fifo;
-			cfg.watchdog_ms = 600000 + b->duration_ns / 1000000;
-			ret = vmm_vs_host_measure("bench vmm", &cfg, &m, NULL, true, a == PVT_ALGO_PVTIME,
-						  b->duration_ns, false);
-			if (!ret) {
-				fill(r, &m.guest.lateness);
-				r->cost_timer = m.cost_timer_p50;
-				r->cost_block = m.cost_block_p50;
-				r->delivery = m.delivery_p50;
-				r->adv = m.adv;
-				r->early = m.totals.early_wakeups;
-				r->irq = m.irq;
-				r->irq_totals = m.irq_totals;
-				b->irq_mode = m.irq_mode;
-				snprintf(b->irq_name, sizeof(b->irq_name), "%s", m.irq_name);
-				b->dma_held = m.env.dma_latency_held;
-				if (a == PVT_ALGO_PVTIME)
-					fill(&b->host[rep], &m.host.lateness);
-				b->reps_done = rep + 1;
-				if (b->have_last[a])
-					vmm_vs_host_free(&b->last[a]);
-				b->last[a] = m;	/* owned now */
-				b->have_last[a] = true;
-			} else {
-				vmm_vs_host_free(&m);
-			}
-			stop = runctl_signal() != 0;
-		}
-	}
-	if (!ret && b->reps_done) {
-		b->repeat = b->reps_done;	/* what was measured */
-		if (!stop)
-			run_cyclictest(b);
-		if (b->out.json)
-			print_json(b);
-		else if (!b->out.openmetrics)
-			print_text(b);
-		if (b->out.openmetrics && (ret = write_metrics(b, true, NULL)))
+		ret = bench_vmm_measure(&cfg, res);
+	if (!ret && res->repeat) {
+		if (out.json)
+			print_json(&cfg, res);
+		else if (!out.openmetrics)
+			print_text(&cfg, res);
+		if (out.openmetrics && (ret = write_metrics(res, NULL)))
 			ret = runtime_error("bench vmm: --format openmetrics: %s", strerror(-ret));
-		if (!ret && b->out.metrics && (ret = write_metrics(b, false, b->out.metrics)))
-			ret = runtime_error("bench vmm: --metrics %s: %s", b->out.metrics, strerror(-ret));
+		if (!ret && out.metrics && (ret = write_metrics(res, out.metrics)))
+			ret = runtime_error("bench vmm: --metrics %s: %s", out.metrics, strerror(-ret));
 	}
-	for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; a < BENCH_ALGOS; a++)
-		if (b->have_last[a])
-			vmm_vs_host_free(&b->last[a]);
-	free(b);
+	bench_vmm_result_free(res);
+	free(res);
 	return runctl_final(ret);
 }
