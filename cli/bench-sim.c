@@ -24,23 +24,7 @@ static void print_json(const struct sim_config *cfg, const struct bench_sim_resu
 	cmdline_json_header(&j);
 	json_string(&j, "bench", "sim");
 	runctl_json(&j);
-	json_u64(&j, "loops", cfg->loops);
-	json_double(&j, "target_events_per_s", BENCH_SIM_TARGET_EPS);
-	json_array_begin(&j, "results");
-	for (unsigned a = 0; a < res->done; a++) {
-		const struct bench_sim_row *r = &res->rows[a];
-
-		json_object_begin(&j, NULL);
-		json_string(&j, "algo", pvt_timer_algo_name(r->algo));
-		json_u64(&j, "events", r->events);
-		json_double(&j, "wall_s", r->wall_s);
-		json_double(&j, "cpu_s", r->cpu_s);
-		json_double(&j, "events_per_s", r->events_per_s);
-		json_double(&j, "events_per_cpu_s", r->events_per_cpu_s);
-		json_double(&j, "ns_per_event", r->ns_per_event);
-		json_object_end(&j);
-	}
-	json_array_end(&j);
+	bench_sim_json(&j, cfg, res);
 	json_end(&j);
 }
 

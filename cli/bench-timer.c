@@ -25,51 +25,7 @@ static void print_json(const struct bench_timer_config *cfg, struct bench_timer_
 	cmdline_json_header(&j);
 	json_string(&j, "bench", "timer");
 	runctl_json(&j);
-	json_string(&j, "clocksource", r->clocksource);
-	json_u64(&j, "host_khz", r->host_khz);
-	json_u64(&j, "guest_khz", r->guest_khz);
-	json_u64(&j, "iterations", cfg->iterations);
-	json_double(&j, "rdtsc_ns", r->rdtsc_ns);
-	json_double(&j, "clock_gettime_ns", r->clock_gettime_ns);
-	if (r->have_kvm)
-		json_double(&j, "kvm_get_clock_ns", r->kvm_get_clock_ns);
-	else
-		json_null(&j, "kvm_get_clock_ns");
-	json_object_begin(&j, "arm_ns");
-	for (int i = 0; i < BENCH_TIMER_ALGOS; i++)
-		json_double(&j, pvt_timer_algo_name(r->algos[i]), r->arm_ns[i]);
-	json_object_end(&j);
-	json_double(&j, "arm_timerfd_ns", r->arm_timerfd_ns);
-	json_object_begin(&j, "delivery");
-	json_u64(&j, "samples", r->delivery_samples);
-	json_u64(&j, "ahead_ns", BENCH_TIMER_DELIVERY_AHEAD_NS);
-	stats_json(&j, "service_late_ns", &r->service_late_ns);
-	stats_json(&j, "timerfd_late_ns", &r->timerfd_late_ns);
-	json_i64(&j, "added_p50_ns", r->delivery_added_p50_ns);
-	json_object_end(&j);
-	json_object_begin(&j, "pairing");
-	json_object_begin(&j, "vdso");
-	json_double(&j, "ns_per_call", r->pair_vdso_ns);
-	stats_json(&j, "uncertainty_ns", &r->vdso_uncertainty_ns);
-	json_bool(&j, "uncertainty_is_bound", false);	/* measured per pairing */
-	json_object_end(&j);
-	if (r->have_kvm_clock) {
-		json_object_begin(&j, "kvm");
-		json_double(&j, "ns_per_call", r->pair_kvm_ns);
-		stats_json(&j, "uncertainty_ns", &r->kvm_uncertainty_ns);
-		json_bool(&j, "uncertainty_is_bound", true);	/* the backend's constant */
-		json_object_end(&j);
-	} else {
-		json_null(&j, "kvm");
-	}
-	json_object_end(&j);
-	json_object_begin(&j, "targets");
-	json_bool(&j, "arm_le_100ns", r->arm_le_100ns);
-	if (r->have_kvm)
-		json_bool(&j, "arm_3x_cheaper_than_kvm_get_clock", r->arm_3x_cheaper_than_kvm_get_clock);
-	json_bool(&j, "vdso_uncertainty_p50_le_20ns", r->vdso_uncertainty_p50_le_20ns);
-	json_bool(&j, "delivery_adds_le_1us_p50", r->delivery_adds_le_1us_p50);
-	json_object_end(&j);
+	bench_timer_json(&j, cfg, r);
 	json_end(&j);
 }
 

@@ -15,45 +15,11 @@
 
 static void print_json(const struct guest_inspect *gi)
 {
-	const struct pvt_pvclock_page *page = &gi->page;
 	struct json j;
 
 	json_begin(&j, stdout);
 	cmdline_json_header(&j);
-	json_string(&j, "source", "[vvar_vclock] vCPU 0");
-	json_u64(&j, "version", page->version);
-	json_u64(&j, "tsc_timestamp", page->tsc_timestamp);
-	json_u64(&j, "system_time", page->system_time);
-	json_u64(&j, "mul", page->tsc_to_system_mul);
-	json_i64(&j, "shift", page->tsc_shift);
-	json_u64(&j, "flags", page->flags);
-	json_bool(&j, "tsc_stable", page->flags & PVT_PVCLOCK_TSC_STABLE);
-	json_bool(&j, "guest_stopped", page->flags & PVT_PVCLOCK_GUEST_STOPPED);
-	json_u64(&j, "tsc_now", gi->tsc);
-	json_u64(&j, "ns_now", gi->ns);
-	json_u64(&j, "monotonic_ns_before", gi->monotonic_ns_before);
-	json_u64(&j, "monotonic_ns_after", gi->monotonic_ns_after);
-	json_u64(&j, "boottime_ns", gi->boottime_ns);
-	json_u64(&j, "implied_khz", gi->implied_khz);
-	json_bool(&j, "khz_rounded", gi->khz_rounded);
-	json_u64(&j, "detected_khz", gi->detected_khz);
-	json_string(&j, "detected_khz_source", gi->detected_khz_source);
-	json_i64(&j, "implied_minus_detected_khz", (int64_t)gi->implied_khz - (int64_t)gi->detected_khz);
-	json_i64(&j, "page_vs_detected_ppb", gi->page_vs_detected_ppb);
-	if (gi->cpuid_khz)
-		json_u64(&j, "cpuid_40000010_khz", gi->cpuid_khz);
-	else
-		json_null(&j, "cpuid_40000010_khz");
-	json_string(&j, "clocksource", gi->clocksource);
-	json_object_begin(&j, "legacy_xen_timer");
-	json_bool(&j, "model_valid", gi->model_valid);
-	json_u64(&j, "host_khz", gi->implied_khz);
-	json_u64(&j, "guest_khz", gi->detected_khz);
-	json_bool(&j, "scaled", gi->scaled);
-	json_u64(&j, "advertised_khz", gi->advertised_khz);
-	json_i64(&j, "error_ns_per_hour", gi->error_ns_per_hour);
-	json_i64(&j, "error_ns_per_day", gi->error_ns_per_day);
-	json_object_end(&j);
+	guest_inspect_json(&j, gi);
 	json_end(&j);
 }
 

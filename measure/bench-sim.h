@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "json.h"
+
 #include "sim.h"
 
 #define BENCH_SIM_TARGET_EPS	5000000.0	/* the target, events/s */
@@ -40,5 +42,8 @@ void bench_sim_config_default(struct sim_config *cfg);
  * still counted, and the benchmark. 0, or -errno with res->error.
  */
 int bench_sim_measure(const struct sim_config *cfg, struct bench_sim_result *res);
+
+/* The rows as JSON members of j's open object (the keys of `pvtime bench sim --json`). */
+void bench_sim_json(struct json *j, const struct sim_config *cfg, const struct bench_sim_result *res);
 
 #endif

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "json.h"
+
 #include "pvtime/xentimer.h"
 
 #include "stats.h"
@@ -64,5 +66,8 @@ struct bench_timer_result {
  */
 int bench_timer_measure(const struct bench_timer_config *cfg, struct bench_timer_result *res);
 void bench_timer_result_free(struct bench_timer_result *res);
+
+/* The figures as JSON members of j's open object (the keys of `pvtime bench timer --json`). */
+void bench_timer_json(struct json *j, const struct bench_timer_config *cfg, struct bench_timer_result *r);
 
 #endif

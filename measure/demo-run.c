@@ -177,3 +177,48 @@ int demo_run(struct demo *d)
 		fprintf(stderr, "\r%-79s\r", "");
 	return ret;
 }
+
+void demo_json(struct json *j, const struct demo *d)
+{
+	json_u64(j, "host_khz", d->host_khz);
+	json_string(j, "host_khz_source", d->host_khz_source);
+	json_u64(j, "loops", d->loops);
+	json_array_begin(j, "sections");
+	for (unsigned i = 0; i < d->section_count; i++) {
+		const struct demo_section *s = &d->sections[i];
+
+		json_object_begin(j, NULL);
+		json_string(j, "title", s->title);
+		json_u64(j, "host_khz", s->host_khz);
+		json_u64(j, "guest_khz", s->guest_khz);
+		json_u64(j, "advertised_khz", s->advertised_khz);
+		json_u64(j, "interval_ns", s->interval_ns);
+		if (s->seed_reached) {
+			json_u64(j, "seed_uptime_s", s->seed_uptime_s);
+			json_i64(j, "seed_error_ns", s->seed_error_ns);
+		} else {
+			json_null(j, "seed_uptime_s");
+		}
+		json_array_begin(j, "rows");
+		for (unsigned r = 0; r < s->row_count; r++) {
+			const struct demo_row *row = &s->rows[r];
+
+			json_object_begin(j, NULL);
+			json_u64(j, "uptime_s", row->uptime_s);
+			json_double(j, "ntp_ppm", (double)row->ntp_ppt / 1e6);
+			for (int a = 0; a < SIM_ALGOS; a++) {
+				json_object_begin(j, pvt_timer_algo_name(a));
+				json_double(j, "mean_lateness_ns", row->cell[a].mean_ns);
+				json_double(j, "percent", row->cell[a].mean_ns * 100.0 /
+					    (double)s->interval_ns);
+				json_i64(j, "min_lateness_ns", row->cell[a].min_ns);
+				json_i64(j, "max_lateness_ns", row->cell[a].max_ns);
+				json_object_end(j);
+			}
+			json_object_end(j);
+		}
+		json_array_end(j);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}

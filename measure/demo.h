@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "json.h"
 #include "sim.h"
 
 #define DEMO_MAX_ROWS		6
@@ -68,5 +69,8 @@ int demo_run(struct demo *d);
  */
 bool demo_uptime_reaching(const struct sim_config *cfg, int64_t target_ns,
 			  uint64_t max_s, uint64_t *uptime_s, int64_t *error_ns);
+
+/* The host, the loops and every section as JSON members of j's open object. */
+void demo_json(struct json *j, const struct demo *d);
 
 #endif

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "json.h"
+
 #include "pvtime/pvclock.h"
 
 struct guest_inspect {
@@ -39,5 +41,8 @@ struct guest_inspect {
  * KVM guest with kvm-clock registered).
  */
 int guest_inspect(uint32_t override_khz, struct guest_inspect *gi);
+
+/* The reading as JSON members of j's open object (the keys of `pvtime inspect --json`). */
+void guest_inspect_json(struct json *j, const struct guest_inspect *gi);
 
 #endif

@@ -78,3 +78,47 @@ int drift_init(struct drift *d, uint32_t host_khz, uint32_t guest_khz, unsigned 
 		       -EINVAL;
 	return check_range(d, error, len);
 }
+
+void drift_json(struct json *j, const struct drift *d, uint32_t guest_khz)
+{
+	struct drift_row last = drift_row_at(d, d->duration_s - d->duration_s % d->step_s);
+
+	json_u64(j, "host_khz", d->kvm.host_khz);
+	json_u64(j, "guest_khz", guest_khz);
+	json_u64(j, "frac_bits", d->tsc.frac_bits);
+	json_u64(j, "master_tsc", d->kvm.master_tsc);
+	json_u64(j, "duration_s", d->duration_s);
+	json_u64(j, "step_s", d->step_s);
+	json_bool(j, "scaling", drift_scaled(d));
+	json_u64(j, "ratio", d->tsc.ratio);
+	json_u64(j, "advertised_khz", pvt_kvm_advertised_khz(&d->kvm, &d->tsc));
+	json_u64(j, "guest_mul", d->clock.page.tsc_to_system_mul);
+	json_i64(j, "guest_shift", d->clock.page.tsc_shift);
+	json_u64(j, "host_mul", d->kvm.host_mul);
+	json_i64(j, "host_shift", d->kvm.host_shift);
+	json_array_begin(j, "rows");
+	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
+		struct drift_row r = drift_row_at(d, e);
+
+		json_object_begin(j, NULL);
+		json_u64(j, "elapsed_s", e);
+		json_u64(j, "host_tsc", r.host_tsc);
+		json_u64(j, "guest_tsc", r.guest_tsc);
+		json_u64(j, "kvmclock_ns", r.kvmclock_ns);
+		json_u64(j, "onestep_ns", r.onestep_ns);
+		json_i64(j, "error_ns", r.error_ns);
+		json_u64(j, "true_ns", r.true_ns);
+		json_i64(j, "guest_minus_true_ns", r.guest_minus_true_ns);
+		json_i64(j, "onestep_minus_true_ns", (int64_t)(r.onestep_ns - r.true_ns));
+		json_object_end(j);
+		if (d->duration_s - e < d->step_s)
+			break;
+	}
+	json_array_end(j);
+	json_object_begin(j, "final");
+	json_u64(j, "elapsed_s", last.elapsed_s);
+	json_i64(j, "error_ns", last.error_ns);
+	json_i64(j, "guest_minus_true_ns", last.guest_minus_true_ns);
+	json_double(j, "guest_rate_ppm", last.true_ns ? (double)last.guest_minus_true_ns * 1e6 / (double)last.true_ns : 0);
+	json_object_end(j);
+}

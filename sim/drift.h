@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "json.h"
+
 #include "pvtime/guestclock.h"
 
 /* The most rows one table may have (--duration / --step). */
@@ -46,5 +48,8 @@ struct drift_row drift_row_at(const struct drift *d, uint64_t elapsed_s);
 
 /* Whether KVM scales this guest's TSC (its kHz is outside +-250 ppm of the host's). */
 bool drift_scaled(const struct drift *d);
+
+/* Every row and the final figures as JSON members of j's open object (`pvtime tsdrift --json`). */
+void drift_json(struct json *j, const struct drift *d, uint32_t guest_khz);
 
 #endif
