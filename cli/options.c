@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -6,6 +7,137 @@
 #include "options.h"
 #include "pvtime/pvclock.h"
 #include "pvtime/xentimer.h"
+
+/*
+ * Values: strict decimal (0x hex for unsigned), no signs where none belong,
+ * no junk, no overflow; each error is one line naming the option as spelled.
+ */
+
+/* Digits of text in base 10 or 16 into *out; -1 on junk or overflow past max. */
+static int parse_digits(const char *p, unsigned base, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*p)
+		return -1;
+	for (; *p; p++) {
+		unsigned d;
+
+		if (isdigit((unsigned char)*p))
+			d = (unsigned)(*p - '0');
+		else if (base == 16 && isxdigit((unsigned char)*p))
+			d = (unsigned)(tolower((unsigned char)*p) - 'a' + 10);
+		else
+			return -1;
+		if (v > (max - d) / base)
+			return -2;
+		v = v * base + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* An unsigned decimal or 0x hex integer up to max into *out; -1 after a message. */
+static int parse_u64(const char *spelled, const char *text, uint64_t max, uint64_t *out)
+{
+	unsigned base = 10;
+	const char *p = text;
+	int ret;
+
+	if (!*text) {
+		usage_error("%s: missing value", spelled);
+		return -1;
+	}
+	if (*p == '-') {
+		usage_error("%s: '%s' must not be negative", spelled, text);
+		return -1;
+	}
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	ret = parse_digits(p, base, max, out);
+	if (ret == -2)
+		usage_error("%s: '%s' is out of range (max %llu)", spelled, text, (unsigned long long)max);
+	else if (ret)
+		usage_error("%s: '%s' is not a decimal or 0x hex integer", spelled, text);
+	return ret ? -1 : 0;
+}
+
+int opt_uint(const char *spelled, const char *text, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (parse_u64(spelled, text, max, out))
+		return -1;
+	if (*out >= min)
+		return 0;
+	if (min == 1)
+		usage_error("%s: must not be 0", spelled);
+	else
+		usage_error("%s: must be %llu..%llu", spelled, (unsigned long long)min,
+			    (unsigned long long)max);
+	return -1;
+}
+
+/*
+ * A signed decimal fraction ("-12.5") as a fixed-point integer with
+ * frac_digits places (ppm with 6 places = 1e-12 units) within [min, max].
+ */
+static int parse_fixed(const char *opt, const char *text, unsigned frac_digits,
+		       int64_t min, int64_t max, int64_t *out)
+{
+	const char *p = text;
+	int negative = 0;
+	uint64_t mag = 0, limit;
+	unsigned places = 0;
+	int seen_digit = 0, seen_point = 0;
+
+	if (!*text) {
+		usage_error("%s: missing value", opt);
+		return -1;
+	}
+	if (*p == '-' || *p == '+')
+		negative = *p++ == '-';
+	limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; *p; p++) {
+		if (*p == '.' && !seen_point && frac_digits) {
+			seen_point = 1;
+			continue;
+		}
+		if (!isdigit((unsigned char)*p))
+			goto bad;
+		if (seen_point && ++places > frac_digits) {
+			usage_error("%s: '%s' has more than %u decimal places", opt, text,
+				    frac_digits);
+			return -1;
+		}
+		seen_digit = 1;
+		if (mag > (limit - (unsigned)(*p - '0')) / 10)
+			goto range;
+		mag = mag * 10 + (unsigned)(*p - '0');
+	}
+	if (!seen_digit)
+		goto bad;
+	for (; places < frac_digits; places++) {
+		if (mag > limit / 10)
+			goto range;
+		mag *= 10;
+	}
+	{
+		int64_t v = negative ? (int64_t)(0 - mag) : (int64_t)mag;
+
+		if (v < min || v > max)
+			goto range;
+		*out = v;
+	}
+	return 0;
+bad:
+	usage_error("%s: '%s' is not a %s", opt, text,
+		    frac_digits ? "decimal number" : "decimal integer");
+	return -1;
+range:
+	usage_error("%s: '%s' is out of range", opt, text);
+	return -1;
+}
 
 const struct opt_choice opt_algo_choices[] = {
 	{ "legacy", PVT_ALGO_LEGACY }, { "kvm", PVT_ALGO_KVM }, { "pvtime", PVT_ALGO_PVTIME },
@@ -45,16 +177,8 @@ static int take_uint(struct opt *o, const char *spelled, const char *text)
 	uint64_t max = o->max < size_max(o->size) ? o->max : size_max(o->size);
 	uint64_t v;
 
-	if (arg_u64(spelled, text, 1, max, &v))
+	if (opt_uint(spelled, text, o->min, max, &v))
 		return -1;
-	if (v < o->min) {
-		if (o->min == 1)
-			usage_error("%s: must not be 0", spelled);
-		else
-			usage_error("%s: must be %llu..%llu", spelled, (unsigned long long)o->min,
-				    (unsigned long long)max);
-		return -1;
-	}
 	return store_uint(o->field, o->size, v);
 }
 
@@ -62,7 +186,7 @@ static int take_int(struct opt *o, const char *spelled, const char *text)
 {
 	int64_t v;
 
-	if (arg_fixed(spelled, text, o->kind == OPT_FIXED ? o->frac_digits : 0, o->smin, o->smax, &v))
+	if (parse_fixed(spelled, text, o->kind == OPT_FIXED ? o->frac_digits : 0, o->smin, o->smax, &v))
 		return -1;
 	return store_uint(o->field, o->size, (uint64_t)v);
 }
@@ -72,7 +196,7 @@ static int take_seconds(struct opt *o, const char *spelled, const char *text)
 	int64_t ns;
 
 	/* Fixed point with 9 places: exactly ns, no floating point. */
-	if (arg_fixed(spelled, text, 9, 0, (int64_t)o->max * 1000000000, &ns))
+	if (parse_fixed(spelled, text, 9, 0, (int64_t)o->max * 1000000000, &ns))
 		return -1;
 	if (ns <= 0) {
 		usage_error("%s: must be more than 0 s", spelled);

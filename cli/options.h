@@ -139,4 +139,7 @@ extern const struct opt_choice opt_frac_bits_choices[];	/* 48 32 */
 
 #define OPT_TABLE_END		{ .kind = OPT_END }
 
+/* For OPT_CUSTOM parsers: an unsigned decimal in [min, max]; 0, or -1 after a message naming spelled. */
+int opt_uint(const char *spelled, const char *text, uint64_t min, uint64_t max, uint64_t *out);
+
 #endif

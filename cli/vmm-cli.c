@@ -95,7 +95,7 @@ int vmm_cli_parse_advance(const char *spelled, const char *arg, void *vmm_config
 		usage_error("%s: '%s': expected off, adaptive or a number of ns", spelled, arg);
 		return -1;
 	}
-	if (arg_u64_range(spelled, arg, 1, VMM_ADVANCE_MAX_NS, &v))
+	if (opt_uint(spelled, arg, 1, VMM_ADVANCE_MAX_NS, &v))
 		return -1;
 	cfg->advance_mode = VMM_ADV_FIXED;
 	cfg->advance_ns = v;
