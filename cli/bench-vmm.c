@@ -133,7 +133,7 @@ static int measure_bare(struct bench_vmm *b)
 	b->bare_rt_p50 = rt.count ? stats_percentile(&rt, 50, 100) : -1;
 	b->bare_rt_p99 = rt.count ? stats_percentile(&rt, 99, 100) : -1;
 	b->null_handling_p50 = -1;
-	if (!vmm_cli_cost(&vm, 2, &h) && h.count)
+	if (!vmm_cost(&vm, 2, &h) && h.count)
 		b->null_handling_p50 = stats_percentile(&h, 50, 100);
 	stats_free(&h);
 	stats_free(&rt);
@@ -228,7 +228,7 @@ static double floor_extra_ns(const struct bench_vmm *b)
 
 static const char *advance_name(const struct bench_vmm *b, char *buf, size_t len)
 {
-	return vmm_cli_advance_name(&b->adv, buf, len);
+	return vmm_advance_name(&b->adv, buf, len);
 }
 
 static bool advance_on(const struct bench_vmm *b)

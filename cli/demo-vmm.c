@@ -52,19 +52,19 @@ static void run_cell(const struct vmm_config *cfg, struct demo_vmm_cell *c, uint
 	*khz = vm.tsc_khz;
 	if (c->status) {
 		snprintf(err, len, "%s", vm.error[0] ? vm.error : "the VM did not run");
-	} else if (!vmm_cli_timerlat_report(&vm, &r) && r.lateness.count) {
+	} else if (!vmm_timerlat_report(&vm, &r) && r.lateness.count) {
 		struct vmm_totals t;
 
 		c->p50 = stats_percentile(&r.lateness, 50, 100);
 		c->min = stats_min(&r.lateness);
 		c->max = stats_max(&r.lateness);
-		vmm_cli_totals(&vm, &t);
+		vmm_totals(&vm, &t);
 		c->early = t.early_wakeups;
 		c->mismatches = t.page_mismatches + t.sample_mismatches;
 		c->delivery_p50 = -1;
 		if (cfg->clock_src == PVT_CLK_XEN)
 			c->model_error_ns = model_error(&vm);
-		if (!vmm_cli_cost(&vm, 3, &d) && d.count)
+		if (!vmm_cost(&vm, 3, &d) && d.count)
 			c->delivery_p50 = stats_percentile(&d, 50, 100);
 		stats_free(&d);
 	}
@@ -130,8 +130,8 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
 		json_bool(j, "available", true);
 		json_u64(j, "loops", loops);
 		json_u64(j, "interval_ns", DEMO_VMM_INTERVAL_NS);
-		json_string(j, "guest", vmm_cli_guest_name(&gc));
-		json_string(j, "advance", vmm_cli_advance_name(adv, advbuf, sizeof(advbuf)));
+		json_string(j, "guest", vmm_guest_name(&gc));
+		json_string(j, "advance", vmm_advance_name(adv, advbuf, sizeof(advbuf)));
 		json_u64(j, "tsc_khz", khz);
 		json_u64(j, "xen_page_advertised_khz", khz - 1);
 		json_array_begin(j, "cells");
@@ -159,7 +159,7 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
 		return 0;
 	}
 	fprintf(out, "\nReal KVM guest on this host (tiny VMM, %llu sleeps of 100 us per cell, %s guest, "
-		"%u vCPU%s)\n", (unsigned long long)loops, vmm_cli_guest_name(&gc),
+		"%u vCPU%s)\n", (unsigned long long)loops, vmm_guest_name(&gc),
 		scenario == PVT_SCN_MIXED ? 2 : 1, scenario == PVT_SCN_MIXED ? "s" : "");
 	fprintf(out, "  kvmclock: the guest reads its own kvmclock page (written by KVM)\n");
 	fprintf(out, "  xen-page: the guest reads a Xen vcpu_time_info the VMM publishes, advertised\n"
@@ -186,7 +186,7 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
 		"   expiry reached the guest's event word, on its own clock, minus the deadline;\n"
 		"   \"model error\" = how far legacy's one-step clock trails the guest's: legacy\n"
 		"   sleeps that much longer, growing with uptime, while kvm and pvtime do not;\n"
-		"   pvtime's timer advance: %s)\n", vmm_cli_advance_name(adv, advbuf, sizeof(advbuf)));
+		"   pvtime's timer advance: %s)\n", vmm_advance_name(adv, advbuf, sizeof(advbuf)));
 	return 0;
 fail:
 	not_shown(out, j, "run failed: ", err, "");

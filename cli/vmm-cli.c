@@ -102,7 +102,7 @@ int vmm_cli_parse_advance(const char *spelled, const char *arg, void *vmm_config
 	return 0;
 }
 
-const char *vmm_cli_advance_name(const struct vmm_config *cfg, char *buf, size_t len)
+const char *vmm_advance_name(const struct vmm_config *cfg, char *buf, size_t len)
 {
 	if (cfg->algo != PVT_ALGO_PVTIME || cfg->advance_mode == VMM_ADV_OFF)
 		return "off";

@@ -16,7 +16,7 @@
 
 #include "vmm-cli.h"
 
-const char *vmm_cli_irq_name(const struct vmm *vm)
+const char *vmm_irq_name(const struct vmm *vm)
 {
 	switch (vm->irq_mode) {
 	case PVT_IRQ_CHIP:
@@ -28,7 +28,7 @@ const char *vmm_cli_irq_name(const struct vmm *vm)
 	}
 }
 
-const char *vmm_cli_guest_name(const struct vmm_config *cfg)
+const char *vmm_guest_name(const struct vmm_config *cfg)
 {
 	switch (cfg->scenario) {
 	case PVT_SCN_TIMERLAT:
@@ -42,7 +42,7 @@ const char *vmm_cli_guest_name(const struct vmm_config *cfg)
 	}
 }
 
-int vmm_cli_irq_lateness(const struct vmm *vm, struct stats *s)
+int vmm_irq_lateness(const struct vmm *vm, struct stats *s)
 {
 	stats_init(s);
 	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
@@ -59,7 +59,7 @@ int vmm_cli_irq_lateness(const struct vmm *vm, struct stats *s)
 static int64_t ticks_ns(const struct vmm *vm, int64_t ticks)
 {
 	uint64_t mag = ticks < 0 ? 0 - (uint64_t)ticks : (uint64_t)ticks;
-	uint64_t ns = vmm_cli_tsc_to_ns(vm, mag);
+	uint64_t ns = vmm_tsc_to_ns(vm, mag);
 
 	if (ns > INT64_MAX)
 		ns = INT64_MAX;
@@ -71,7 +71,7 @@ static int64_t p50(struct stats *s)
 	return s->count ? stats_percentile(s, 50, 100) : -1;
 }
 
-int vmm_cli_irq_breakdown(const struct vmm *vm, struct vmm_irq_breakdown *b)
+int vmm_irq_breakdown(const struct vmm *vm, struct vmm_irq_breakdown *b)
 {
 	struct stats st[5], wake;
 	int ret = 0;
@@ -95,7 +95,7 @@ int vmm_cli_irq_breakdown(const struct vmm *vm, struct vmm_irq_breakdown *b)
 			    x->inject_tsc < x->kick_tsc || fire < entry || fire < x->raise_tsc)
 				continue;
 			/* A record whose raise stamps belong to an older upcall: skip. */
-			if (vmm_cli_tsc_to_ns(vm, fire - x->raise_tsc) > 10000000)
+			if (vmm_tsc_to_ns(vm, fire - x->raise_tsc) > 10000000)
 				continue;
 			/* All within 10 ms of each other now: the differences fit. */
 			d[0] = (int64_t)(x->kick_tsc - x->raise_tsc);
@@ -108,7 +108,7 @@ int vmm_cli_irq_breakdown(const struct vmm *vm, struct vmm_irq_breakdown *b)
 		}
 	}
 	if (!ret)
-		ret = vmm_cli_cost(vm, 3, &wake);
+		ret = vmm_cost(vm, 3, &wake);
 	else
 		stats_init(&wake);
 	b->n = st[0].count;
@@ -124,7 +124,7 @@ int vmm_cli_irq_breakdown(const struct vmm *vm, struct vmm_irq_breakdown *b)
 	return ret ? -1 : 0;
 }
 
-void vmm_cli_irq_totals(const struct vmm *vm, struct vmm_irq_totals *t)
+void vmm_irq_totals(const struct vmm *vm, struct vmm_irq_totals *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
@@ -150,8 +150,8 @@ void vmm_cli_irq_print(FILE *out, const struct vmm *vm)
 
 	if (vm->irq_mode == PVT_IRQ_NONE)
 		return;
-	vmm_cli_irq_totals(vm, &t);
-	fprintf(out, "# upcall delivery: %s%s%s%s\n", vmm_cli_irq_name(vm),
+	vmm_irq_totals(vm, &t);
+	fprintf(out, "# upcall delivery: %s%s%s%s\n", vmm_irq_name(vm),
 		vm->irq_why[0] ? " (" : "", vm->irq_why, vm->irq_why[0] ? ")" : "");
 	fprintf(out, "upcalls: raised %llu, by interrupt %llu, on unmask %llu; kicks %llu, "
 		"KVM_INTERRUPT %llu, interrupt windows %llu, MSIs %llu, blocks %llu; "
@@ -161,7 +161,7 @@ void vmm_cli_irq_print(FILE *out, const struct vmm *vm)
 		(unsigned long long)t.injections, (unsigned long long)t.windows,
 		(unsigned long long)t.msis, (unsigned long long)t.blocks,
 		(unsigned long long)t.timers_armed, (unsigned long long)t.timers_fired);
-	if (!vmm_cli_irq_breakdown(vm, &b) && b.n)
+	if (!vmm_irq_breakdown(vm, &b) && b.n)
 		fprintf(out, "interrupt path p50 (n=%zu): wake %lld ns, kick %lld ns, inject %lld ns, "
 			"entry %lld ns, handler %lld ns (raise to fire %lld ns)\n", b.n,
 			(long long)b.wake_ns, (long long)b.kick_ns, (long long)b.inject_ns,
@@ -188,7 +188,7 @@ void vmm_cli_irq_json(struct json *j, const struct vmm *vm)
 
 	if (vm->irq_mode == PVT_IRQ_NONE)
 		return;
-	vmm_cli_irq_totals(vm, &t);
+	vmm_irq_totals(vm, &t);
 	json_object_begin(j, "upcalls");
 	json_string(j, "delivery", vm->irq_mode == PVT_IRQ_CHIP ? "irqchip" : "userspace");
 	json_string(j, "why", vm->irq_why);
@@ -202,7 +202,7 @@ void vmm_cli_irq_json(struct json *j, const struct vmm *vm)
 	json_u64(j, "blocks", t.blocks);
 	json_u64(j, "timers_armed", t.timers_armed);
 	json_u64(j, "timers_fired", t.timers_fired);
-	if (!vmm_cli_irq_breakdown(vm, &b))
+	if (!vmm_irq_breakdown(vm, &b))
 		vmm_cli_irq_json_breakdown(j, &b);
 	json_object_end(j);
 }

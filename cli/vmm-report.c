@@ -12,12 +12,12 @@ static bool kvm_is_pvm(void)
 	return !access("/sys/module/kvm_pvm", F_OK);
 }
 
-uint64_t vmm_cli_tsc_to_ns(const struct vmm *vm, uint64_t ticks)
+uint64_t vmm_tsc_to_ns(const struct vmm *vm, uint64_t ticks)
 {
 	return (uint64_t)((unsigned __int128)ticks * 1000000 / vm->tsc_khz);
 }
 
-int vmm_cli_timerlat_report(struct vmm *vm, struct timerlat_report *r)
+int vmm_timerlat_report(struct vmm *vm, struct timerlat_report *r)
 {
 	char tag[32];
 
@@ -44,7 +44,7 @@ int vmm_cli_timerlat_report(struct vmm *vm, struct timerlat_report *r)
 	return 0;
 }
 
-uint64_t vmm_cli_vcpu_lost(const struct vmm *vm, unsigned c)
+uint64_t vmm_vcpu_lost(const struct vmm *vm, unsigned c)
 {
 	enum pvt_guest_scenario scn = vm->cfg.scenario;
 	bool sleeps = scn == PVT_SCN_TIMERLAT || scn == PVT_SCN_BUSY || scn == PVT_SCN_MIXED;
@@ -52,7 +52,7 @@ uint64_t vmm_cli_vcpu_lost(const struct vmm *vm, unsigned c)
 	return vm->watchdog_fired && sleeps && vm->vcpus[c].res.loops_done < vm->cfg.loops;
 }
 
-void vmm_cli_totals(const struct vmm *vm, struct vmm_totals *t)
+void vmm_totals(const struct vmm *vm, struct vmm_totals *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
@@ -64,7 +64,7 @@ void vmm_cli_totals(const struct vmm *vm, struct vmm_totals *t)
 		 * A timerlat vCPU that had loops left when the watchdog ended the
 		 * run was asleep on a timer that never came.
 		 */
-		t->lost_timers += vmm_cli_vcpu_lost(vm, c);
+		t->lost_timers += vmm_vcpu_lost(vm, c);
 		t->exits += r->exits;
 		t->hypercalls += r->hypercalls;
 		t->page_checks += r->page_checks;
@@ -100,7 +100,7 @@ void vmm_cli_print(FILE *out, const struct vmm *vm)
 	const char *resnap;
 	uint64_t resnapshots = total_resnapshots(vm, &resnap);
 
-	vmm_cli_totals(vm, &t);
+	vmm_totals(vm, &t);
 	fprintf(out, "# guest clock: %s\n", vmm_cli_clock_name(&vm->cfg));
 	if (vm->cfg.clock_src == PVT_CLK_XEN)
 		fprintf(out, "# advertised %u kHz (TSC %u kHz), reference %llu s in the past\n",
@@ -144,7 +144,7 @@ void vmm_cli_print(FILE *out, const struct vmm *vm)
 		for (int k = 0; k < 4; k++) {
 			struct stats s;
 
-			if (vmm_cli_cost(vm, k, &s) || !s.count) {
+			if (vmm_cost(vm, k, &s) || !s.count) {
 				stats_free(&s);
 				continue;
 			}
@@ -163,11 +163,11 @@ void vmm_cli_advance_print(FILE *out, const struct vmm *vm)
 	struct vmm_advance_summary a;
 	char buf[24];
 
-	if (vmm_cli_advance_summary(vm, &a) || !a.on)
+	if (vmm_advance_summary(vm, &a) || !a.on)
 		return;
 	fprintf(out, "timer advance %s: %llu expiries, %llu spun; advance p50=%lld ns p99=%lld ns; "
 		"spin p50=%lld ns p99=%lld ns mean=%.0f ns\n",
-		vmm_cli_advance_name(&vm->cfg, buf, sizeof(buf)),
+		vmm_advance_name(&vm->cfg, buf, sizeof(buf)),
 		(unsigned long long)a.expiries, (unsigned long long)a.spins,
 		(long long)a.advance_p50, (long long)a.advance_p99, (long long)a.spin_p50,
 		(long long)a.spin_p99, a.spin_mean);
@@ -178,8 +178,8 @@ void vmm_cli_advance_json(struct json *j, const struct vmm *vm)
 	struct vmm_advance_summary a;
 	char buf[24];
 
-	json_string(j, "advance", vmm_cli_advance_name(&vm->cfg, buf, sizeof(buf)));
-	if (vmm_cli_advance_summary(vm, &a) || !a.on)
+	json_string(j, "advance", vmm_advance_name(&vm->cfg, buf, sizeof(buf)));
+	if (vmm_advance_summary(vm, &a) || !a.on)
 		return;
 	vmm_cli_advance_summary_json(j, &a);
 }
@@ -203,7 +203,7 @@ void vmm_cli_json(struct json *j, const struct vmm *vm)
 	const char *resnap;
 	uint64_t resnapshots = total_resnapshots(vm, &resnap);
 
-	vmm_cli_totals(vm, &t);
+	vmm_totals(vm, &t);
 	json_string(j, "guest_clock", vm->cfg.clock_src == PVT_CLK_XEN ? "xen" : "kvm");
 	json_string(j, "guest_clock_description", vmm_cli_clock_name(&vm->cfg));
 	json_u64(j, "tsc_khz", vm->tsc_khz);
@@ -252,7 +252,7 @@ void vmm_cli_json(struct json *j, const struct vmm *vm)
 	json_array_end(j);
 }
 
-int vmm_cli_advance_summary(const struct vmm *vm, struct vmm_advance_summary *s)
+int vmm_advance_summary(const struct vmm *vm, struct vmm_advance_summary *s)
 {
 	struct stats sp, ad;
 	uint64_t total = 0;
@@ -283,7 +283,7 @@ int vmm_cli_advance_summary(const struct vmm *vm, struct vmm_advance_summary *s)
 	return ret;
 }
 
-int vmm_cli_cost(const struct vmm *vm, enum vmm_cost_kind kind, struct stats *s)
+int vmm_cost(const struct vmm *vm, enum vmm_cost_kind kind, struct stats *s)
 {
 	stats_init(s);
 	if ((unsigned)kind > VMM_COST_DELIVERY)
@@ -298,7 +298,7 @@ int vmm_cli_cost(const struct vmm *vm, enum vmm_cost_kind kind, struct stats *s)
 			continue;
 		}
 		for (uint64_t i = 0; i < k->n[kind]; i++)
-			if (stats_add(s, (int64_t)vmm_cli_tsc_to_ns(vm, k->ticks[kind][i])))
+			if (stats_add(s, (int64_t)vmm_tsc_to_ns(vm, k->ticks[kind][i])))
 				return -ENOMEM;
 	}
 	return 0;

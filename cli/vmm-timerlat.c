@@ -15,7 +15,7 @@ static int64_t cost_p50(const struct vmm *vm, int kind)
 	struct stats s;
 	int64_t v = -1;
 
-	if (!vmm_cli_cost(vm, kind, &s) && s.count)
+	if (!vmm_cost(vm, kind, &s) && s.count)
 		v = stats_percentile(&s, 50, 100);
 	stats_free(&s);
 	return v;
@@ -37,7 +37,7 @@ static int per_vcpu(struct vmm *vm, struct vmm_vs_host *m, const struct vmm_conf
 				     cfg->interval_ns, NULL, true);
 		m->vcpu[c].keep_samples = false;
 		m->vcpu_early[c] = res->early_wakeups;
-		m->vcpu_lost[c] = vmm_cli_vcpu_lost(vm, c);
+		m->vcpu_lost[c] = vmm_vcpu_lost(vm, c);
 		for (uint64_t i = 0; i + 1 < res->nr_samples && i / 2 < res->loops_done; i += 2)
 			if (timerlat_report_add(&m->vcpu[c], res->samples[i + 1].ns - res->samples[i].ns))
 				return -ENOMEM;
@@ -74,26 +74,26 @@ int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
 		m->stopped = true;
 		ret = 0;
 	}
-	if (!ret && (vmm_cli_timerlat_report(&vm, &m->guest) || per_vcpu(&vm, m, cfg)))
+	if (!ret && (vmm_timerlat_report(&vm, &m->guest) || per_vcpu(&vm, m, cfg)))
 		ret = runtime_error("%s: out of memory", prog);
-	vmm_cli_totals(&vm, &m->totals);
+	vmm_totals(&vm, &m->totals);
 	m->cost_timer_p50 = cost_p50(&vm, 0);
 	m->cost_block_p50 = cost_p50(&vm, 1);
 	m->cost_null_p50 = cost_p50(&vm, 2);
 	m->delivery_p50 = cost_p50(&vm, 3);
-	if (!ret && vmm_cli_advance_summary(&vm, &m->adv))
+	if (!ret && vmm_advance_summary(&vm, &m->adv))
 		ret = runtime_error("%s: out of memory", prog);
 	{
 		char buf[24];
 
 		snprintf(m->adv_name, sizeof(m->adv_name), "%s",
-			 vmm_cli_advance_name(cfg, buf, sizeof(buf)));
+			 vmm_advance_name(cfg, buf, sizeof(buf)));
 	}
 	m->irq_mode = vm.irq_mode;
 	if (vm.irq_mode) {
-		snprintf(m->irq_name, sizeof(m->irq_name), "%s", vmm_cli_irq_name(&vm));
-		vmm_cli_irq_totals(&vm, &m->irq_totals);
-		if (!ret && vmm_cli_irq_breakdown(&vm, &m->irq))
+		snprintf(m->irq_name, sizeof(m->irq_name), "%s", vmm_irq_name(&vm));
+		vmm_irq_totals(&vm, &m->irq_totals);
+		if (!ret && vmm_irq_breakdown(&vm, &m->irq))
 			ret = runtime_error("%s: out of memory", prog);
 	}
 	vmm_destroy(&vm);
@@ -273,7 +273,7 @@ int timerlat_vmm(int argc, char **argv)
 		json_string(&j, "guest_clock", cli.cfg.clock_src == PVT_CLK_XEN ? "xen" : "kvm");
 		json_string(&j, "guest_clock_description", vmm_cli_clock_name(&cli.cfg));
 		json_u64(&j, "vcpus", cli.cfg.nr_vcpus);
-		json_string(&j, "guest", vmm_cli_guest_name(&cli.cfg));
+		json_string(&j, "guest", vmm_guest_name(&cli.cfg));
 		if (m.irq_mode) {
 			json_string(&j, "upcall_delivery", m.irq_mode == PVT_IRQ_CHIP ? "irqchip" : "userspace");
 			vmm_cli_irq_json_breakdown(&j, &m.irq);
@@ -290,7 +290,7 @@ int timerlat_vmm(int argc, char **argv)
 		       cli.cfg.nr_vcpus, pvt_timer_algo_name(cli.cfg.algo),
 		       vmm_cli_clock_name(&cli.cfg));
 		vmm_vs_host_env(stdout, &m, cli.cfg.fifo_priority);
-		printf("# guest: %s\n", vmm_cli_guest_name(&cli.cfg));
+		printf("# guest: %s\n", vmm_guest_name(&cli.cfg));
 		if (m.irq_mode)
 			vmm_vs_host_irq(stdout, &m);
 		printf("# timer advance: %s", m.adv_name);

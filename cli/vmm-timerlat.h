@@ -39,7 +39,7 @@ struct vmm_vs_host {
 	unsigned nr_vcpus;
 	struct timerlat_report *vcpu;	/* per vCPU (quiet), for OpenMetrics labels */
 	uint64_t *vcpu_early;		/* early wake-ups per vCPU as the guest counted */
-	uint64_t *vcpu_lost;		/* lost timers per vCPU (vmm_cli_vcpu_lost) */
+	uint64_t *vcpu_lost;		/* lost timers per vCPU (vmm_vcpu_lost) */
 };
 
 /*
