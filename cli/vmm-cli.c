@@ -223,6 +223,14 @@ int vmm_cli_run(const char *prog, struct vmm *vm, const struct vmm_config *cfg)
 	return 0;
 }
 
+int vmm_cli_run_ctl(const char *prog, struct vmm *vm, const struct vmm_config *cfg,
+		    uint64_t duration_ns, bool quiet, bool *stopped)
+{
+	if (vmm_run_ctl(vm, cfg, prog, duration_ns, quiet, stopped))
+		return runtime_error("%s: %s", prog, vm->error);
+	return 0;
+}
+
 const char *vmm_cli_clock_name(const struct vmm_config *cfg)
 {
 	if (cfg->clock_src == PVT_CLK_XEN)

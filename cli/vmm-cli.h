@@ -15,6 +15,7 @@
 #include "options.h"
 #include "results.h"
 #include "timerlat-report.h"
+#include "vmm-run.h"
 #include "vmm.h"
 
 struct vmm_cli {
@@ -63,11 +64,7 @@ int vmm_cli_require_kvm(const char *prog);
 /* Creates and runs a VM. 0, or 1 after printing vm->error (vm stays valid to destroy). */
 int vmm_cli_run(const char *prog, struct vmm *vm, const struct vmm_config *cfg);
 
-/*
- * vmm_cli_run() under run control (cli/vmm-runctl.c): SIGINT/SIGTERM or
- * duration_ns (0: none) stop the vCPUs; the VM keeps what they did
- * (*stopped set, 0 returned). A progress line on a terminal unless quiet.
- */
+/* vmm_run_ctl() (measure/vmm-run.h) that prints vm->error: 0, or 1 after the message. */
 int vmm_cli_run_ctl(const char *prog, struct vmm *vm, const struct vmm_config *cfg,
 		    uint64_t duration_ns, bool quiet, bool *stopped);
 
