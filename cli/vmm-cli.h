@@ -2,7 +2,8 @@
 /*
  * Shared by `pvtime vmm`, `pvtime timerlat --vmm`, `pvtime bench vmm` and
  * the demo: the VMM's command-line options, running it with a clear error
- * when /dev/kvm is unusable, and turning guest samples into figures.
+ * when /dev/kvm is unusable, and printing a VM's results as text and JSON
+ * (the figures are vmm/results.h's, the runs measure/'s).
  */
 #ifndef PVTIME_CLI_VMM_CLI_H
 #define PVTIME_CLI_VMM_CLI_H
