@@ -187,7 +187,7 @@ static int measure_bare(const struct bench_vmm_config *cfg, struct bench_vmm_res
 	res->bare_rt_p50 = rt.count ? stats_percentile(&rt, 50, 100) : -1;
 	res->bare_rt_p99 = rt.count ? stats_percentile(&rt, 99, 100) : -1;
 	res->null_handling_p50 = -1;
-	if (!vmm_cli_cost(&vm, VMM_COST_NULL, &h) && h.count)
+	if (!vmm_cost(&vm, VMM_COST_NULL, &h) && h.count)
 		res->null_handling_p50 = stats_percentile(&h, 50, 100);
 	stats_free(&h);
 	stats_free(&rt);
@@ -389,7 +389,7 @@ static void print_text(const struct bench_vmm_config *cfg, const struct bench_vm
 		       "# runs (emulated CPL 0 entry stub + resume); handler = -> the timer fired\n");
 	}
 	last = &res->runs[PVT_ALGO_PVTIME][res->repeat - 1];
-	printf("# timer advance (pvtime only): %s", vmm_cli_advance_name(&cfg->adv, buf, sizeof(buf)));
+	printf("# timer advance (pvtime only): %s", vmm_advance_name(&cfg->adv, buf, sizeof(buf)));
 	if (last->adv.on)
 		printf("; last run: advance p50 %lld ns p99 %lld ns, spin p50 %lld ns p99 %lld ns "
 		       "mean %.0f ns (%llu of %llu expiries spun)",
@@ -464,7 +464,7 @@ static void print_json(const struct bench_vmm_config *cfg, const struct bench_vm
 	if (res->irq_mode)
 		json_string(&j, "upcall_delivery", res->irq_mode == PVT_IRQ_CHIP ? "irqchip" : "userspace");
 	json_string(&j, "scheduler", cfg->fifo ? "SCHED_FIFO" : "SCHED_OTHER");
-	json_string(&j, "advance", vmm_cli_advance_name(&cfg->adv, advbuf, sizeof(advbuf)));
+	json_string(&j, "advance", vmm_advance_name(&cfg->adv, advbuf, sizeof(advbuf)));
 	json_bool(&j, "cpu_dma_latency_held", res->dma_held);
 	json_object_begin(&j, "bare_exit_round_trip_ns");
 	json_i64(&j, "p50", res->bare_rt_p50);
@@ -490,7 +490,7 @@ static void print_json(const struct bench_vmm_config *cfg, const struct bench_vm
 			json_u64(&j, "upcalls_on_unmask", r->irq_totals.upcalls_direct);
 		}
 		json_u64(&j, "loops", r->loops);
-		json_string(&j, "advance", a == PVT_ALGO_PVTIME ? vmm_cli_advance_name(&cfg->adv, advbuf, sizeof(advbuf)) : "off");
+		json_string(&j, "advance", a == PVT_ALGO_PVTIME ? vmm_advance_name(&cfg->adv, advbuf, sizeof(advbuf)) : "off");
 		if (r->adv.on) {
 			vmm_cli_advance_summary_json(&j, &r->adv);
 			json_double(&j, "spin_cpu_ms_per_1000_timers_per_s", r->adv.spin_mean / 1000);

@@ -38,9 +38,9 @@ int cmd_vmm(int argc, char **argv)
 	}
 	timerlat_report_init(&rep, pvt_timer_algo_name(cli.cfg.algo), cli.cfg.interval_ns,
 			     stdout, cli.quiet || cli.out.json || cli.cfg.scenario != PVT_SCN_TIMERLAT);
-	if (cli.cfg.scenario == PVT_SCN_TIMERLAT && vmm_cli_timerlat_report(&vm, &rep))
+	if (cli.cfg.scenario == PVT_SCN_TIMERLAT && vmm_timerlat_report(&vm, &rep))
 		ret = runtime_error("vmm: out of memory");
-	vmm_cli_totals(&vm, &t);
+	vmm_totals(&vm, &t);
 	if (cli.out.json) {
 		json_begin(&j, stdout);
 		cmdline_json_header(&j);

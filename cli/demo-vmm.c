@@ -1,76 +1,17 @@
 // SPDX-License-Identifier: MIT
 /* pvtime demo's real-KVM section: Bug 1 and the fix in a real guest on this host. */
-#include <errno.h>
 #include <string.h>
 
+#include "args.h"
 #include "demo-vmm.h"
 #include "runctl.h"
-#include "stats.h"
+#include "vmm-cell.h"
 #include "vmm-cli.h"
 
 #define DEMO_VMM_INTERVAL_NS	100000ull
 #define DEMO_VMM_ROWS		4	/* kvmclock, then the Xen page at three uptimes */
 
 static const uint64_t xen_uptimes_s[DEMO_VMM_ROWS] = { 0, 10, 3600, 86400 };
-
-struct demo_vmm_cell {
-	int64_t p50, min, max, delivery_p50;
-	int64_t model_error_ns;		/* Xen page: guest clock - legacy one-step, now */
-	uint64_t early, mismatches;
-	int status;
-};
-
-/* How far legacy's one-step "now" trails the guest's clock at the end of the run. */
-static int64_t model_error(struct vmm *vm)
-{
-	struct pvt_guest_clock clock = {
-		.tsc = {
-			.ratio = pvt_tsc_ratio_one(PVT_FRAC_BITS_SVM),
-			.offset = vm->vcpus[0].tsc_offset,
-			.frac_bits = PVT_FRAC_BITS_SVM,
-		},
-		.page = vm->xen_page[0],
-	};
-	uint64_t now = vmm__rdtsc();
-
-	return (int64_t)(pvt_guest_clock_ns(&clock, now) -
-			 pvt_kvm_clock_legacy_ns(&vm->legacy_model, now));
-}
-
-static void run_cell(const struct vmm_config *cfg, struct demo_vmm_cell *c, uint32_t *khz,
-		     char *err, size_t len)
-{
-	struct timerlat_report r;
-	struct stats d;
-	struct vmm vm;
-	bool stopped;
-
-	memset(c, 0, sizeof(*c));
-	timerlat_report_init(&r, "demo", cfg->interval_ns, NULL, true);
-	/* Under run control: a SIGINT stops the vCPUs, the loops done are kept. */
-	c->status = vmm_cli_run_ctl("demo", &vm, cfg, 0, true, &stopped) ? -EIO : 0;
-	*khz = vm.tsc_khz;
-	if (c->status) {
-		snprintf(err, len, "%s", vm.error[0] ? vm.error : "the VM did not run");
-	} else if (!vmm_cli_timerlat_report(&vm, &r) && r.lateness.count) {
-		struct vmm_totals t;
-
-		c->p50 = stats_percentile(&r.lateness, 50, 100);
-		c->min = stats_min(&r.lateness);
-		c->max = stats_max(&r.lateness);
-		vmm_cli_totals(&vm, &t);
-		c->early = t.early_wakeups;
-		c->mismatches = t.page_mismatches + t.sample_mismatches;
-		c->delivery_p50 = -1;
-		if (cfg->clock_src == PVT_CLK_XEN)
-			c->model_error_ns = model_error(&vm);
-		if (!vmm_cli_cost(&vm, VMM_COST_DELIVERY, &d) && d.count)
-			c->delivery_p50 = stats_percentile(&d, 50, 100);
-		stats_free(&d);
-	}
-	timerlat_report_free(&r);
-	vmm_destroy(&vm);
-}
 
 /* Why the section has no table: in the JSON, or as one line of text (pre reason post). */
 static void not_shown(FILE *out, struct json *j, const char *pre, const char *reason,
@@ -92,7 +33,7 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
 {
 	char advbuf[24];
 	struct vmm_config gc = { .scenario = scenario };
-	struct demo_vmm_cell cells[DEMO_VMM_ROWS][3];
+	struct vmm_cell cells[DEMO_VMM_ROWS][3];
 	char msg[256], err[VMM_ERROR_LEN] = "";
 	uint32_t khz = 0;
 	int done = 0;	/* cells measured (fewer when interrupted) */
@@ -119,9 +60,14 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
 				cfg.clock_src = PVT_CLK_XEN;
 				cfg.uptime_s = xen_uptimes_s[k];
 			}
-			run_cell(&cfg, &cells[k][a], &khz, err, sizeof(err));
-			if (cells[k][a].status)
+			/* Under run control: a SIGINT stops the vCPUs, the loops done are kept. */
+			if (vmm_cell_run(&cfg, "demo", &cells[k][a], err, sizeof(err))) {
+				runtime_error("demo: %s", err);
+				if (!err[0])
+					snprintf(err, sizeof(err), "the VM did not run");
 				goto fail;
+			}
+			khz = cells[k][a].tsc_khz;
 			done++;
 		}
 	}
@@ -130,14 +76,14 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
 		json_bool(j, "available", true);
 		json_u64(j, "loops", loops);
 		json_u64(j, "interval_ns", DEMO_VMM_INTERVAL_NS);
-		json_string(j, "guest", vmm_cli_guest_name(&gc));
-		json_string(j, "advance", vmm_cli_advance_name(adv, advbuf, sizeof(advbuf)));
+		json_string(j, "guest", vmm_guest_name(&gc));
+		json_string(j, "advance", vmm_advance_name(adv, advbuf, sizeof(advbuf)));
 		json_u64(j, "tsc_khz", khz);
 		json_u64(j, "xen_page_advertised_khz", khz - 1);
 		json_array_begin(j, "cells");
 		for (int k = 0; k < DEMO_VMM_ROWS; k++)
 			for (int a = 0; a < 3 && k * 3 + a < done; a++) {
-				const struct demo_vmm_cell *c = &cells[k][a];
+				const struct vmm_cell *c = &cells[k][a];
 
 				json_object_begin(j, NULL);
 				json_string(j, "guest_clock", k ? "xen-page" : "kvmclock");
@@ -159,7 +105,7 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
 		return 0;
 	}
 	fprintf(out, "\nReal KVM guest on this host (tiny VMM, %llu sleeps of 100 us per cell, %s guest, "
-		"%u vCPU%s)\n", (unsigned long long)loops, vmm_cli_guest_name(&gc),
+		"%u vCPU%s)\n", (unsigned long long)loops, vmm_guest_name(&gc),
 		scenario == PVT_SCN_MIXED ? 2 : 1, scenario == PVT_SCN_MIXED ? "s" : "");
 	fprintf(out, "  kvmclock: the guest reads its own kvmclock page (written by KVM)\n");
 	fprintf(out, "  xen-page: the guest reads a Xen vcpu_time_info the VMM publishes, advertised\n"
@@ -169,7 +115,7 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
 		"p50 late", "min late", "max late", "VMM delivery", "model error", "early");
 	for (int k = 0; k < DEMO_VMM_ROWS; k++)
 		for (int a = 0; a < 3 && k * 3 + a < done; a++) {
-			const struct demo_vmm_cell *c = &cells[k][a];
+			const struct vmm_cell *c = &cells[k][a];
 			char up[24] = "-", model[24] = "-";
 
 			if (k) {
@@ -186,7 +132,7 @@ int demo_vmm_section(FILE *out, struct json *j, uint64_t loops,
 		"   expiry reached the guest's event word, on its own clock, minus the deadline;\n"
 		"   \"model error\" = how far legacy's one-step clock trails the guest's: legacy\n"
 		"   sleeps that much longer, growing with uptime, while kvm and pvtime do not;\n"
-		"   pvtime's timer advance: %s)\n", vmm_cli_advance_name(adv, advbuf, sizeof(advbuf)));
+		"   pvtime's timer advance: %s)\n", vmm_advance_name(adv, advbuf, sizeof(advbuf)));
 	return 0;
 fail:
 	not_shown(out, j, "run failed: ", err, "");

@@ -102,16 +102,6 @@ int vmm_cli_parse_advance(const char *spelled, const char *arg, void *vmm_config
 	return 0;
 }
 
-const char *vmm_cli_advance_name(const struct vmm_config *cfg, char *buf, size_t len)
-{
-	if (cfg->algo != PVT_ALGO_PVTIME || cfg->advance_mode == VMM_ADV_OFF)
-		return "off";
-	if (cfg->advance_mode == VMM_ADV_ADAPTIVE)
-		return "adaptive";
-	snprintf(buf, len, "%llu", (unsigned long long)cfg->advance_ns);
-	return buf;
-}
-
 /* Which options the command line gave (the checks between options need it). */
 struct vmm_cli_given {
 	bool loops, scenario, bad_case, irq, advertise_khz, uptime, watchdog;
@@ -229,6 +219,14 @@ int vmm_cli_run(const char *prog, struct vmm *vm, const struct vmm_config *cfg)
 	if (vmm_create(vm, &c))
 		return runtime_error("%s: %s", prog, vm->error);
 	if (vmm_run(vm))
+		return runtime_error("%s: %s", prog, vm->error);
+	return 0;
+}
+
+int vmm_cli_run_ctl(const char *prog, struct vmm *vm, const struct vmm_config *cfg,
+		    uint64_t duration_ns, bool quiet, bool *stopped)
+{
+	if (vmm_run_ctl(vm, cfg, prog, duration_ns, quiet, stopped))
 		return runtime_error("%s: %s", prog, vm->error);
 	return 0;
 }

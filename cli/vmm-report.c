@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Turning a finished VM's results into figures: seed lines, totals, costs, text, JSON. */
+/* A finished VM's results as text and JSON (the figures are vmm/results.c's). */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,72 +10,6 @@
 static bool kvm_is_pvm(void)
 {
 	return !access("/sys/module/kvm_pvm", F_OK);
-}
-
-uint64_t vmm_cli_tsc_to_ns(const struct vmm *vm, uint64_t ticks)
-{
-	return (uint64_t)((unsigned __int128)ticks * 1000000 / vm->tsc_khz);
-}
-
-int vmm_cli_timerlat_report(struct vmm *vm, struct timerlat_report *r)
-{
-	char tag[32];
-
-	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
-		const struct vmm_vcpu_result *res = &vm->vcpus[c].res;
-
-		snprintf(tag, sizeof(tag), " vcpu %u", c);
-		/* busy/mixed: each software timer's lateness, as a sleep of one interval. */
-		if (vm->irq_mode) {
-			for (uint64_t i = 0; i < res->nr_irq_recs; i++)
-				if (timerlat_report_add_tagged(r, r->interval_ns +
-							       (uint64_t)res->irq_recs[i].late_ns,
-							       vm->nr_vcpus > 1 ? tag : NULL))
-					return -ENOMEM;
-			continue;
-		}
-		for (uint64_t i = 0; i + 1 < res->nr_samples && i / 2 < res->loops_done; i += 2) {
-			uint64_t lat = res->samples[i + 1].ns - res->samples[i].ns;
-
-			if (timerlat_report_add_tagged(r, lat, vm->nr_vcpus > 1 ? tag : NULL))
-				return -ENOMEM;
-		}
-	}
-	return 0;
-}
-
-uint64_t vmm_cli_vcpu_lost(const struct vmm *vm, unsigned c)
-{
-	enum pvt_guest_scenario scn = vm->cfg.scenario;
-	bool sleeps = scn == PVT_SCN_TIMERLAT || scn == PVT_SCN_BUSY || scn == PVT_SCN_MIXED;
-
-	return vm->watchdog_fired && sleeps && vm->vcpus[c].res.loops_done < vm->cfg.loops;
-}
-
-void vmm_cli_totals(const struct vmm *vm, struct vmm_totals *t)
-{
-	memset(t, 0, sizeof(*t));
-	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
-		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
-
-		t->loops += r->loops_done;
-		t->early_wakeups += r->early_wakeups;
-		/*
-		 * A timerlat vCPU that had loops left when the watchdog ended the
-		 * run was asleep on a timer that never came.
-		 */
-		t->lost_timers += vmm_cli_vcpu_lost(vm, c);
-		t->exits += r->exits;
-		t->hypercalls += r->hypercalls;
-		t->page_checks += r->page_checks;
-		t->page_mismatches += r->page_mismatches;
-		t->sample_checks += r->sample_checks;
-		t->sample_mismatches += r->sample_mismatches;
-		t->singleshot_fired += r->singleshot_fired;
-		t->periodic_fired += r->periodic_fired;
-		if (!t->first_mismatch && r->mismatch[0])
-			t->first_mismatch = r->mismatch;
-	}
 }
 
 /* Oracle (a) checks voided by a master-clock re-snapshot, over vCPUs. */
@@ -100,7 +34,7 @@ void vmm_cli_print(FILE *out, const struct vmm *vm)
 	const char *resnap;
 	uint64_t resnapshots = total_resnapshots(vm, &resnap);
 
-	vmm_cli_totals(vm, &t);
+	vmm_totals(vm, &t);
 	fprintf(out, "# guest clock: %s\n", vmm_cli_clock_name(&vm->cfg));
 	if (vm->cfg.clock_src == PVT_CLK_XEN)
 		fprintf(out, "# advertised %u kHz (TSC %u kHz), reference %llu s in the past\n",
@@ -146,7 +80,7 @@ void vmm_cli_print(FILE *out, const struct vmm *vm)
 		for (enum vmm_cost_kind k = VMM_COST_TIMER; k <= VMM_COST_DELIVERY; k++) {
 			struct stats s;
 
-			if (vmm_cli_cost(vm, k, &s) || !s.count) {
+			if (vmm_cost(vm, k, &s) || !s.count) {
 				stats_free(&s);
 				continue;
 			}
@@ -165,11 +99,11 @@ void vmm_cli_advance_print(FILE *out, const struct vmm *vm)
 	struct vmm_advance_summary a;
 	char buf[24];
 
-	if (vmm_cli_advance_summary(vm, &a) || !a.on)
+	if (vmm_advance_summary(vm, &a) || !a.on)
 		return;
 	fprintf(out, "timer advance %s: %llu expiries, %llu spun; advance p50=%lld ns p99=%lld ns; "
 		"spin p50=%lld ns p99=%lld ns mean=%.0f ns\n",
-		vmm_cli_advance_name(&vm->cfg, buf, sizeof(buf)),
+		vmm_advance_name(&vm->cfg, buf, sizeof(buf)),
 		(unsigned long long)a.expiries, (unsigned long long)a.spins,
 		(long long)a.advance_p50, (long long)a.advance_p99, (long long)a.spin_p50,
 		(long long)a.spin_p99, a.spin_mean);
@@ -180,8 +114,8 @@ void vmm_cli_advance_json(struct json *j, const struct vmm *vm)
 	struct vmm_advance_summary a;
 	char buf[24];
 
-	json_string(j, "advance", vmm_cli_advance_name(&vm->cfg, buf, sizeof(buf)));
-	if (vmm_cli_advance_summary(vm, &a) || !a.on)
+	json_string(j, "advance", vmm_advance_name(&vm->cfg, buf, sizeof(buf)));
+	if (vmm_advance_summary(vm, &a) || !a.on)
 		return;
 	vmm_cli_advance_summary_json(j, &a);
 }
@@ -205,7 +139,7 @@ void vmm_cli_json(struct json *j, const struct vmm *vm)
 	const char *resnap;
 	uint64_t resnapshots = total_resnapshots(vm, &resnap);
 
-	vmm_cli_totals(vm, &t);
+	vmm_totals(vm, &t);
 	json_string(j, "guest_clock", vm->cfg.clock_src == PVT_CLK_XEN ? "xen" : "kvm");
 	json_string(j, "guest_clock_description", vmm_cli_clock_name(&vm->cfg));
 	json_u64(j, "tsc_khz", vm->tsc_khz);
@@ -252,56 +186,4 @@ void vmm_cli_json(struct json *j, const struct vmm *vm)
 		json_object_end(j);
 	}
 	json_array_end(j);
-}
-
-int vmm_cli_advance_summary(const struct vmm *vm, struct vmm_advance_summary *s)
-{
-	struct stats sp, ad;
-	uint64_t total = 0;
-	int ret = 0;
-
-	memset(s, 0, sizeof(*s));
-	stats_init(&sp);
-	stats_init(&ad);
-	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
-		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
-
-		s->expiries += r->advanced_expiries;
-		s->spins += r->spins;
-		total += r->spin_total_ns;
-		for (uint64_t i = 0; !ret && i < r->n_spin; i++)
-			if (stats_add(&sp, (int64_t)r->spin_ns[i]) ||
-			    stats_add(&ad, (int64_t)r->advance_ns[i]))
-				ret = -ENOMEM;
-	}
-	s->on = s->expiries > 0;
-	s->spin_mean = s->expiries ? (double)total / (double)s->expiries : 0;
-	s->advance_p50 = ad.count ? stats_percentile(&ad, 50, 100) : -1;
-	s->advance_p99 = ad.count ? stats_percentile(&ad, 99, 100) : -1;
-	s->spin_p50 = sp.count ? stats_percentile(&sp, 50, 100) : -1;
-	s->spin_p99 = sp.count ? stats_percentile(&sp, 99, 100) : -1;
-	stats_free(&sp);
-	stats_free(&ad);
-	return ret;
-}
-
-int vmm_cli_cost(const struct vmm *vm, enum vmm_cost_kind kind, struct stats *s)
-{
-	stats_init(s);
-	if ((unsigned)kind > VMM_COST_DELIVERY)
-		return -EINVAL;
-	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
-		const struct vmm_costs *k = &vm->vcpus[c].res.cost;
-
-		if (kind == VMM_COST_DELIVERY) {
-			for (uint64_t i = 0; i < k->n_wake_late; i++)
-				if (stats_add(s, k->wake_late[i]))
-					return -ENOMEM;
-			continue;
-		}
-		for (uint64_t i = 0; i < k->n[kind]; i++)
-			if (stats_add(s, (int64_t)vmm_cli_tsc_to_ns(vm, k->ticks[kind][i])))
-				return -ENOMEM;
-	}
-	return 0;
 }

@@ -10,114 +10,15 @@
 #include "runctl.h"
 #include "vmm-timerlat.h"
 
-static int64_t cost_p50(const struct vmm *vm, enum vmm_cost_kind kind)
-{
-	struct stats s;
-	int64_t v = -1;
-
-	if (!vmm_cli_cost(vm, kind, &s) && s.count)
-		v = stats_percentile(&s, 50, 100);
-	stats_free(&s);
-	return v;
-}
-
-/* Per-vCPU reports (OpenMetrics has a vcpu label); -ENOMEM. */
-static int per_vcpu(struct vmm *vm, struct vmm_vs_host *m, const struct vmm_config *cfg)
-{
-	m->vcpu = calloc(vm->nr_vcpus, sizeof(*m->vcpu));
-	m->vcpu_early = calloc(vm->nr_vcpus, sizeof(*m->vcpu_early));
-	m->vcpu_lost = calloc(vm->nr_vcpus, sizeof(*m->vcpu_lost));
-	if (!m->vcpu || !m->vcpu_early || !m->vcpu_lost)
-		return -ENOMEM;
-	m->nr_vcpus = vm->nr_vcpus;
-	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
-		const struct vmm_vcpu_result *res = &vm->vcpus[c].res;
-
-		timerlat_report_init(&m->vcpu[c], pvt_timer_algo_name(cfg->algo),
-				     cfg->interval_ns, NULL, true);
-		m->vcpu_early[c] = res->early_wakeups;
-		m->vcpu_lost[c] = vmm_cli_vcpu_lost(vm, c);
-		for (uint64_t i = 0; i + 1 < res->nr_samples && i / 2 < res->loops_done; i += 2)
-			if (timerlat_report_add(&m->vcpu[c], res->samples[i + 1].ns - res->samples[i].ns))
-				return -ENOMEM;
-	}
-	return 0;
-}
-
 int vmm_vs_host_measure(const char *prog, const struct vmm_config *cfg,
 			struct vmm_vs_host *m, FILE *out, bool quiet, bool host_too,
 			uint64_t duration_ns, bool progress)
 {
-	struct timerlat_host_opts hopts = {
-		.loops = cfg->loops,
-		.interval_ns = cfg->interval_ns,
-		.fifo_priority = cfg->fifo_priority,
-		.cpu = -1,
-	};
-	struct vmm vm;
-	int ret;
+	int ret = vmm_vs_host_run(prog, cfg, m, out, quiet, host_too, duration_ns, progress);
 
-	memset(m, 0, sizeof(*m));
-	timerlat_report_init(&m->guest, pvt_timer_algo_name(cfg->algo), cfg->interval_ns,
-			     out, quiet);
-	timerlat_report_init(&m->host, "host", cfg->interval_ns, NULL, true);
-	/* Same environment for guest and host: slack, mlock, DMA latency, policy. */
-	ret = timerlat_host_setup(&hopts, &m->env);
-	if (ret)
-		return runtime_error("%s", m->env.error);
-	m->env_ready = true;
-	ret = vmm_cli_run_ctl(prog, &vm, cfg, duration_ns, !progress, &m->stopped);
-	if (ret && vm.watchdog_fired) {
-		/* The figures so far, and the timers that never came, are the report. */
-		m->watchdog_exit = ret;
-		m->stopped = true;
-		ret = 0;
-	}
-	if (!ret && (vmm_cli_timerlat_report(&vm, &m->guest) || per_vcpu(&vm, m, cfg)))
-		ret = runtime_error("%s: out of memory", prog);
-	vmm_cli_totals(&vm, &m->totals);
-	m->cost_timer_p50 = cost_p50(&vm, VMM_COST_TIMER);
-	m->cost_block_p50 = cost_p50(&vm, VMM_COST_BLOCK);
-	m->cost_null_p50 = cost_p50(&vm, VMM_COST_NULL);
-	m->delivery_p50 = cost_p50(&vm, VMM_COST_DELIVERY);
-	if (!ret && vmm_cli_advance_summary(&vm, &m->adv))
-		ret = runtime_error("%s: out of memory", prog);
-	{
-		char buf[24];
-
-		snprintf(m->adv_name, sizeof(m->adv_name), "%s",
-			 vmm_cli_advance_name(cfg, buf, sizeof(buf)));
-	}
-	m->irq_mode = vm.irq_mode;
-	if (vm.irq_mode) {
-		snprintf(m->irq_name, sizeof(m->irq_name), "%s", vmm_cli_irq_name(&vm));
-		vmm_cli_irq_totals(&vm, &m->irq_totals);
-		if (!ret && vmm_cli_irq_breakdown(&vm, &m->irq))
-			ret = runtime_error("%s: out of memory", prog);
-	}
-	vmm_destroy(&vm);
-	/* The baseline does as many loops as a vCPU did (--duration, or stopped). */
-	if (m->stopped && cfg->nr_vcpus)
-		hopts.loops = m->totals.loops / cfg->nr_vcpus;
-	if (!ret && host_too && !runctl_signal() && !m->watchdog_exit && hopts.loops)
-		if ((ret = timerlat_host_measure(&hopts, &m->host)))
-			ret = runtime_error("%s: host baseline: %s", prog, strerror(-ret));
-	timerlat_host_teardown(&m->env);
-	return ret;
-}
-
-void vmm_vs_host_free(struct vmm_vs_host *m)
-{
-	timerlat_report_free(&m->guest);
-	timerlat_report_free(&m->host);
-	for (unsigned c = 0; m->vcpu && c < m->nr_vcpus; c++)
-		timerlat_report_free(&m->vcpu[c]);
-	free(m->vcpu);
-	free(m->vcpu_early);
-	free(m->vcpu_lost);
-	m->vcpu = NULL;
-	m->vcpu_early = NULL;
-	m->vcpu_lost = NULL;
+	if (m->watchdog)
+		m->watchdog_exit = runtime_error("%s", m->watchdog_error);
+	return ret ? runtime_error("%s", m->error) : 0;
 }
 
 int vmm_vs_host_metrics(struct vmm_vs_host *m, const struct vmm_config *cfg,
@@ -272,7 +173,7 @@ int timerlat_vmm(int argc, char **argv)
 		json_string(&j, "guest_clock", cli.cfg.clock_src == PVT_CLK_XEN ? "xen" : "kvm");
 		json_string(&j, "guest_clock_description", vmm_cli_clock_name(&cli.cfg));
 		json_u64(&j, "vcpus", cli.cfg.nr_vcpus);
-		json_string(&j, "guest", vmm_cli_guest_name(&cli.cfg));
+		json_string(&j, "guest", vmm_guest_name(&cli.cfg));
 		if (m.irq_mode) {
 			json_string(&j, "upcall_delivery", m.irq_mode == PVT_IRQ_CHIP ? "irqchip" : "userspace");
 			vmm_cli_irq_json_breakdown(&j, &m.irq);
@@ -289,7 +190,7 @@ int timerlat_vmm(int argc, char **argv)
 		       cli.cfg.nr_vcpus, pvt_timer_algo_name(cli.cfg.algo),
 		       vmm_cli_clock_name(&cli.cfg));
 		vmm_vs_host_env(stdout, &m, cli.cfg.fifo_priority);
-		printf("# guest: %s\n", vmm_cli_guest_name(&cli.cfg));
+		printf("# guest: %s\n", vmm_guest_name(&cli.cfg));
 		if (m.irq_mode)
 			vmm_vs_host_irq(stdout, &m);
 		printf("# timer advance: %s", m.adv_name);

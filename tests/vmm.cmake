@@ -15,3 +15,6 @@ set_tests_properties(cli_vmm PROPERTIES TIMEOUT 120 RUN_SERIAL TRUE LABELS kvm)
 # Oracle (a)'s confirm/void/mismatch rule as a pure function: no /dev/kvm needed.
 pvt_unit_test(test_vmm_confirm test_vmm_confirm.c)
 target_link_libraries(test_vmm_confirm PRIVATE pvtime_vmm)
+# The results API (vmm/results.c) on a hand-made finished VM: no /dev/kvm needed.
+pvt_unit_test(test_vmm_results test_vmm_results.c)
+target_link_libraries(test_vmm_results PRIVATE pvtime_vmm)

@@ -1,18 +1,10 @@
 // SPDX-License-Identifier: MIT
-/*
- * Running the VMM under run control: vmm_run() polls us every 50 ms from
- * its own thread (vm->poll_stop) and stops the vCPUs when SIGINT/SIGTERM
- * arrived or --duration has passed, the same way its watchdog does (stop
- * flag, immediate_exit, a SIGUSR1 kick out of KVM_RUN or a blocked poll),
- * so it returns with every vCPU thread joined and the loops done so far
- * gathered from guest memory. The signal handler only records the signal.
- */
+/* A VM run under run control (see vmm-run.h); the signal handler only records the signal. */
 #include <errno.h>
 #include <string.h>
 
-#include "args.h"
 #include "runctl.h"
-#include "vmm-cli.h"
+#include "vmm-run.h"
 
 struct watch {
 	struct vmm *vm;
@@ -40,21 +32,22 @@ static bool poll_stop(void *ctx)
 	return w->stopping;
 }
 
-int vmm_cli_run_ctl(const char *prog, struct vmm *vm, const struct vmm_config *cfg,
-		    uint64_t duration_ns, bool quiet, bool *stopped)
+int vmm_run_ctl(struct vmm *vm, const struct vmm_config *cfg, const char *what,
+		uint64_t duration_ns, bool quiet, bool *stopped)
 {
 	struct vmm_config c = *cfg;
 	struct watch w = { .vm = vm };
 	int ret;
 
 	*stopped = false;
-	if (vmm_create(vm, &c))
-		return runtime_error("%s: %s", prog, vm->error);
+	ret = vmm_create(vm, &c);
+	if (ret)
+		return ret < 0 ? ret : -EIO;
 	if (runctl_signal()) {
 		*stopped = true;	/* nothing ran: an empty report */
 		return 0;
 	}
-	runctl_start(&w.rc, prog, duration_ns ? 0 : cfg->loops * cfg->nr_vcpus, duration_ns,
+	runctl_start(&w.rc, what, duration_ns ? 0 : cfg->loops * cfg->nr_vcpus, duration_ns,
 		     quiet);
 	vm->poll_stop = poll_stop;
 	vm->poll_ctx = &w;
@@ -67,7 +60,5 @@ int vmm_cli_run_ctl(const char *prog, struct vmm *vm, const struct vmm_config *c
 		vm->error[0] = '\0';
 		return 0;
 	}
-	if (ret)
-		return runtime_error("%s: %s", prog, vm->error);
-	return 0;
+	return ret < 0 ? ret : ret ? -EIO : 0;
 }
