@@ -485,14 +485,14 @@ static void print_json(const struct bench_vmm_config *cfg, const struct bench_vm
 		json_i64(&j, "delivery_lateness_p50_ns", r->delivery);
 		json_u64(&j, "early_wakeups", r->early);
 		if (res->irq_mode) {
-			vmm_cli_irq_json_breakdown(&j, &r->irq);
+			vmm_irq_breakdown_json(&j, &r->irq);
 			json_u64(&j, "upcalls_by_interrupt", r->irq_totals.upcalls);
 			json_u64(&j, "upcalls_on_unmask", r->irq_totals.upcalls_direct);
 		}
 		json_u64(&j, "loops", r->loops);
 		json_string(&j, "advance", a == PVT_ALGO_PVTIME ? vmm_advance_name(&cfg->adv, advbuf, sizeof(advbuf)) : "off");
 		if (r->adv.on) {
-			vmm_cli_advance_summary_json(&j, &r->adv);
+			vmm_advance_summary_json(&j, &r->adv);
 			json_double(&j, "spin_cpu_ms_per_1000_timers_per_s", r->adv.spin_mean / 1000);
 		} else {
 			json_i64(&j, "advance_ns", 0);

@@ -45,7 +45,7 @@ int cmd_vmm(int argc, char **argv)
 		json_begin(&j, stdout);
 		cmdline_json_header(&j);
 		runctl_json(&j);
-		vmm_cli_json(&j, &vm);
+		vmm_json(&j, &vm);
 		if (cli.cfg.scenario == PVT_SCN_TIMERLAT)
 			timerlat_report_json(&rep, &j);
 		json_end(&j);

@@ -231,9 +231,3 @@ int vmm_cli_run_ctl(const char *prog, struct vmm *vm, const struct vmm_config *c
 	return 0;
 }
 
-const char *vmm_cli_clock_name(const struct vmm_config *cfg)
-{
-	if (cfg->clock_src == PVT_CLK_XEN)
-		return "the VMM's Xen vcpu_time_info (advertised kHz, reference point in the past)";
-	return "its own kvmclock (the pvclock page KVM writes, MSR_KVM_SYSTEM_TIME_NEW)";
-}

@@ -69,22 +69,13 @@ int vmm_cli_run(const char *prog, struct vmm *vm, const struct vmm_config *cfg);
 int vmm_cli_run_ctl(const char *prog, struct vmm *vm, const struct vmm_config *cfg,
 		    uint64_t duration_ns, bool quiet, bool *stopped);
 
-/* "its own kvmclock ..." / "the VMM's Xen vcpu_time_info ..." for the output. */
-const char *vmm_cli_clock_name(const struct vmm_config *cfg);
-
-/* One text line / JSON members ("advance", advance_ns {p50,p99}, spin_ns {p50,p99,mean}). */
+/*
+ * Text lines (their JSON twins are vmm/results.h's vmm_json() & co): the
+ * timer advance, the whole VM (per vCPU, the oracles, the clock), the
+ * upcalls of busy/mixed (vmm-irq.c).
+ */
 void vmm_cli_advance_print(FILE *out, const struct vmm *vm);
-void vmm_cli_advance_json(struct json *j, const struct vmm *vm);
-void vmm_cli_advance_summary_json(struct json *j, const struct vmm_advance_summary *a);
-
-/* Text lines: per vCPU, the oracles, the clock. */
 void vmm_cli_print(FILE *out, const struct vmm *vm);
-/* The same as JSON members into an open object. */
-void vmm_cli_json(struct json *j, const struct vmm *vm);
-
-/* ---- upcalls (busy/mixed; vmm-irq.c) ---- */
 void vmm_cli_irq_print(FILE *out, const struct vmm *vm);
-void vmm_cli_irq_json(struct json *j, const struct vmm *vm);
-void vmm_cli_irq_json_breakdown(struct json *j, const struct vmm_irq_breakdown *b);
 
 #endif

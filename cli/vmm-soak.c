@@ -76,20 +76,7 @@ int vmm_cli_hostile(int argc, char **argv, struct vmm_cli *cli)
 		json_begin(&j, stdout);
 		cmdline_json_header(&j);
 		runctl_json(&j);
-		json_string(&j, "scenario", "hostile");
-		json_u64(&j, "seed", cli->cfg.seed);
-		json_u64(&j, "vcpus", cli->cfg.nr_vcpus);
-		json_double(&j, "duration_s", cli->duration_ns / 1e9);
-		json_u64(&j, "hostile_hypercalls", t->hostile_calls);
-		json_u64(&j, "timerlat_loops", t->loops);
-		json_u64(&j, "timers", t->timers);
-		json_u64(&j, "early_wakeups", t->early);
-		json_u64(&j, "lost_timers", t->lost);
-		json_u64(&j, "duplicate_expiries", t->dups);
-		json_u64(&j, "exits", t->exits);
-		json_bool(&j, "vm_stopped", failed);
-		if (failed)
-			json_string(&j, "stop_reason", r.error[0] ? r.error : "the run did not end by its duration");
+		vmm_hostile_json(&j, &cli->cfg, cli->duration_ns, &r, failed);
 		json_end(&j);
 	} else {
 		runctl_text(stdout, UINT64_MAX);
@@ -135,29 +122,7 @@ int vmm_cli_soak(int argc, char **argv, struct vmm_cli *cli)
 		json_begin(&j, stdout);
 		cmdline_json_header(&j);
 		runctl_json(&j);
-		json_string(&j, "scenario", "soak");
-		json_u64(&j, "seed", cli->cfg.seed);
-		json_u64(&j, "vms", cli->vms);
-		json_u64(&j, "vcpus", cli->cfg.nr_vcpus);
-		json_double(&j, "duration_s", cli->duration_ns / 1e9);
-		json_u64(&j, "vms_created", r.vms_created);
-		json_u64(&j, "rounds", t->loops);
-		json_u64(&j, "timers", t->timers);
-		json_u64(&j, "lost_timers", t->lost);
-		json_u64(&j, "early_wakeups", t->early);
-		json_u64(&j, "duplicate_expiries", t->dups);
-		json_u64(&j, "roundtrips", t->roundtrips);
-		json_u64(&j, "exits", t->exits);
-		json_u64(&j, "rss_kb_start", r.rss_kb_start);
-		json_u64(&j, "rss_kb_end", r.rss_kb_end);
-		json_u64(&j, "fds_start", r.fds_start);
-		json_u64(&j, "fds_end", r.fds_end);
-		json_bool(&j, "rss_flat", r.rss_flat);
-		json_bool(&j, "rss_judged", r.rss_judged);
-		json_bool(&j, "fds_flat", r.fds_flat);
-		json_u64(&j, "vm_failures", r.failures);
-		if (first_error)
-			json_string(&j, "first_error", first_error);
+		vmm_soak_json(&j, &cli->cfg, cli->vms, cli->duration_ns, &r);
 		json_end(&j);
 	} else {
 		runctl_text(stdout, UINT64_MAX);

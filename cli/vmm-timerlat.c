@@ -118,24 +118,6 @@ void vmm_vs_host_irq(FILE *out, const struct vmm_vs_host *m)
 		(long long)b->inject_ns, (long long)b->entry_ns, (long long)b->handler_ns);
 }
 
-void vmm_vs_host_json(struct json *j, struct vmm_vs_host *m)
-{
-	struct stats *g = &m->guest.lateness, *h = &m->host.lateness;
-
-	json_object_begin(j, "host");
-	timerlat_report_json(&m->host, j);
-	json_object_end(j);
-	if (g->count && h->count) {
-		json_object_begin(j, "guest_minus_host_lateness_ns");
-		json_i64(j, "p50", stats_percentile(g, 50, 100) - stats_percentile(h, 50, 100));
-		json_i64(j, "p99", stats_percentile(g, 99, 100) - stats_percentile(h, 99, 100));
-		json_i64(j, "max", stats_max(g) - stats_max(h));
-		json_double(j, "mean", stats_mean(g) - stats_mean(h));
-		json_object_end(j);
-	}
-	json_bool(j, "cpu_dma_latency_held", m->env.dma_latency_held);
-}
-
 int timerlat_vmm(int argc, char **argv)
 {
 	struct vmm_vs_host m;
@@ -171,24 +153,24 @@ int timerlat_vmm(int argc, char **argv)
 		json_bool(&j, "watchdog", m.watchdog_exit != 0);
 		json_u64(&j, "oracle_mismatches", m.totals.page_mismatches + m.totals.sample_mismatches);
 		json_string(&j, "guest_clock", cli.cfg.clock_src == PVT_CLK_XEN ? "xen" : "kvm");
-		json_string(&j, "guest_clock_description", vmm_cli_clock_name(&cli.cfg));
+		json_string(&j, "guest_clock_description", vmm_clock_name(&cli.cfg));
 		json_u64(&j, "vcpus", cli.cfg.nr_vcpus);
 		json_string(&j, "guest", vmm_guest_name(&cli.cfg));
 		if (m.irq_mode) {
 			json_string(&j, "upcall_delivery", m.irq_mode == PVT_IRQ_CHIP ? "irqchip" : "userspace");
-			vmm_cli_irq_json_breakdown(&j, &m.irq);
+			vmm_irq_breakdown_json(&j, &m.irq);
 		}
 		json_i64(&j, "delivery_lateness_p50_ns", m.delivery_p50);
 		json_string(&j, "advance", m.adv_name);
 		if (m.adv.on)
-			vmm_cli_advance_summary_json(&j, &m.adv);
+			vmm_advance_summary_json(&j, &m.adv);
 		vmm_vs_host_json(&j, &m);
 		json_end(&j);
 	} else if (!cli.out.openmetrics) {
 		runctl_text(stdout, m.guest.loops);
 		printf("# timerlat in a real KVM guest (%u vCPUs, algo %s); guest clock: %s\n",
 		       cli.cfg.nr_vcpus, pvt_timer_algo_name(cli.cfg.algo),
-		       vmm_cli_clock_name(&cli.cfg));
+		       vmm_clock_name(&cli.cfg));
 		vmm_vs_host_env(stdout, &m, cli.cfg.fifo_priority);
 		printf("# guest: %s\n", vmm_guest_name(&cli.cfg));
 		if (m.irq_mode)

@@ -37,8 +37,6 @@ int vmm_vs_host_metrics(struct vmm_vs_host *m, const struct vmm_config *cfg,
 
 /* "metric guest host guest-host" table (p50, p99, max, mean). */
 void vmm_vs_host_table(FILE *out, struct vmm_vs_host *m);
-/* The same as JSON: "host" object and "guest_minus_host" object. */
-void vmm_vs_host_json(struct json *j, struct vmm_vs_host *m);
 /* "# upcall delivery ..." and the interrupt path's p50 breakdown (busy/mixed). */
 void vmm_vs_host_irq(FILE *out, const struct vmm_vs_host *m);
 /* "# cpu_dma_latency: ..." and scheduler lines. */

@@ -353,3 +353,50 @@ int vmm_soak_run(const struct vmm_config *cfg, unsigned vms, uint64_t duration_n
 	free(s.slots);
 	return 0;
 }
+
+void vmm_hostile_json(struct json *j, const struct vmm_config *cfg, uint64_t duration_ns,
+		      const struct vmm_hostile_result *r, bool failed)
+{
+	json_string(j, "scenario", "hostile");
+	json_u64(j, "seed", cfg->seed);
+	json_u64(j, "vcpus", cfg->nr_vcpus);
+	json_double(j, "duration_s", duration_ns / 1e9);
+	json_u64(j, "hostile_hypercalls", r->t.hostile_calls);
+	json_u64(j, "timerlat_loops", r->t.loops);
+	json_u64(j, "timers", r->t.timers);
+	json_u64(j, "early_wakeups", r->t.early);
+	json_u64(j, "lost_timers", r->t.lost);
+	json_u64(j, "duplicate_expiries", r->t.dups);
+	json_u64(j, "exits", r->t.exits);
+	json_bool(j, "vm_stopped", failed);
+	if (failed)
+		json_string(j, "stop_reason", r->error[0] ? r->error : "the run did not end by its duration");
+}
+
+void vmm_soak_json(struct json *j, const struct vmm_config *cfg, unsigned vms, uint64_t duration_ns,
+		   const struct vmm_soak_result *r)
+{
+	json_string(j, "scenario", "soak");
+	json_u64(j, "seed", cfg->seed);
+	json_u64(j, "vms", vms);
+	json_u64(j, "vcpus", cfg->nr_vcpus);
+	json_double(j, "duration_s", duration_ns / 1e9);
+	json_u64(j, "vms_created", r->vms_created);
+	json_u64(j, "rounds", r->t.loops);
+	json_u64(j, "timers", r->t.timers);
+	json_u64(j, "lost_timers", r->t.lost);
+	json_u64(j, "early_wakeups", r->t.early);
+	json_u64(j, "duplicate_expiries", r->t.dups);
+	json_u64(j, "roundtrips", r->t.roundtrips);
+	json_u64(j, "exits", r->t.exits);
+	json_u64(j, "rss_kb_start", r->rss_kb_start);
+	json_u64(j, "rss_kb_end", r->rss_kb_end);
+	json_u64(j, "fds_start", r->fds_start);
+	json_u64(j, "fds_end", r->fds_end);
+	json_bool(j, "rss_flat", r->rss_flat);
+	json_bool(j, "rss_judged", r->rss_judged);
+	json_bool(j, "fds_flat", r->fds_flat);
+	json_u64(j, "vm_failures", r->failures);
+	if (r->first_error[0])
+		json_string(j, "first_error", r->first_error);
+}

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "json.h"
 #include "vmm.h"
 
 #define VMM_SOAK_GEN_MIN_MS	2000u	/* each VM lives 2..6 s, then is re-created */
@@ -68,5 +69,14 @@ struct vmm_soak_result {
  */
 int vmm_soak_run(const struct vmm_config *cfg, unsigned vms, uint64_t duration_ns,
 		 struct vmm_soak_result *r);
+
+/*
+ * The runs as JSON members of j's open object (`pvtime vmm --scenario
+ * hostile|soak --json`); failed: the hostile VM stopped before its duration.
+ */
+void vmm_hostile_json(struct json *j, const struct vmm_config *cfg, uint64_t duration_ns,
+		      const struct vmm_hostile_result *r, bool failed);
+void vmm_soak_json(struct json *j, const struct vmm_config *cfg, unsigned vms, uint64_t duration_ns,
+		   const struct vmm_soak_result *r);
 
 #endif

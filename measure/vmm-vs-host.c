@@ -129,3 +129,21 @@ void vmm_vs_host_free(struct vmm_vs_host *m)
 	m->vcpu_early = NULL;
 	m->vcpu_lost = NULL;
 }
+
+void vmm_vs_host_json(struct json *j, struct vmm_vs_host *m)
+{
+	struct stats *g = &m->guest.lateness, *h = &m->host.lateness;
+
+	json_object_begin(j, "host");
+	timerlat_report_json(&m->host, j);
+	json_object_end(j);
+	if (g->count && h->count) {
+		json_object_begin(j, "guest_minus_host_lateness_ns");
+		json_i64(j, "p50", stats_percentile(g, 50, 100) - stats_percentile(h, 50, 100));
+		json_i64(j, "p99", stats_percentile(g, 99, 100) - stats_percentile(h, 99, 100));
+		json_i64(j, "max", stats_max(g) - stats_max(h));
+		json_double(j, "mean", stats_mean(g) - stats_mean(h));
+		json_object_end(j);
+	}
+	json_bool(j, "cpu_dma_latency_held", m->env.dma_latency_held);
+}

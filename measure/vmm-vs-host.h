@@ -14,6 +14,7 @@
 
 #include "results.h"
 #include "timerlat-host.h"
+#include "json.h"
 #include "timerlat-report.h"
 #include "vmm.h"
 
@@ -57,5 +58,8 @@ int vmm_vs_host_run(const char *what, const struct vmm_config *cfg,
 		    struct vmm_vs_host *m, FILE *out, bool quiet, bool host_too,
 		    uint64_t duration_ns, bool progress);
 void vmm_vs_host_free(struct vmm_vs_host *m);
+
+/* JSON members: the "host" baseline, "guest_minus_host_lateness_ns" (p50/p99/max/mean), the DMA hold. */
+void vmm_vs_host_json(struct json *j, struct vmm_vs_host *m);
 
 #endif

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "results.h"
 
@@ -273,4 +274,158 @@ void vmm_irq_totals(const struct vmm *vm, struct vmm_irq_totals *t)
 		t->timers_fired += r->timers_fired;
 		t->timers_armed += r->timers_armed;
 	}
+}
+
+/* ---- as JSON members (the keys of `pvtime vmm --json` and the reports built on it) ---- */
+
+/* kvm_pvm runs guests without VMX/SVM: worth a line in every report. */
+bool vmm_host_is_pvm(void)
+{
+	return !access("/sys/module/kvm_pvm", F_OK);
+}
+
+
+/* Oracle (a) checks voided by a master-clock re-snapshot, over vCPUs. */
+uint64_t vmm_resnapshots(const struct vmm *vm, const char **first)
+{
+	uint64_t n = 0;
+
+	*first = NULL;
+	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
+		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
+
+		n += r->resnapshots;
+		if (!*first && r->resnapshot[0])
+			*first = r->resnapshot;
+	}
+	return n;
+}
+
+
+const char *vmm_clock_name(const struct vmm_config *cfg)
+{
+	if (cfg->clock_src == PVT_CLK_XEN)
+		return "the VMM's Xen vcpu_time_info (advertised kHz, reference point in the past)";
+	return "its own kvmclock (the pvclock page KVM writes, MSR_KVM_SYSTEM_TIME_NEW)";
+}
+
+void vmm_advance_summary_json(struct json *j, const struct vmm_advance_summary *a)
+{
+	json_u64(j, "advanced_expiries", a->expiries);
+	json_i64(j, "advance_ns", a->advance_p50);
+	json_i64(j, "advance_ns_p99", a->advance_p99);
+	json_object_begin(j, "spin_ns");
+	json_i64(j, "p50", a->spin_p50);
+	json_i64(j, "p99", a->spin_p99);
+	json_double(j, "mean", a->spin_mean);
+	json_u64(j, "spins", a->spins);
+	json_object_end(j);
+}
+
+
+void vmm_advance_json(struct json *j, const struct vmm *vm)
+{
+	struct vmm_advance_summary a;
+	char buf[24];
+
+	json_string(j, "advance", vmm_advance_name(&vm->cfg, buf, sizeof(buf)));
+	if (vmm_advance_summary(vm, &a) || !a.on)
+		return;
+	vmm_advance_summary_json(j, &a);
+}
+
+
+void vmm_irq_breakdown_json(struct json *j, const struct vmm_irq_breakdown *b)
+{
+	json_object_begin(j, "interrupt_path_p50_ns");
+	json_u64(j, "n", b->n);
+	json_i64(j, "wake", b->wake_ns);
+	json_i64(j, "kick", b->kick_ns);
+	json_i64(j, "inject", b->inject_ns);
+	json_i64(j, "entry", b->entry_ns);
+	json_i64(j, "handler", b->handler_ns);
+	json_i64(j, "raise_to_fire", b->raise_to_fire_ns);
+	json_object_end(j);
+}
+
+
+void vmm_irq_json(struct json *j, const struct vmm *vm)
+{
+	struct vmm_irq_totals t;
+	struct vmm_irq_breakdown b;
+
+	if (vm->irq_mode == PVT_IRQ_NONE)
+		return;
+	vmm_irq_totals(vm, &t);
+	json_object_begin(j, "upcalls");
+	json_string(j, "delivery", vm->irq_mode == PVT_IRQ_CHIP ? "irqchip" : "userspace");
+	json_string(j, "why", vm->irq_why);
+	json_u64(j, "raised", t.raises);
+	json_u64(j, "by_interrupt", t.upcalls);
+	json_u64(j, "on_unmask", t.upcalls_direct);
+	json_u64(j, "kicks", t.kicks);
+	json_u64(j, "kvm_interrupt", t.injections);
+	json_u64(j, "interrupt_windows", t.windows);
+	json_u64(j, "msis", t.msis);
+	json_u64(j, "blocks", t.blocks);
+	json_u64(j, "timers_armed", t.timers_armed);
+	json_u64(j, "timers_fired", t.timers_fired);
+	if (!vmm_irq_breakdown(vm, &b))
+		vmm_irq_breakdown_json(j, &b);
+	json_object_end(j);
+}
+
+void vmm_json(struct json *j, const struct vmm *vm)
+{
+	struct vmm_totals t;
+	const char *resnap;
+	uint64_t resnapshots = vmm_resnapshots(vm, &resnap);
+
+	vmm_totals(vm, &t);
+	json_string(j, "guest_clock", vm->cfg.clock_src == PVT_CLK_XEN ? "xen" : "kvm");
+	json_string(j, "guest_clock_description", vmm_clock_name(&vm->cfg));
+	json_u64(j, "tsc_khz", vm->tsc_khz);
+	if (vm->cfg.clock_src == PVT_CLK_XEN) {
+		json_u64(j, "advertise_khz", vm->cfg.advertise_khz ? vm->cfg.advertise_khz : vm->tsc_khz);
+		json_u64(j, "uptime_s", vm->cfg.uptime_s);
+	}
+	json_u64(j, "vcpus", vm->nr_vcpus);
+	json_u64(j, "guest_cpl", vm->cfg.kernel_mode ? 0 : 3);
+	json_string(j, "kvm_backend", vmm_host_is_pvm() ? "kvm_pvm" : "kvm");
+	json_u64(j, "early_wakeups", t.early_wakeups);
+	json_u64(j, "exits", t.exits);
+	json_u64(j, "hypercalls", t.hypercalls);
+	vmm_irq_json(j, vm);
+	vmm_advance_json(j, vm);
+	json_object_begin(j, "oracle");
+	json_u64(j, "page_checks", t.page_checks);
+	json_u64(j, "page_mismatches", t.page_mismatches);
+	json_u64(j, "resnapshots", resnapshots);
+	if (resnap)
+		json_string(j, "first_resnapshot", resnap);
+	json_u64(j, "sample_checks", t.sample_checks);
+	json_u64(j, "sample_mismatches", t.sample_mismatches);
+	if (t.first_mismatch)
+		json_string(j, "first_mismatch", t.first_mismatch);
+	json_object_end(j);
+	json_array_begin(j, "vcpu");
+	for (unsigned c = 0; c < vm->nr_vcpus; c++) {
+		const struct vmm_vcpu_result *r = &vm->vcpus[c].res;
+
+		json_object_begin(j, NULL);
+		json_u64(j, "id", c);
+		json_u64(j, "loops", r->loops_done);
+		json_u64(j, "early_wakeups", r->early_wakeups);
+		json_u64(j, "singleshot_fired", r->singleshot_fired);
+		json_u64(j, "periodic_fired", r->periodic_fired);
+		json_u64(j, "tsc_offset", r->tsc_offset);
+		json_bool(j, "master_clock", r->master_clock);
+		json_u64(j, "page_checks", r->page_checks);
+		json_u64(j, "page_mismatches", r->page_mismatches);
+		json_u64(j, "resnapshots", r->resnapshots);
+		json_u64(j, "sample_checks", r->sample_checks);
+		json_u64(j, "sample_mismatches", r->sample_mismatches);
+		json_object_end(j);
+	}
+	json_array_end(j);
 }

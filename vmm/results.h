@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json.h"
 #include "stats.h"
 #include "timerlat-report.h"
 #include "vmm.h"
@@ -84,5 +85,26 @@ const char *vmm_guest_name(const struct vmm_config *cfg);
 
 /* ns from host TSC ticks at the VM's TSC rate. */
 uint64_t vmm_tsc_to_ns(const struct vmm *vm, uint64_t ticks);
+
+/* Whether KVM here is kvm_pvm (guests without VMX/SVM: worth a line in every report). */
+bool vmm_host_is_pvm(void);
+
+/* Oracle (a) checks voided by a master-clock re-snapshot, over vCPUs; *first: the first one's text. */
+uint64_t vmm_resnapshots(const struct vmm *vm, const char **first);
+
+/* "its own kvmclock ..." / "the VMM's Xen vcpu_time_info ..." for reports. */
+const char *vmm_clock_name(const struct vmm_config *cfg);
+
+/*
+ * JSON members into j's open object: the whole VM (clock, totals, upcalls,
+ * advance, oracles, per vCPU), the timer advance ("advance" and, when it
+ * served expiries, its summary), the upcalls ("upcalls", busy/mixed only)
+ * and the interrupt path's p50 ("interrupt_path_p50_ns").
+ */
+void vmm_json(struct json *j, const struct vmm *vm);
+void vmm_advance_json(struct json *j, const struct vmm *vm);
+void vmm_advance_summary_json(struct json *j, const struct vmm_advance_summary *a);
+void vmm_irq_json(struct json *j, const struct vmm *vm);
+void vmm_irq_breakdown_json(struct json *j, const struct vmm_irq_breakdown *b);
 
 #endif
