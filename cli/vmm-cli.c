@@ -212,17 +212,6 @@ int vmm_cli_require_kvm(const char *prog)
 	return 0;
 }
 
-int vmm_cli_run(const char *prog, struct vmm *vm, const struct vmm_config *cfg)
-{
-	struct vmm_config c = *cfg;
-
-	if (vmm_create(vm, &c))
-		return runtime_error("%s: %s", prog, vm->error);
-	if (vmm_run(vm))
-		return runtime_error("%s: %s", prog, vm->error);
-	return 0;
-}
-
 int vmm_cli_run_ctl(const char *prog, struct vmm *vm, const struct vmm_config *cfg,
 		    uint64_t duration_ns, bool quiet, bool *stopped)
 {

@@ -62,9 +62,6 @@ void vmm_cli_usage(FILE *out, const char *prog);
 /* Checks /dev/kvm; prints why and returns 1 when unusable, else 0. */
 int vmm_cli_require_kvm(const char *prog);
 
-/* Creates and runs a VM. 0, or 1 after printing vm->error (vm stays valid to destroy). */
-int vmm_cli_run(const char *prog, struct vmm *vm, const struct vmm_config *cfg);
-
 /* vmm_run_ctl() (measure/vmm-run.h) that prints vm->error: 0, or 1 after the message. */
 int vmm_cli_run_ctl(const char *prog, struct vmm *vm, const struct vmm_config *cfg,
 		    uint64_t duration_ns, bool quiet, bool *stopped);
