@@ -131,36 +131,6 @@ static int write_plot(const struct drift *d, const char *path, uint32_t guest_kh
 	return 0;
 }
 
-static void om_labels(struct om *om, const struct drift *d, uint32_t guest_khz)
-{
-	fprintf(om->f, "{algo=\"legacy\",target=\"model\",guest_clock=\"kvm\",host_khz=\"%" PRIu32
-		"\",guest_khz=\"%" PRIu32 "\",frac_bits=\"%u\"", d->kvm.host_khz, guest_khz,
-		(unsigned)d->tsc.frac_bits);
-}
-
-/*
- * OpenMetrics: one gauge point per row (label uptime_seconds): the one-step
- * error and the guest clock's own offset from true time, in seconds, plus
- * the advertised frequency in Hz.
- */
-/* One gauge family with a point per uptime row; guest_minus_true picks the column. */
-static void om_rows(struct om *om, const struct drift *d, uint32_t guest_khz,
-		    const char *name, const char *help, bool guest_minus_true)
-{
-	om_family(om, name, "gauge", "seconds", help);
-	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
-		struct drift_row r = drift_row_at(d, e);
-
-		fputs(name, om->f);
-		om_labels(om, d, guest_khz);
-		fprintf(om->f, ",uptime_seconds=\"%" PRIu64 "\"} ", e);
-		om_seconds(om->f, guest_minus_true ? r.guest_minus_true_ns : r.error_ns);
-		fputc('\n', om->f);
-		if (d->duration_s - e < d->step_s)
-			break;
-	}
-}
-
 static int write_openmetrics(const struct drift *d, uint32_t guest_khz, const char *path)
 {
 	struct om om;
@@ -168,16 +138,7 @@ static int write_openmetrics(const struct drift *d, uint32_t guest_khz, const ch
 
 	if (err)
 		return err;
-	om_rows(&om, d, guest_khz, "pvtime_tsdrift_error_seconds",
-		"legacy one-step conversion minus the guest's two-step clock (negative: timers fire late)",
-		false);
-	om_rows(&om, d, guest_khz, "pvtime_tsdrift_guest_minus_true_seconds",
-		"the guest clock minus true host time (KVM advertises a kHz-rounded rate)", true);
-	om_family(&om, "pvtime_tsdrift_advertised_hertz", "gauge", "hertz",
-		  "the TSC frequency the guest's pvclock page encodes");
-	fputs("pvtime_tsdrift_advertised_hertz", om.f);
-	om_labels(&om, d, guest_khz);
-	fprintf(om.f, "} %" PRIu64 "\n", pvt_kvm_advertised_khz(&d->kvm, &d->tsc) * 1000);
+	drift_openmetrics(&om, d, guest_khz);
 	return om_finish(&om, path);
 }
 

@@ -69,7 +69,7 @@ int vmm_cli_run_ctl(const char *prog, struct vmm *vm, const struct vmm_config *c
 /*
  * Text lines (their JSON twins are vmm/results.h's vmm_json() & co): the
  * timer advance, the whole VM (per vCPU, the oracles, the clock), the
- * upcalls of busy/mixed (vmm-irq.c).
+ * upcalls of busy/mixed (vmm-report.c).
  */
 void vmm_cli_advance_print(FILE *out, const struct vmm *vm);
 void vmm_cli_print(FILE *out, const struct vmm *vm);

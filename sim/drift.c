@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "drift.h"
+#include "openmetrics.h"
 
 struct drift_row drift_row_at(const struct drift *d, uint64_t elapsed_s)
 {
@@ -121,4 +122,43 @@ void drift_json(struct json *j, const struct drift *d, uint32_t guest_khz)
 	json_i64(j, "guest_minus_true_ns", last.guest_minus_true_ns);
 	json_double(j, "guest_rate_ppm", last.true_ns ? (double)last.guest_minus_true_ns * 1e6 / (double)last.true_ns : 0);
 	json_object_end(j);
+}
+
+static void om_labels(struct om *om, const struct drift *d, uint32_t guest_khz)
+{
+	fprintf(om->f, "{algo=\"legacy\",target=\"model\",guest_clock=\"kvm\",host_khz=\"%" PRIu32
+		"\",guest_khz=\"%" PRIu32 "\",frac_bits=\"%u\"", d->kvm.host_khz, guest_khz,
+		(unsigned)d->tsc.frac_bits);
+}
+
+/* One gauge family with a point per uptime row; guest_minus_true picks the column. */
+static void om_rows(struct om *om, const struct drift *d, uint32_t guest_khz,
+		    const char *name, const char *help, bool guest_minus_true)
+{
+	om_family(om, name, "gauge", "seconds", help);
+	for (uint64_t e = 0; e <= d->duration_s; e += d->step_s) {
+		struct drift_row r = drift_row_at(d, e);
+
+		fputs(name, om->f);
+		om_labels(om, d, guest_khz);
+		fprintf(om->f, ",uptime_seconds=\"%" PRIu64 "\"} ", e);
+		om_seconds(om->f, guest_minus_true ? r.guest_minus_true_ns : r.error_ns);
+		fputc('\n', om->f);
+		if (d->duration_s - e < d->step_s)
+			break;
+	}
+}
+
+void drift_openmetrics(struct om *om, const struct drift *d, uint32_t guest_khz)
+{
+	om_rows(om, d, guest_khz, "pvtime_tsdrift_error_seconds",
+		"legacy one-step conversion minus the guest's two-step clock (negative: timers fire late)",
+		false);
+	om_rows(om, d, guest_khz, "pvtime_tsdrift_guest_minus_true_seconds",
+		"the guest clock minus true host time (KVM advertises a kHz-rounded rate)", true);
+	om_family(om, "pvtime_tsdrift_advertised_hertz", "gauge", "hertz",
+		  "the TSC frequency the guest's pvclock page encodes");
+	fputs("pvtime_tsdrift_advertised_hertz", om->f);
+	om_labels(om, d, guest_khz);
+	fprintf(om->f, "} %" PRIu64 "\n", pvt_kvm_advertised_khz(&d->kvm, &d->tsc) * 1000);
 }

@@ -52,4 +52,12 @@ bool drift_scaled(const struct drift *d);
 /* Every row and the final figures as JSON members of j's open object (`pvtime tsdrift --json`). */
 void drift_json(struct json *j, const struct drift *d, uint32_t guest_khz);
 
+/*
+ * OpenMetrics families into om: a gauge point per row (label uptime_seconds)
+ * for the one-step error and the guest clock's offset from true time, in
+ * seconds, and the advertised frequency in Hz.
+ */
+struct om;
+void drift_openmetrics(struct om *om, const struct drift *d, uint32_t guest_khz);
+
 #endif
