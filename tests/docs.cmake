@@ -33,3 +33,8 @@ set_tests_properties(docs_man_synopsis PROPERTIES SKIP_RETURN_CODE 77)
 add_test(NAME docs_snippets
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs_snippets.sh ${CMAKE_SOURCE_DIR} ${CMAKE_C_COMPILER})
 set_tests_properties(docs_snippets PROPERTIES SKIP_RETURN_CODE 77)
+
+# One home per concept, kept: cli/ thin (<= 4 000 lines, one option parser),
+# the modules never parse a command line nor print the CLI's messages.
+add_test(NAME layout_modules
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/layout_modules.sh ${CMAKE_SOURCE_DIR})
