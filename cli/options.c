@@ -139,10 +139,20 @@ range:
 	return -1;
 }
 
-const struct opt_choice opt_algo_choices[] = {
-	{ "legacy", PVT_ALGO_LEGACY }, { "kvm", PVT_ALGO_KVM }, { "pvtime", PVT_ALGO_PVTIME },
-	{ NULL, 0 },
-};
+/* --algo: the library's own names (pvt_timer_algo_parse), not a second table. */
+int opt_parse_algo(const char *spelled, const char *text, void *field)
+{
+	char list[64] = "";
+
+	if (!pvt_timer_algo_parse(text, field))
+		return 0;
+	for (enum pvt_timer_algo a = PVT_ALGO_LEGACY; a <= PVT_ALGO_PVTIME; a++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", a ? "|" : "",
+			 pvt_timer_algo_name(a));
+	usage_error("%s: '%s' is not one of %s", spelled, text, list);
+	return -1;
+}
+
 const struct opt_choice opt_format_choices[] = {
 	{ "text", CLI_FMT_TEXT }, { "json", CLI_FMT_JSON }, { "openmetrics", CLI_FMT_OPENMETRICS },
 	{ NULL, 0 },
@@ -164,6 +174,7 @@ static int store_uint(void *field, size_t size, uint64_t v)
 	case 4: memcpy(field, &u32, 4); return 0;
 	case 8: memcpy(field, &v, 8); return 0;
 	}
+	usage_error("internal: an option table names a %zu-byte field", size);
 	return -1;
 }
 

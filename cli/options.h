@@ -93,7 +93,8 @@ int opts_parse(const char *cmd, const char *usage, struct opt *opts, int argc, c
 /* --fifo everywhere: a SCHED_FIFO priority, 0 for none (SCHED_OTHER). */
 #define CLI_MAX_FIFO		99
 
-extern const struct opt_choice opt_algo_choices[];		/* legacy kvm pvtime */
+/* OPT_CUSTOM parser of --algo into an enum pvt_timer_algo. */
+int opt_parse_algo(const char *spelled, const char *text, void *field);
 extern const struct opt_choice opt_format_choices[];		/* text json openmetrics */
 extern const struct opt_choice opt_frac_bits_choices[];	/* 48 32 */
 
@@ -110,7 +111,7 @@ extern const struct opt_choice opt_frac_bits_choices[];	/* 48 32 */
 	.name = "interval", .short_name = 'i', .kind = OPT_UINT, OPT_FIELD(f),     \
 	.min = 1, .max = CLI_MAX_INTERVAL_NS
 #define OPT_ALGO(f)                                                                 \
-	.name = "algo", .kind = OPT_CHOICE, OPT_FIELD(f), .choices = opt_algo_choices
+	.name = "algo", .kind = OPT_CUSTOM, .field = &(f), .parse = opt_parse_algo
 #define OPT_FIFO(f)                                                                 \
 	.name = "fifo", .kind = OPT_UINT, OPT_FIELD(f), .max = CLI_MAX_FIFO
 #define OPT_FRAC_BITS(f)                                                            \
