@@ -248,7 +248,6 @@ static int take_choice(struct opt *o, const char *spelled, const char *text)
 		struct cli_output *out = o->field;
 
 		out->format = (enum cli_format)c->value;
-		out->format_given = true;
 		return 0;
 	}
 	return store_uint(o->field, o->size, (uint64_t)(int64_t)c->value);

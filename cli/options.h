@@ -50,9 +50,7 @@ struct cli_output {
 	bool openmetrics;	/* --format openmetrics */
 	bool csv;		/* --format csv (tsdrift) */
 	const char *metrics;	/* --metrics FILE, or NULL */
-	/* parser state */
-	bool format_given;
-	enum cli_format format;
+	enum cli_format format;	/* --format as given (the parser resolves it into the above) */
 };
 
 struct opt {
